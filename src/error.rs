@@ -1,0 +1,64 @@
+//! The crate's one error type.
+
+/// A boxed error from a byte source the crate does not know (see
+/// [`EventStream`](crate::EventStream)).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// `Result` with [`Error`] as the default error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong while reading an event stream.
+///
+/// Every variant is final for the stream that returned it: a parser, an
+/// [`EventStream`](crate::EventStream) or an `EventSource` yields nothing
+/// after an error (`None` from then on).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A line (from its first byte to its line ending) was longer than the
+    /// configured limit, [`DEFAULT_MAX_LINE_LEN`](crate::parser::DEFAULT_MAX_LINE_LEN)
+    /// unless set otherwise. The parser stops rather than buffer without bound.
+    #[error("event stream line longer than the limit of {limit} bytes")]
+    LineTooLong {
+        /// The limit that was exceeded, in bytes.
+        limit: usize,
+    },
+
+    /// The data of one event (its `data:` values joined with line feeds) grew
+    /// past the configured limit,
+    /// [`DEFAULT_MAX_EVENT_LEN`](crate::parser::DEFAULT_MAX_EVENT_LEN) unless
+    /// set otherwise.
+    #[error("event data larger than the limit of {limit} bytes")]
+    EventTooLarge {
+        /// The limit that was exceeded, in bytes.
+        limit: usize,
+    },
+
+    /// The byte source given to an [`EventStream`](crate::EventStream)
+    /// failed: the stream's or the reader's own error is the
+    /// [`source`](std::error::Error::source) (an [`std::io::Error`] for a
+    /// reader).
+    #[error("reading the event stream failed")]
+    Source(#[source] BoxError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_is_send_sync_static() {
+        fn assert_impls<T: Send + Sync + 'static + std::error::Error>() {}
+        assert_impls::<Error>();
+    }
+
+    #[test]
+    fn display_is_lowercase_and_does_not_repeat_the_source() {
+        let io = Error::Source(Box::new(std::io::Error::other("disk on fire")));
+        let text = io.to_string();
+        assert!(!text.contains("disk on fire"), "{text}");
+        assert!(std::error::Error::source(&io).is_some());
+        let limit = Error::LineTooLong { limit: 10 }.to_string();
+        assert_eq!(limit, "event stream line longer than the limit of 10 bytes");
+    }
+}

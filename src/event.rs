@@ -1,0 +1,114 @@
+//! Plain data: the events a stream delivers.
+
+use std::sync::Arc;
+
+use bytestring::ByteString;
+
+/// The event type given to events without an `event:` field.
+pub const DEFAULT_EVENT_TYPE: &str = "message";
+
+/// One dispatched server-sent event: what a browser hands to a
+/// `MessageEvent` listener.
+///
+/// Cloning is cheap: the data is a [`ByteString`] and the type and ID are
+/// `Arc<str>`s. When the parser is fed [`bytes::Bytes`] and an event's data
+/// lies inside one chunk, [`data`](Self::data) shares that chunk instead of
+/// copying it, and an event type or ID that repeats is shared between events.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct MessageEvent {
+    event_type: Arc<str>,
+    data: ByteString,
+    last_event_id: Arc<str>,
+}
+
+impl MessageEvent {
+    /// Builds an event, for tests and for code that produces events itself.
+    ///
+    /// ```
+    /// let event = ssefeed::MessageEvent::new("update", "42", "7");
+    /// assert_eq!(event.event_type(), "update");
+    /// assert_eq!(event.data(), "42");
+    /// assert_eq!(event.last_event_id(), "7");
+    /// ```
+    pub fn new(
+        event_type: impl Into<Arc<str>>,
+        data: impl Into<ByteString>,
+        last_event_id: impl Into<Arc<str>>,
+    ) -> Self {
+        Self {
+            event_type: event_type.into(),
+            data: data.into(),
+            last_event_id: last_event_id.into(),
+        }
+    }
+
+    pub(crate) fn from_parts(
+        event_type: Arc<str>,
+        data: ByteString,
+        last_event_id: Arc<str>,
+    ) -> Self {
+        Self {
+            event_type,
+            data,
+            last_event_id,
+        }
+    }
+
+    /// The event type: the last `event:` field's value, or `"message"` when
+    /// there was none (or it was empty).
+    pub fn event_type(&self) -> &str {
+        &self.event_type
+    }
+
+    /// The data: every `data:` field's value, joined with `"\n"`.
+    pub fn data(&self) -> &str {
+        &self.data
+    }
+
+    /// The last event ID when this event was dispatched: the most recent
+    /// `id:` field of this stream, which need not be in this event.
+    pub fn last_event_id(&self) -> &str {
+        &self.last_event_id
+    }
+
+    /// Takes the data out without copying it.
+    pub fn into_data(self) -> ByteString {
+        self.data
+    }
+
+    /// Splits the event into its type, data and last event ID.
+    pub fn into_parts(self) -> (Arc<str>, ByteString, Arc<str>) {
+        (self.event_type, self.data, self.last_event_id)
+    }
+
+    /// Deserializes the data as JSON.
+    ///
+    /// # Errors
+    ///
+    /// The data is not valid JSON for `T`.
+    ///
+    /// ```
+    /// #[derive(serde::Deserialize)]
+    /// struct Tick { price: f64 }
+    ///
+    /// let event = ssefeed::MessageEvent::new("tick", r#"{"price": 1.5}"#, "");
+    /// let tick: Tick = event.json()?;
+    /// assert_eq!(tick.price, 1.5);
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    #[cfg(feature = "json")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
+    pub fn json<'de, T: serde::Deserialize<'de>>(&'de self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(&self.data)
+    }
+}
+
+impl std::fmt::Debug for MessageEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessageEvent")
+            .field("event_type", &&*self.event_type)
+            .field("data", &&*self.data)
+            .field("last_event_id", &&*self.last_event_id)
+            .finish()
+    }
+}

@@ -1,0 +1,1033 @@
+//! The sans-I/O event-stream parser: bytes in, events out.
+//!
+//! This is the WHATWG HTML standard's
+//! [event stream interpretation](https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation)
+//! and nothing else: no I/O, no async, no clock. Feed it chunks of any size
+//! with [`Parser::feed`] and take what they complete with
+//! [`Parser::next_item`]; the result does not depend on where the chunks were
+//! split.
+//!
+//! ```
+//! use ssefeed::parser::{Item, Parser};
+//!
+//! let mut parser = Parser::new();
+//! let mut events = Vec::new();
+//! // A CR at the end of one chunk and the LF at the start of the next are
+//! // one line ending; the event is complete only at the blank line.
+//! for chunk in ["event: add\r", "\ndata: 73857293\r\n", "id: 1\r\n\r\n", "data: par"] {
+//!     parser.feed_slice(chunk.as_bytes());
+//!     while let Some(item) = parser.next_item() {
+//!         if let Item::Event(event) = item? {
+//!             events.push(event);
+//!         }
+//!     }
+//! }
+//! parser.finish(); // the unfinished "data: par" is discarded, as the spec says
+//! assert!(parser.next_item().is_none());
+//!
+//! assert_eq!(events.len(), 1);
+//! assert_eq!(events[0].event_type(), "add");
+//! assert_eq!(events[0].data(), "73857293");
+//! assert_eq!(events[0].last_event_id(), "1");
+//! assert_eq!(parser.last_event_id(), "1");
+//! # Ok::<(), ssefeed::Error>(())
+//! ```
+//!
+//! # How it works (notes for maintainers)
+//!
+//! The parser keeps the chunk it was last fed (`chunk`, read up to `pos`) and
+//! the start of a line that an earlier chunk left unfinished (`carry`). Line
+//! ends are found with `memchr2` over bytes not yet scanned, so every byte is
+//! scanned once: `carry` never holds a line ending, so a new chunk is searched
+//! from its first byte only. A line that lies inside one chunk is processed in
+//! place, and a single-line `data:` value becomes a zero-copy slice of the
+//! chunk; a line that spans chunks is copied once into `carry`, then frozen
+//! and processed the same way. UTF-8 is validated once per field value, after
+//! the line has been split at ASCII bytes (CR, LF, `:`), which gives the same
+//! result as decoding first: those bytes never occur inside a multi-byte
+//! sequence, so a lossy decoder never swallows them.
+//!
+//! Traps:
+//! - a CR that ends the available input may be the first half of a CRLF: the
+//!   LF, when it comes, must not end a second (empty) line (`pending_cr`);
+//! - the byte order mark can itself be split across chunks (`Bom::Pending`);
+//! - limits must not depend on chunking: a line is too long when it is, whether
+//!   it arrived whole or in pieces.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use bytestring::ByteString;
+
+use crate::error::Error;
+use crate::event::{DEFAULT_EVENT_TYPE, MessageEvent};
+
+/// The default limit on the length of one line, in bytes: 8 MiB.
+///
+/// Large enough for a base64 image in one `data:` line, small enough that a
+/// server that never ends its line cannot exhaust memory.
+pub const DEFAULT_MAX_LINE_LEN: usize = 8 * 1024 * 1024;
+
+/// The default limit on the size of one event's data, in bytes: 16 MiB.
+pub const DEFAULT_MAX_EVENT_LEN: usize = 16 * 1024 * 1024;
+
+const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
+
+/// What [`Parser::next_item`] hands out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Item {
+    /// A dispatched event: a blank line ended a block with at least one
+    /// `data` field.
+    Event(MessageEvent),
+    /// A `retry:` field set the reconnection time. Reported as soon as its
+    /// line is parsed, not at the next dispatch, because the spec applies it
+    /// at once.
+    ///
+    /// A value too large for a `u64` of milliseconds is ignored (as Chromium
+    /// does); capping a large value is the client's policy.
+    Retry(Duration),
+    /// A comment line (one starting with `:`), without the colon and one
+    /// leading space. Only reported when
+    /// [`ParserBuilder::comments`] is on; the spec ignores them, but servers
+    /// send them as keep-alives.
+    Comment(ByteString),
+}
+
+/// How a finished stream ended, from [`Parser::stream_end`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StreamEnd {
+    /// The input ended at an event boundary: nothing was discarded.
+    Complete,
+    /// The input ended inside a line or inside an event (fields after the last
+    /// blank line), which the spec discards. For a request/response stream
+    /// this means the body was cut short.
+    Truncated,
+}
+
+/// Configures a [`Parser`]: limits and whether comments are reported.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ParserBuilder {
+    max_line_len: usize,
+    max_event_len: usize,
+    comments: bool,
+}
+
+impl Default for ParserBuilder {
+    fn default() -> Self {
+        Self {
+            max_line_len: DEFAULT_MAX_LINE_LEN,
+            max_event_len: DEFAULT_MAX_EVENT_LEN,
+            comments: false,
+        }
+    }
+}
+
+impl ParserBuilder {
+    /// The longest line accepted, in bytes, not counting its line ending
+    /// (default [`DEFAULT_MAX_LINE_LEN`]). A longer line makes
+    /// [`Parser::next_item`] return [`Error::LineTooLong`]. Values below 1
+    /// are raised to 1.
+    pub fn max_line_len(mut self, bytes: usize) -> Self {
+        self.max_line_len = bytes.max(1);
+        self
+    }
+
+    /// The largest event data accepted, in bytes, counting the line feed that
+    /// the spec appends after each `data` value (default
+    /// [`DEFAULT_MAX_EVENT_LEN`]). Larger data makes [`Parser::next_item`]
+    /// return [`Error::EventTooLarge`]. Values below 1 are raised to 1.
+    pub fn max_event_len(mut self, bytes: usize) -> Self {
+        self.max_event_len = bytes.max(1);
+        self
+    }
+
+    /// Report comment lines as [`Item::Comment`] (default: off).
+    pub fn comments(mut self, on: bool) -> Self {
+        self.comments = on;
+        self
+    }
+
+    /// Builds the parser.
+    pub fn build(self) -> Parser {
+        Parser::with_config(self)
+    }
+}
+
+/// The byte order mark state at the start of a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bom {
+    /// At the start of a stream: a BOM may still come (and some of its bytes
+    /// may be in `carry`).
+    Pending,
+    /// Past it.
+    Done,
+}
+
+/// Where the input stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Input {
+    /// More chunks may come.
+    Open,
+    /// [`Parser::finish`] was called; what is buffered is still processed.
+    Finishing,
+    /// Everything was processed; nothing more will be returned.
+    Ended(StreamEnd),
+    /// A limit was exceeded; nothing more will be returned until `reset`.
+    Failed,
+}
+
+/// The `data` buffer of the event being built.
+#[derive(Debug, Clone)]
+enum Data {
+    /// No `data` field yet: a blank line dispatches nothing.
+    None,
+    /// One `data` field: its value, usually a slice of the input chunk.
+    One(ByteString),
+    /// Several: their values joined with LF.
+    Many(String),
+}
+
+/// An incremental, sans-I/O parser of `text/event-stream` bodies.
+///
+/// See the [module documentation](self) for an example. One parser reads one
+/// stream after another: call [`reset`](Self::reset) when a new connection
+/// starts, which keeps the last event ID, as an `EventSource` does.
+#[derive(Debug, Clone)]
+pub struct Parser {
+    max_line_len: usize,
+    max_event_len: usize,
+    comments: bool,
+
+    /// The chunk being read, and how far.
+    chunk: Bytes,
+    pos: usize,
+    /// The start of a line that has no line ending yet. Never holds CR or LF.
+    carry: BytesMut,
+    /// The last line ended with a CR at the end of the input: a LF that starts
+    /// the next chunk belongs to it.
+    pending_cr: bool,
+    bom: Bom,
+    input: Input,
+
+    /// The event being built: the spec's data, event type and last event ID
+    /// buffers.
+    data: Data,
+    data_len: usize,
+    event_type: Option<Arc<str>>,
+    id_buffer: Arc<str>,
+
+    /// The stream's last event ID string, set at each dispatch.
+    last_event_id: Arc<str>,
+    /// The most recent event type, reused when the next event names it again.
+    last_type: Arc<str>,
+    message_type: Arc<str>,
+    reconnection_time: Option<Duration>,
+}
+
+impl Default for Parser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Parser {
+    /// A parser with the default limits that ignores comments.
+    pub fn new() -> Self {
+        ParserBuilder::default().build()
+    }
+
+    /// Configure limits and comment reporting.
+    ///
+    /// ```
+    /// let parser = ssefeed::parser::Parser::builder()
+    ///     .max_line_len(64 * 1024)
+    ///     .max_event_len(1024 * 1024)
+    ///     .comments(true)
+    ///     .build();
+    /// # drop(parser);
+    /// ```
+    pub fn builder() -> ParserBuilder {
+        ParserBuilder::default()
+    }
+
+    fn with_config(config: ParserBuilder) -> Self {
+        let message_type: Arc<str> = Arc::from(DEFAULT_EVENT_TYPE);
+        let empty: Arc<str> = Arc::from("");
+        Self {
+            max_line_len: config.max_line_len,
+            max_event_len: config.max_event_len,
+            comments: config.comments,
+            chunk: Bytes::new(),
+            pos: 0,
+            carry: BytesMut::new(),
+            pending_cr: false,
+            bom: Bom::Pending,
+            input: Input::Open,
+            data: Data::None,
+            data_len: 0,
+            event_type: None,
+            id_buffer: empty.clone(),
+            last_event_id: empty,
+            last_type: message_type.clone(),
+            message_type,
+            reconnection_time: None,
+        }
+    }
+
+    /// Gives the parser the next chunk of the stream, without copying it.
+    ///
+    /// Take what it completes with [`next_item`](Self::next_item) until that
+    /// returns `None` before feeding the next chunk. (Feeding earlier is
+    /// correct too, but copies the unread rest.) Chunks fed after
+    /// [`finish`](Self::finish), or after an error, are ignored until
+    /// [`reset`](Self::reset).
+    pub fn feed(&mut self, chunk: Bytes) {
+        if self.input != Input::Open || chunk.is_empty() {
+            return;
+        }
+        if self.pos < self.chunk.len() {
+            let rest = &self.chunk[self.pos..];
+            let mut joined = BytesMut::with_capacity(rest.len() + chunk.len());
+            joined.extend_from_slice(rest);
+            joined.extend_from_slice(&chunk);
+            self.chunk = joined.freeze();
+        } else {
+            self.chunk = chunk;
+        }
+        self.pos = 0;
+    }
+
+    /// Gives the parser the next chunk of the stream by copying it.
+    ///
+    /// Prefer [`feed`](Self::feed) when the bytes are already a [`Bytes`]:
+    /// the events' data can then share the chunk instead of copying it.
+    pub fn feed_slice(&mut self, chunk: &[u8]) {
+        self.feed(Bytes::copy_from_slice(chunk));
+    }
+
+    /// Says the input has ended (the connection closed).
+    ///
+    /// Complete lines already fed are still returned by
+    /// [`next_item`](Self::next_item); an unterminated last line and an event
+    /// without its closing blank line are discarded, as the spec says. Once
+    /// `next_item` has returned `None`, [`stream_end`](Self::stream_end) tells
+    /// whether anything was discarded.
+    pub fn finish(&mut self) {
+        if self.input == Input::Open {
+            self.input = Input::Finishing;
+        }
+    }
+
+    /// How the stream ended: `None` until [`finish`](Self::finish) was called
+    /// and [`next_item`](Self::next_item) has returned everything.
+    pub fn stream_end(&self) -> Option<StreamEnd> {
+        match self.input {
+            Input::Ended(end) => Some(end),
+            _ => None,
+        }
+    }
+
+    /// Starts a new stream (a new connection): clears the input and the
+    /// event being built, expects a byte order mark again, and clears a
+    /// failure. The last event ID and the reconnection time are kept.
+    pub fn reset(&mut self) {
+        self.chunk = Bytes::new();
+        self.pos = 0;
+        self.carry.clear();
+        self.pending_cr = false;
+        self.bom = Bom::Pending;
+        self.input = Input::Open;
+        self.discard_event();
+    }
+
+    /// The last event ID: the value of the last `id:` field that a dispatch
+    /// (a blank line) committed, even one that dispatched no event. Empty
+    /// until then, or after an empty `id:`.
+    pub fn last_event_id(&self) -> &str {
+        &self.last_event_id
+    }
+
+    /// Seeds the last event ID, for example to resume a feed after a restart.
+    /// Events without an `id:` field report it until the server sends one.
+    pub fn set_last_event_id(&mut self, id: &str) {
+        let id: Arc<str> = Arc::from(id);
+        self.last_event_id = id.clone();
+        self.id_buffer = id;
+    }
+
+    /// The reconnection time from the most recent valid `retry:` field, if
+    /// any arrived.
+    pub fn reconnection_time(&self) -> Option<Duration> {
+        self.reconnection_time
+    }
+
+    /// The next event, `retry:` or comment that the input fed so far
+    /// completes; `None` when more input is needed (or the stream is over).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LineTooLong`] or [`Error::EventTooLarge`] when the input
+    /// exceeds a limit. The error is returned once; after it, `next_item`
+    /// returns `None` and input is ignored until [`reset`](Self::reset).
+    #[allow(clippy::should_implement_trait)] // not an Iterator: it borrows more input later
+    pub fn next_item(&mut self) -> Option<Result<Item, Error>> {
+        loop {
+            match self.input {
+                Input::Ended(_) | Input::Failed => return None,
+                Input::Open | Input::Finishing => {}
+            }
+            if self.bom == Bom::Pending && !self.skip_bom() {
+                return None;
+            }
+            if self.pending_cr && self.pos < self.chunk.len() {
+                self.pending_cr = false;
+                if self.chunk[self.pos] == b'\n' {
+                    self.pos += 1;
+                }
+            }
+            if self.pos == self.chunk.len() {
+                if self.input == Input::Finishing {
+                    self.end_stream();
+                }
+                return None;
+            }
+            let Some(offset) = memchr::memchr2(b'\n', b'\r', &self.chunk[self.pos..]) else {
+                if let Err(error) = self.check_line_len(self.chunk.len() - self.pos) {
+                    return Some(Err(error));
+                }
+                self.carry.extend_from_slice(&self.chunk[self.pos..]);
+                self.pos = self.chunk.len();
+                continue;
+            };
+            let start = self.pos;
+            let end = start + offset;
+            let next = if self.chunk[end] == b'\n' {
+                end + 1
+            } else if end + 1 == self.chunk.len() {
+                self.pending_cr = true;
+                end + 1
+            } else if self.chunk[end + 1] == b'\n' {
+                end + 2
+            } else {
+                end + 1
+            };
+            if let Err(error) = self.check_line_len(offset) {
+                return Some(Err(error));
+            }
+            self.pos = next;
+            let item = if self.carry.is_empty() {
+                let chunk = std::mem::take(&mut self.chunk);
+                let item = self.process_line(&chunk, start, end);
+                self.chunk = chunk;
+                item
+            } else {
+                self.carry.extend_from_slice(&self.chunk[start..end]);
+                let line = self.carry.split().freeze();
+                self.process_line(&line, 0, line.len())
+            };
+            if item.is_some() {
+                return item;
+            }
+        }
+    }
+
+    /// Fails when the line in `carry` plus `more` bytes is over the limit.
+    fn check_line_len(&mut self, more: usize) -> Result<(), Error> {
+        if self.carry.len() + more > self.max_line_len {
+            self.fail();
+            return Err(Error::LineTooLong {
+                limit: self.max_line_len,
+            });
+        }
+        Ok(())
+    }
+
+    fn fail(&mut self) {
+        self.input = Input::Failed;
+        self.chunk = Bytes::new();
+        self.pos = 0;
+        self.carry = BytesMut::new();
+        self.discard_event();
+    }
+
+    /// Strips one byte order mark at the start of the stream. Returns false
+    /// when the bytes so far are a proper prefix of it and more are needed.
+    fn skip_bom(&mut self) -> bool {
+        let have = self.carry.len();
+        let avail = &self.chunk[self.pos..];
+        let take = avail.len().min(BOM.len() - have);
+        let candidate = self.carry.iter().chain(&avail[..take]);
+        if !candidate.zip(BOM.iter()).all(|(a, b)| a == b) {
+            // Not a BOM; any BOM bytes in `carry` are the first line's start.
+            self.bom = Bom::Done;
+            return true;
+        }
+        if have + take == BOM.len() {
+            self.carry.clear();
+            self.pos += take;
+            self.bom = Bom::Done;
+            return true;
+        }
+        // A proper prefix of the BOM (and all of the input): wait for more.
+        self.carry.extend_from_slice(&avail[..take]);
+        self.pos += take;
+        if self.input == Input::Finishing {
+            self.bom = Bom::Done;
+            return true;
+        }
+        false
+    }
+
+    /// At the end of the input, discards what is unfinished and records
+    /// whether anything was.
+    fn end_stream(&mut self) {
+        let pending_event = !matches!(self.data, Data::None)
+            || self.event_type.is_some()
+            || !Arc::ptr_eq(&self.id_buffer, &self.last_event_id);
+        let end = if self.carry.is_empty() && !pending_event {
+            StreamEnd::Complete
+        } else {
+            StreamEnd::Truncated
+        };
+        self.carry.clear();
+        self.chunk = Bytes::new();
+        self.pos = 0;
+        self.discard_event();
+        self.input = Input::Ended(end);
+    }
+
+    fn discard_event(&mut self) {
+        self.data = Data::None;
+        self.data_len = 0;
+        self.event_type = None;
+        self.id_buffer = self.last_event_id.clone();
+    }
+
+    /// Processes one line, `buf[start..end]`, without its line ending.
+    ///
+    /// <https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation>
+    fn process_line(
+        &mut self,
+        buf: &Bytes,
+        start: usize,
+        end: usize,
+    ) -> Option<Result<Item, Error>> {
+        let line = &buf[start..end];
+        // "If the line is empty (a blank line): Dispatch the event."
+        if line.is_empty() {
+            return self.dispatch().map(Ok);
+        }
+        // "If the line starts with a U+003A COLON character (:): Ignore the line."
+        if line[0] == b':' {
+            if !self.comments {
+                return None;
+            }
+            let from = start + 1 + usize::from(line.get(1) == Some(&b' '));
+            return Some(Ok(Item::Comment(decode(buf, from, end))));
+        }
+        // "If the line contains a U+003A COLON character (:)": the field name
+        // is before it, the value after it with one leading space removed.
+        // Otherwise the whole line is the name and the value is empty.
+        let (name, value_start) = match memchr::memchr(b':', line) {
+            Some(colon) => {
+                let after = start + colon + 1;
+                let skip = usize::from(buf.get(after) == Some(&b' ') && after < end);
+                (&line[..colon], after + skip)
+            }
+            None => (line, end),
+        };
+        let value = &buf[value_start..end];
+        match name {
+            b"data" => {
+                // "Append the field value to the data buffer, then append a
+                // single U+000A LINE FEED (LF) character to the data buffer."
+                self.append_data(buf, value_start, end).err().map(Err)
+            }
+            b"event" => {
+                // "Set the event type buffer to the field value."
+                self.event_type = if value.is_empty() {
+                    None
+                } else if value == self.last_type.as_bytes() {
+                    Some(self.last_type.clone())
+                } else {
+                    let value = decode_arc(value);
+                    self.last_type = value.clone();
+                    Some(value)
+                };
+                None
+            }
+            b"id" => {
+                // "If the field value does not contain U+0000 NULL, then set
+                // the last event ID buffer to the field value. Otherwise,
+                // ignore the field."
+                if memchr::memchr(0, value).is_none() && value != self.id_buffer.as_bytes() {
+                    self.id_buffer = decode_arc(value);
+                }
+                None
+            }
+            b"retry" => {
+                // "If the field value consists of only ASCII digits, then
+                // interpret the field value as an integer in base ten, and set
+                // the event stream's reconnection time to that integer."
+                // An empty value has no digits to interpret: ignored.
+                if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
+                    return None;
+                }
+                // A value too large for a u64 is ignored, as Chromium does.
+                let millis = value.iter().try_fold(0u64, |acc, &digit| {
+                    acc.checked_mul(10)?.checked_add(u64::from(digit - b'0'))
+                })?;
+                let time = Duration::from_millis(millis);
+                self.reconnection_time = Some(time);
+                Some(Ok(Item::Retry(time)))
+            }
+            // "Otherwise: The field is ignored."
+            _ => None,
+        }
+    }
+
+    fn append_data(&mut self, buf: &Bytes, start: usize, end: usize) -> Result<(), Error> {
+        let raw = &buf[start..end];
+        match std::mem::replace(&mut self.data, Data::None) {
+            Data::None => {
+                let value = decode(buf, start, end);
+                self.grow_data(value.len())?;
+                self.data = Data::One(value);
+            }
+            Data::One(first) => {
+                let value = String::from_utf8_lossy(raw);
+                self.grow_data(value.len())?;
+                let mut joined = String::with_capacity(first.len() + 1 + value.len());
+                joined.push_str(&first);
+                joined.push('\n');
+                joined.push_str(&value);
+                self.data = Data::Many(joined);
+            }
+            Data::Many(mut joined) => {
+                let value = String::from_utf8_lossy(raw);
+                self.grow_data(value.len())?;
+                joined.push('\n');
+                joined.push_str(&value);
+                self.data = Data::Many(joined);
+            }
+        }
+        Ok(())
+    }
+
+    /// Accounts for a `data` value of `len` bytes plus its line feed.
+    fn grow_data(&mut self, len: usize) -> Result<(), Error> {
+        let grown = self.data_len.saturating_add(len).saturating_add(1);
+        if grown > self.max_event_len {
+            self.fail();
+            return Err(Error::EventTooLarge {
+                limit: self.max_event_len,
+            });
+        }
+        self.data_len = grown;
+        Ok(())
+    }
+
+    /// <https://html.spec.whatwg.org/multipage/server-sent-events.html#dispatchMessage>
+    fn dispatch(&mut self) -> Option<Item> {
+        // 1. "Set the last event ID string of the event source to the value of
+        //    the last event ID buffer." Even when no event follows.
+        self.last_event_id = self.id_buffer.clone();
+        // 2. "If the data buffer is an empty string, set the data buffer and
+        //    the event type buffer to the empty string and return."
+        // 3. "If the data buffer's last character is a U+000A LINE FEED (LF)
+        //    character, then remove the last character from the data buffer."
+        //    (Our buffers hold the values without the final LF.)
+        let data = match std::mem::replace(&mut self.data, Data::None) {
+            Data::None => {
+                self.event_type = None;
+                return None;
+            }
+            Data::One(data) => data,
+            Data::Many(data) => ByteString::from(data),
+        };
+        self.data_len = 0;
+        // 4-5. The type is the event type buffer, or "message" when empty.
+        let event_type = self
+            .event_type
+            .take()
+            .unwrap_or_else(|| self.message_type.clone());
+        Some(Item::Event(MessageEvent::from_parts(
+            event_type,
+            data,
+            self.last_event_id.clone(),
+        )))
+    }
+}
+
+/// UTF-8 decodes `buf[start..end]` with replacement, sharing `buf` when it
+/// is valid.
+fn decode(buf: &Bytes, start: usize, end: usize) -> ByteString {
+    ByteString::try_from(buf.slice(start..end)).unwrap_or_else(|_| {
+        ByteString::from(String::from_utf8_lossy(&buf[start..end]).into_owned())
+    })
+}
+
+fn decode_arc(bytes: &[u8]) -> Arc<str> {
+    Arc::from(String::from_utf8_lossy(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a parse produced, in a form easy to compare.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    enum Out {
+        Event(String, String, String),
+        Retry(u64),
+        Comment(String),
+        Error(String),
+    }
+
+    fn ev(kind: &str, data: &str, id: &str) -> Out {
+        Out::Event(kind.into(), data.into(), id.into())
+    }
+
+    fn drain(parser: &mut Parser, out: &mut Vec<Out>) {
+        while let Some(item) = parser.next_item() {
+            out.push(match item {
+                Ok(Item::Event(e)) => ev(e.event_type(), e.data(), e.last_event_id()),
+                Ok(Item::Retry(time)) => Out::Retry(time.as_millis() as u64),
+                Ok(Item::Comment(text)) => Out::Comment(text.to_string()),
+                Err(error) => Out::Error(error.to_string()),
+            });
+        }
+    }
+
+    fn parse_chunks(mut parser: Parser, chunks: &[&[u8]]) -> (Vec<Out>, String, Option<StreamEnd>) {
+        let mut out = Vec::new();
+        for chunk in chunks {
+            parser.feed_slice(chunk);
+            drain(&mut parser, &mut out);
+        }
+        parser.finish();
+        drain(&mut parser, &mut out);
+        (out, parser.last_event_id().to_owned(), parser.stream_end())
+    }
+
+    /// Parses `input` whole, a byte at a time, and split at every index, with
+    /// `make` building each parser, and checks every way gives `expected`.
+    fn check_with(
+        make: impl Fn() -> Parser,
+        input: &[u8],
+        expected: &[Out],
+    ) -> (String, Option<StreamEnd>) {
+        let whole = parse_chunks(make(), &[input]);
+        assert_eq!(
+            whole.0,
+            expected,
+            "whole input {:?}",
+            String::from_utf8_lossy(input)
+        );
+        let bytes: Vec<&[u8]> = input.chunks(1).collect();
+        assert_eq!(parse_chunks(make(), &bytes), whole, "byte at a time");
+        for split in 0..=input.len() {
+            let (a, b) = input.split_at(split);
+            assert_eq!(parse_chunks(make(), &[a, b]), whole, "split at {split}");
+        }
+        (whole.1, whole.2)
+    }
+
+    fn check(input: &str, expected: &[Out]) -> (String, Option<StreamEnd>) {
+        check_with(Parser::new, input.as_bytes(), expected)
+    }
+
+    #[test]
+    fn dispatches_on_blank_line_with_every_line_ending() {
+        for eol in ["\n", "\r", "\r\n"] {
+            let input = format!("data: a{eol}data: b{eol}{eol}event: x{eol}data: c{eol}{eol}");
+            check(&input, &[ev("message", "a\nb", ""), ev("x", "c", "")]);
+        }
+    }
+
+    #[test]
+    fn mixed_line_endings_and_cr_before_lf_in_the_next_chunk() {
+        check(
+            "data: 1\r\rdata: 2\r\n\ndata: 3\n\r",
+            &[
+                ev("message", "1", ""),
+                ev("message", "2", ""),
+                ev("message", "3", ""),
+            ],
+        );
+        let (out, ..) = parse_chunks(Parser::new(), &[b"data: a\r", b"\n", b"\r", b"\n"]);
+        assert_eq!(out, [ev("message", "a", "")]);
+    }
+
+    #[test]
+    fn strips_one_leading_bom_only_at_stream_start() {
+        check("\u{FEFF}data: 1\n\n", &[ev("message", "1", "")]);
+        // A second BOM is part of the first field name, which is then unknown.
+        check(
+            "\u{FEFF}\u{FEFF}data: 1\n\ndata: 2\n\n",
+            &[ev("message", "2", "")],
+        );
+        // Not at the start: part of the value.
+        check("data: \u{FEFF}1\n\n", &[ev("message", "\u{FEFF}1", "")]);
+        // A partial BOM is ordinary (invalid) text.
+        check_with(
+            Parser::new,
+            b"\xEF\xBBdata: 1\n\ndata: 2\n\n",
+            &[ev("message", "2", "")],
+        );
+        check_with(Parser::new, b"\xEF\xBB", &[]);
+    }
+
+    #[test]
+    fn reset_expects_a_new_bom_and_keeps_the_last_event_id() {
+        let mut parser = Parser::new();
+        let mut out = Vec::new();
+        parser.feed_slice(b"\xEF\xBB\xBFid: 7\ndata: a\n\ndata: cut");
+        drain(&mut parser, &mut out);
+        parser.reset();
+        parser.feed_slice(b"\xEF\xBB\xBFdata: b\n\n");
+        drain(&mut parser, &mut out);
+        assert_eq!(out, [ev("message", "a", "7"), ev("message", "b", "7")]);
+    }
+
+    #[test]
+    fn fields_without_colon_and_with_leading_space() {
+        check(
+            "data\n\ndata:\n\ndata:  two spaces\n\ndata:no space\n\n",
+            &[
+                ev("message", "", ""),
+                ev("message", "", ""),
+                ev("message", " two spaces", ""),
+                ev("message", "no space", ""),
+            ],
+        );
+        check("data\ndata\n\n", &[ev("message", "\n", "")]);
+        check("data: a:b: c\n\n", &[ev("message", "a:b: c", "")]);
+    }
+
+    #[test]
+    fn comments_are_ignored_unless_asked_for() {
+        check(": hi\n:\ndata: x\n:ignored\n\n", &[ev("message", "x", "")]);
+        let with = || Parser::builder().comments(true).build();
+        check_with(
+            with,
+            b": hi\n:\n:x\n\n",
+            &[
+                Out::Comment("hi".into()),
+                Out::Comment("".into()),
+                Out::Comment("x".into()),
+            ],
+        );
+    }
+
+    #[test]
+    fn event_type_resets_after_each_dispatch_and_empty_means_message() {
+        check(
+            "event: a\ndata: 1\n\ndata: 2\n\nevent:\ndata: 3\n\nevent: a\n\ndata: 4\n\n",
+            &[
+                ev("a", "1", ""),
+                ev("message", "2", ""),
+                ev("message", "3", ""),
+                ev("message", "4", ""),
+            ],
+        );
+    }
+
+    #[test]
+    fn id_is_committed_at_dispatch_even_without_data() {
+        let (id, _) = check(
+            "id: 1\ndata: a\n\nid: 2\n\ndata: b\n\n",
+            &[ev("message", "a", "1"), ev("message", "b", "2")],
+        );
+        assert_eq!(id, "2");
+        // An empty id resets it; an id with NUL is ignored.
+        check(
+            "id: 1\ndata: a\n\nid\ndata: b\n\n",
+            &[ev("message", "a", "1"), ev("message", "b", "")],
+        );
+        check("id: 1\n\nid: 2\x003\ndata: b\n\n", &[ev("message", "b", "1")]);
+        // Not committed when the stream ends before the blank line.
+        let (id, end) = check("id: 1\n\nid: 2\ndata: x\n", &[]);
+        assert_eq!((id.as_str(), end), ("1", Some(StreamEnd::Truncated)));
+    }
+
+    #[test]
+    fn retry_accepts_only_ascii_digits_and_ignores_overflow() {
+        check(
+            "retry: 1500\nretry: +5\nretry:  5\nretry: 5x\nretry:\nretry: 0\nretry: 18446744073709551616\nretry: 18446744073709551615\n",
+            &[Out::Retry(1500), Out::Retry(0), Out::Retry(u64::MAX)],
+        );
+        let mut parser = Parser::new();
+        parser.feed_slice(b"retry: 42\n");
+        assert!(
+            matches!(parser.next_item(), Some(Ok(Item::Retry(t))) if t == Duration::from_millis(42))
+        );
+        assert_eq!(parser.reconnection_time(), Some(Duration::from_millis(42)));
+    }
+
+    #[test]
+    fn unknown_fields_and_case_are_ignored() {
+        check("Data: x\nDATA: y\nfoo: bar\ndata : z\n\n", &[]);
+    }
+
+    #[test]
+    fn invalid_utf8_becomes_replacement_characters_at_any_split() {
+        check_with(
+            Parser::new,
+            b"data: a\xFFb\n\ndata: \xE2\x82\n\n",
+            &[
+                ev("message", "a\u{FFFD}b", ""),
+                ev("message", "\u{FFFD}", ""),
+            ],
+        );
+        check_with(
+            Parser::new,
+            "data: \u{20AC}\u{1F600}\n\n".as_bytes(),
+            &[ev("message", "\u{20AC}\u{1F600}", "")],
+        );
+        check_with(
+            Parser::new,
+            b"event: \xC3\ndata: x\n\n",
+            &[ev("\u{FFFD}", "x", "")],
+        );
+        check_with(
+            Parser::new,
+            b"data: 1\ndata: \xC3(\n\n",
+            &[ev("message", "1\n\u{FFFD}(", "")],
+        );
+    }
+
+    #[test]
+    fn unfinished_event_is_discarded_at_the_end() {
+        let (_, end) = check("data: 1\n\ndata: 2\n", &[ev("message", "1", "")]);
+        assert_eq!(end, Some(StreamEnd::Truncated));
+        let (_, end) = check("data: 1\n\ndata: 2", &[ev("message", "1", "")]);
+        assert_eq!(end, Some(StreamEnd::Truncated));
+        let (_, end) = check(
+            "data: 1\n\n: bye\nretry: 5\n",
+            &[ev("message", "1", ""), Out::Retry(5)],
+        );
+        assert_eq!(end, Some(StreamEnd::Complete));
+        let (_, end) = check("", &[]);
+        assert_eq!(end, Some(StreamEnd::Complete));
+    }
+
+    #[test]
+    fn line_limit_is_independent_of_chunking() {
+        let small = || Parser::builder().max_line_len(8).build();
+        let error = Out::Error(Error::LineTooLong { limit: 8 }.to_string());
+        check_with(small, b"data: 12\n\n", &[ev("message", "12", "")]);
+        check_with(
+            small,
+            b"data: 1\n\ndata: 123\n\ndata: 4\n\n",
+            &[ev("message", "1", ""), error.clone()],
+        );
+        check_with(
+            small,
+            b"data: 1\n\n:234567890",
+            &[ev("message", "1", ""), error],
+        );
+    }
+
+    #[test]
+    fn event_limit_is_independent_of_chunking() {
+        let small = || Parser::builder().max_event_len(6).build();
+        let error = Out::Error(Error::EventTooLarge { limit: 6 }.to_string());
+        // "ab\ncd\n" is 6 bytes: allowed. One more byte is not.
+        check_with(
+            small,
+            b"data: ab\ndata: cd\n\n",
+            &[ev("message", "ab\ncd", "")],
+        );
+        check_with(small, b"data: ab\ndata: cde\n\ndata: x\n\n", &[error]);
+    }
+
+    #[test]
+    fn error_is_final_until_reset() {
+        let mut parser = Parser::builder().max_line_len(4).build();
+        parser.feed_slice(b"data: too long\n\n");
+        assert!(matches!(
+            parser.next_item(),
+            Some(Err(Error::LineTooLong { limit: 4 }))
+        ));
+        assert!(parser.next_item().is_none());
+        parser.feed_slice(b"data\n\n");
+        assert!(parser.next_item().is_none());
+        parser.reset();
+        parser.feed_slice(b"data\n\n");
+        assert!(matches!(parser.next_item(), Some(Ok(Item::Event(_)))));
+    }
+
+    #[test]
+    fn endless_line_keeps_memory_at_the_limit() {
+        let limit = 64 * 1024;
+        let mut parser = Parser::builder().max_line_len(limit).build();
+        let chunk = Bytes::from(vec![b'x'; 1000]);
+        let mut fed = 0;
+        let error = loop {
+            parser.feed(chunk.clone());
+            fed += chunk.len();
+            assert!(parser.carry.len() <= limit);
+            if let Some(result) = parser.next_item() {
+                break result.unwrap_err();
+            }
+            assert!(fed <= limit + chunk.len(), "no error after {fed} bytes");
+        };
+        assert!(matches!(error, Error::LineTooLong { .. }));
+        assert!(parser.carry.capacity() <= 2 * limit);
+    }
+
+    #[test]
+    fn feeding_before_draining_loses_nothing() {
+        let mut parser = Parser::new();
+        parser.feed_slice(b"data: 1\n\ndata: 2\n\n");
+        parser.feed_slice(b"data: 3\n\n");
+        let mut out = Vec::new();
+        drain(&mut parser, &mut out);
+        assert_eq!(
+            out,
+            [
+                ev("message", "1", ""),
+                ev("message", "2", ""),
+                ev("message", "3", "")
+            ]
+        );
+    }
+
+    #[test]
+    fn single_line_data_shares_the_fed_chunk() {
+        let chunk = Bytes::from_static(b"data: shared\n\n");
+        let mut parser = Parser::new();
+        parser.feed(chunk.clone());
+        let Some(Ok(Item::Event(event))) = parser.next_item() else {
+            panic!("no event");
+        };
+        let data = event.into_data().into_bytes();
+        assert_eq!(data.as_ptr(), chunk[6..].as_ptr());
+    }
+
+    #[test]
+    fn repeated_event_type_is_shared() {
+        let mut parser = Parser::new();
+        parser.feed_slice(b"event: tick\ndata: 1\n\nevent: tick\ndata: 2\n\n");
+        let mut types = Vec::new();
+        while let Some(Ok(Item::Event(event))) = parser.next_item() {
+            types.push(event.into_parts().0);
+        }
+        assert!(Arc::ptr_eq(&types[0], &types[1]));
+    }
+
+    #[test]
+    fn seeded_last_event_id_is_reported_until_replaced() {
+        let mut parser = Parser::new();
+        parser.set_last_event_id("41");
+        let mut out = Vec::new();
+        parser.feed_slice(b"data: a\n\nid: 42\ndata: b\n\n");
+        drain(&mut parser, &mut out);
+        assert_eq!(out, [ev("message", "a", "41"), ev("message", "b", "42")]);
+    }
+}

@@ -1,0 +1,157 @@
+//! Decoding any byte stream: a [`Stream`] of chunks or an [`AsyncRead`].
+
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use bytes::Bytes;
+use futures_core::Stream;
+use tokio::io::AsyncRead;
+use tokio_util::io::ReaderStream;
+
+use crate::error::{BoxError, Error};
+use crate::event::MessageEvent;
+use crate::parser::{Item, Parser, StreamEnd};
+
+pin_project_lite::pin_project! {
+    /// The events of one byte stream, for users with their own HTTP stack, a
+    /// test server's response, or a file of captured events.
+    ///
+    /// It yields each [`MessageEvent`] the bytes dispatch, with the same
+    /// parser (and conformance) as the `EventSource` client. It does not
+    /// reconnect: the stream ends when the source does, and an unfinished
+    /// event at the end is discarded, as the spec says
+    /// ([`stream_end`](Self::stream_end) tells whether that happened).
+    /// `retry:` values are kept for [`reconnection_time`](Self::reconnection_time).
+    ///
+    /// An `Err` item is final: `None` follows it.
+    ///
+    /// ```
+    /// use futures_util::{StreamExt, stream};
+    /// use ssefeed::EventStream;
+    ///
+    /// # tokio_test_block_on(async {
+    /// let chunks = ["data: hel", "lo\n\nid: 2\ndata: world\n\n"];
+    /// let source = stream::iter(chunks.map(|c| Ok::<_, std::io::Error>(c.as_bytes())));
+    /// let mut events = EventStream::new(source);
+    /// let first = events.next().await.unwrap()?;
+    /// assert_eq!(first.data(), "hello");
+    /// let second = events.next().await.unwrap()?;
+    /// assert_eq!((second.data(), second.last_event_id()), ("world", "2"));
+    /// assert!(events.next().await.is_none());
+    /// # Ok::<(), ssefeed::Error>(())
+    /// # }).unwrap();
+    /// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+    /// # }
+    /// ```
+    #[must_use = "streams do nothing unless polled"]
+    #[derive(Debug)]
+    pub struct EventStream<S> {
+        #[pin]
+        source: S,
+        parser: Parser,
+        done: bool,
+    }
+}
+
+impl<S> EventStream<S> {
+    /// Decodes `source`, a stream of byte chunks, with the default parser.
+    pub fn new(source: S) -> Self {
+        Self::with_parser(source, Parser::new())
+    }
+
+    /// Decodes `source` with a configured parser (limits, comments are not
+    /// reported by this stream).
+    pub fn with_parser(source: S, parser: Parser) -> Self {
+        Self {
+            source,
+            parser,
+            done: false,
+        }
+    }
+
+    /// The parser, for its last event ID.
+    pub fn parser(&self) -> &Parser {
+        &self.parser
+    }
+
+    /// The last event ID committed so far.
+    pub fn last_event_id(&self) -> &str {
+        self.parser.last_event_id()
+    }
+
+    /// The reconnection time the server asked for with `retry:`, if it did.
+    pub fn reconnection_time(&self) -> Option<std::time::Duration> {
+        self.parser.reconnection_time()
+    }
+
+    /// How the source ended, once it has: [`StreamEnd::Truncated`] when it
+    /// stopped inside a line or an event.
+    pub fn stream_end(&self) -> Option<StreamEnd> {
+        self.parser.stream_end()
+    }
+}
+
+impl<R: AsyncRead> EventStream<ReaderSource<R>> {
+    /// Decodes everything read from `reader`.
+    pub fn from_reader(reader: R) -> Self {
+        Self::new(ReaderSource {
+            inner: ReaderStream::with_capacity(reader, READ_CAPACITY),
+        })
+    }
+}
+
+/// How much [`EventStream::from_reader`] reads at once.
+const READ_CAPACITY: usize = 16 * 1024;
+
+impl<S, B, E> Stream for EventStream<S>
+where
+    S: Stream<Item = Result<B, E>>,
+    B: Into<Bytes>,
+    E: Into<BoxError>,
+{
+    type Item = Result<MessageEvent, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let mut this = self.project();
+        loop {
+            match this.parser.next_item() {
+                Some(Ok(Item::Event(event))) => return Poll::Ready(Some(Ok(event))),
+                Some(Ok(_)) => continue,
+                Some(Err(error)) => {
+                    *this.done = true;
+                    return Poll::Ready(Some(Err(error)));
+                }
+                None if *this.done || this.parser.stream_end().is_some() => {
+                    return Poll::Ready(None);
+                }
+                None => {}
+            }
+            match ready!(this.source.as_mut().poll_next(cx)) {
+                Some(Ok(chunk)) => this.parser.feed(chunk.into()),
+                Some(Err(error)) => {
+                    *this.done = true;
+                    return Poll::Ready(Some(Err(Error::Source(error.into()))));
+                }
+                None => this.parser.finish(),
+            }
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The chunks of an [`AsyncRead`], for [`EventStream::from_reader`].
+    #[derive(Debug)]
+    pub struct ReaderSource<R> {
+        #[pin]
+        inner: ReaderStream<R>,
+    }
+}
+
+impl<R: AsyncRead> Stream for ReaderSource<R> {
+    type Item = std::io::Result<Bytes>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.project().inner.poll_next(cx)
+    }
+}
