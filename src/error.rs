@@ -40,6 +40,58 @@ pub enum Error {
     /// reader).
     #[error("reading the event stream failed")]
     Source(#[source] BoxError),
+
+    /// The server answered with a status other than 200 (and 204, which ends
+    /// the stream normally). Final unless the retry policy retries this
+    /// status; then it is the cause of an
+    /// [`Event::Reconnecting`](crate::Event::Reconnecting).
+    #[error("the server answered with status {status}")]
+    Status {
+        /// The HTTP status code.
+        status: u16,
+        /// The response's `Retry-After`, when it was given in seconds.
+        retry_after: Option<std::time::Duration>,
+        /// The response's `Content-Type`, if any.
+        content_type: Option<String>,
+    },
+
+    /// The server answered 200 but not with `text/event-stream`. Final: the
+    /// spec fails the connection.
+    #[error("the server answered with content type {}, not text/event-stream", .content_type.as_deref().unwrap_or("(none)"))]
+    ContentType {
+        /// The response's `Content-Type`, if any.
+        content_type: Option<String>,
+    },
+
+    /// The server ended the stream at an event boundary. The cause of an
+    /// [`Event::Reconnecting`](crate::Event::Reconnecting); never final.
+    #[error("the server ended the stream")]
+    StreamEnded,
+
+    /// The stream ended inside a line or an event: the body was cut short.
+    /// The unfinished event was discarded. Final in one-shot mode, otherwise
+    /// the cause of a reconnect.
+    #[error("the stream ended in the middle of an event")]
+    Truncated,
+
+    /// No bytes (not even a keep-alive comment) arrived within the idle
+    /// timeout, or no response within it while connecting.
+    #[error("no data from the server for {timeout:?}")]
+    IdleTimeout {
+        /// The configured idle timeout.
+        timeout: std::time::Duration,
+    },
+
+    /// The retry policy's limit on attempts or elapsed time was reached.
+    /// Final.
+    #[error("gave up reconnecting after {attempts} attempts")]
+    RetriesExhausted {
+        /// How many attempts were made in a row without receiving an event.
+        attempts: u32,
+        /// Why the last attempt failed.
+        #[source]
+        last_error: Box<Error>,
+    },
 }
 
 #[cfg(test)]

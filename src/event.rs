@@ -112,3 +112,44 @@ impl std::fmt::Debug for MessageEvent {
             .finish()
     }
 }
+
+/// The `readyState` of an event source, as the spec names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReadyState {
+    /// Connecting, or waiting to reconnect.
+    Connecting,
+    /// Connected: the server answered 200 with `text/event-stream`.
+    Open,
+    /// Closed for good: by [`close`](crate::machine::Machine::close), a 204,
+    /// the end of a one-shot stream, or an error.
+    Closed,
+}
+
+/// What an event source yields: the spec's `open` and `message` events, and
+/// the reconnects a browser reports as `error` events while it keeps trying.
+///
+/// Reconnects are events, not errors, so a consumer's `?` ends its loop only
+/// on a real failure.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Event {
+    /// A connection was announced: the server answered 200 with
+    /// `text/event-stream`. Messages of that connection follow.
+    Open,
+    /// A message event.
+    Message(MessageEvent),
+    /// A comment line (keep-alive), without the colon and one leading space;
+    /// only when comments were asked for.
+    Comment(ByteString),
+    /// The connection was lost (or the server ended the stream, or did not
+    /// answer in time) and will be retried after `delay`.
+    #[non_exhaustive]
+    Reconnecting {
+        /// Why the connection was lost.
+        error: crate::Error,
+        /// How long until the next attempt.
+        delay: std::time::Duration,
+        /// Which attempt in a row without an event the next one is, from 1.
+        attempt: u32,
+    },
+}

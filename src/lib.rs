@@ -63,11 +63,14 @@
 
 mod error;
 mod event;
+pub mod machine;
 pub mod parser;
+pub mod retry;
 mod stream;
 
 pub use error::{BoxError, Error, Result};
-pub use event::{DEFAULT_EVENT_TYPE, MessageEvent};
+pub use event::{DEFAULT_EVENT_TYPE, Event, MessageEvent, ReadyState};
+pub use retry::RetryPolicy;
 pub use stream::{EventStream, ReaderSource};
 
 /// The string type of event data, re-exported from the `bytestring` crate.

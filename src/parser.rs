@@ -849,7 +849,10 @@ mod tests {
             "id: 1\ndata: a\n\nid\ndata: b\n\n",
             &[ev("message", "a", "1"), ev("message", "b", "")],
         );
-        check("id: 1\n\nid: 2\x003\ndata: b\n\n", &[ev("message", "b", "1")]);
+        check(
+            "id: 1\n\nid: 2\x003\ndata: b\n\n",
+            &[ev("message", "b", "1")],
+        );
         // Not committed when the stream ends before the blank line.
         let (id, end) = check("id: 1\n\nid: 2\ndata: x\n", &[]);
         assert_eq!((id.as_str(), end), ("1", Some(StreamEnd::Truncated)));

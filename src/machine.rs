@@ -1,0 +1,836 @@
+//! The reconnecting event source as a sans-I/O state machine: what happens
+//! goes in, what to do comes out, and the caller owns the clock and sockets.
+//!
+//! [`Machine`] is the whole EventSource processing model of the spec —
+//! announce, reestablish and fail the connection, the reconnection time, the
+//! last event ID — with no HTTP client, no runtime and no sleeping. The
+//! `EventSource` client is this machine driven by reqwest and tokio; drive it
+//! with any other HTTP stack the same way.
+//!
+//! # Driving it
+//!
+//! 1. Take [`poll_action`](Machine::poll_action) until `None`, and act:
+//!    [`Action::Connect`] starts a request (send `Last-Event-ID` when the ID
+//!    it carries is not empty), [`Action::Disconnect`] drops the current one.
+//! 2. Feed what happens on the connection: [`handle_response`](Machine::handle_response)
+//!    for the status and headers, [`handle_bytes`](Machine::handle_bytes)
+//!    for each body chunk, then [`handle_eof`](Machine::handle_eof) or
+//!    [`handle_error`](Machine::handle_error).
+//! 3. Take [`poll_event`](Machine::poll_event) until `None` after every input.
+//!    When it returns `None` and [`ready_state`](Machine::ready_state) is
+//!    [`ReadyState::Closed`], the stream is over.
+//! 4. Call [`handle_timeout`](Machine::handle_timeout) when the instant from
+//!    [`poll_timeout`](Machine::poll_timeout) has come (it changes after each
+//!    input), then go to 1.
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use ssefeed::machine::{Action, Machine};
+//! use ssefeed::{Event, ReadyState};
+//!
+//! let start = Instant::now();
+//! let mut machine = Machine::new(start);
+//! assert!(matches!(machine.poll_action(), Some(Action::Connect { .. })));
+//! machine.handle_response(start, 200, Some("text/event-stream"), None);
+//! machine.handle_bytes(start, "retry: 500\nid: 7\ndata: hi\n\n".into());
+//! assert!(matches!(machine.poll_event(), Some(Ok(Event::Open))));
+//! assert!(matches!(machine.poll_event(), Some(Ok(Event::Message(m))) if m.data() == "hi"));
+//!
+//! // The server closes the stream: reconnect after the server's 500 ms.
+//! machine.handle_eof(start);
+//! assert!(matches!(machine.poll_event(), Some(Ok(Event::Reconnecting { .. }))));
+//! assert_eq!(machine.ready_state(), ReadyState::Connecting);
+//! let at = machine.poll_timeout().unwrap();
+//! assert!(at >= start + Duration::from_millis(500));
+//! machine.handle_timeout(at);
+//! # assert!(matches!(machine.poll_action(), Some(Action::Disconnect)));
+//! match machine.poll_action() {
+//!     Some(Action::Connect { last_event_id }) => assert_eq!(last_event_id, "7"),
+//!     other => panic!("{other:?}"),
+//! }
+//! ```
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use crate::error::Error;
+use crate::event::{Event, ReadyState};
+use crate::parser::{Item, Parser, StreamEnd};
+use crate::retry::{Jitter, RetryPolicy};
+
+/// What the driver must do next, from [`Machine::poll_action`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Action {
+    /// Start a request. Send `Last-Event-ID: {last_event_id}` when it is not
+    /// empty (and can be a header value).
+    Connect {
+        /// The last event ID to resume from; empty for none.
+        last_event_id: String,
+    },
+    /// Drop the current request or response body, if any.
+    Disconnect,
+}
+
+/// Where the connection stands. Each state holds what is valid in it only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// A request is under way, since this instant.
+    Connecting { since: Instant },
+    /// Connected; the last bytes arrived at this instant.
+    Open { last_activity: Instant },
+    /// Waiting to reconnect until this instant (`None`: a delay too long to
+    /// represent, so only `close` ends it).
+    Waiting { until: Option<Instant> },
+    /// Closed for good.
+    Closed,
+}
+
+/// The spec's EventSource processing model, sans I/O. See the
+/// [module documentation](self) for how to drive it.
+#[derive(Debug)]
+pub struct Machine {
+    state: State,
+    parser: Parser,
+    policy: RetryPolicy,
+    jitter: Jitter,
+    reconnect: bool,
+    idle_timeout: Option<Duration>,
+    reconnection_time: Duration,
+    /// Reconnect attempts made since the last connection that delivered an
+    /// event.
+    failures: u32,
+    /// The current connection has delivered an event.
+    progressed: bool,
+    /// When the last event arrived (or the machine started), for
+    /// `max_elapsed`.
+    last_progress: Instant,
+    events: VecDeque<Result<Event, Error>>,
+    actions: VecDeque<Action>,
+}
+
+impl Machine {
+    /// A machine with the default parser and [`RetryPolicy`], which wants to
+    /// connect at once.
+    pub fn new(now: Instant) -> Self {
+        Self::with_parts(now, Parser::new(), RetryPolicy::new())
+    }
+
+    /// A machine with a configured parser (limits, comments, a seeded last
+    /// event ID) and retry policy.
+    pub fn with_parts(now: Instant, parser: Parser, policy: RetryPolicy) -> Self {
+        let reconnection_time = parser.reconnection_time().unwrap_or(policy.initial);
+        let mut machine = Self {
+            state: State::Connecting { since: now },
+            parser,
+            policy,
+            jitter: Jitter::from_entropy(),
+            reconnect: true,
+            idle_timeout: None,
+            reconnection_time,
+            failures: 0,
+            progressed: false,
+            last_progress: now,
+            events: VecDeque::new(),
+            actions: VecDeque::new(),
+        };
+        machine.actions.push_back(machine.connect_action());
+        machine
+    }
+
+    /// One-shot mode (`false`): never reconnect, as for a POST whose
+    /// response is the stream (an LLM completion). A clean end of the body
+    /// ends the stream; a truncated one is [`Error::Truncated`]; a network
+    /// error is final.
+    #[must_use]
+    pub fn reconnect(mut self, reconnect: bool) -> Self {
+        self.reconnect = reconnect;
+        self
+    }
+
+    /// Treat a connection that receives no bytes for this long (or a request
+    /// not answered in this long) as dead (default: no timeout).
+    #[must_use]
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Seeds the jitter's random source, for reproducible delays.
+    #[must_use]
+    pub fn jitter_seed(mut self, seed: u64) -> Self {
+        self.jitter = Jitter::from_seed(seed);
+        self
+    }
+
+    /// The spec's `readyState`.
+    pub fn ready_state(&self) -> ReadyState {
+        match self.state {
+            State::Connecting { .. } | State::Waiting { .. } => ReadyState::Connecting,
+            State::Open { .. } => ReadyState::Open,
+            State::Closed => ReadyState::Closed,
+        }
+    }
+
+    /// The last event ID: what the next connection resumes from.
+    pub fn last_event_id(&self) -> &str {
+        self.parser.last_event_id()
+    }
+
+    /// The reconnection time: the server's latest `retry:`, else the
+    /// policy's initial value.
+    pub fn reconnection_time(&self) -> Duration {
+        self.reconnection_time
+    }
+
+    /// The next thing the driver must do.
+    #[must_use]
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) should next be called:
+    /// the end of the reconnect wait, or of the idle timeout.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match self.state {
+            State::Waiting { until } => until,
+            State::Connecting { since } => self.idle_deadline(since),
+            State::Open { last_activity } => self.idle_deadline(last_activity),
+            State::Closed => None,
+        }
+    }
+
+    fn idle_deadline(&self, from: Instant) -> Option<Instant> {
+        self.idle_timeout.and_then(|timeout| from.checked_add(timeout))
+    }
+
+    /// The next event or final error. `None` means "nothing now" — or, when
+    /// [`ready_state`](Self::ready_state) is `Closed`, "nothing ever".
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Result<Event, Error>> {
+        if let Some(event) = self.events.pop_front() {
+            return Some(event);
+        }
+        if !matches!(self.state, State::Open { .. }) {
+            return None;
+        }
+        loop {
+            match self.parser.next_item()? {
+                Ok(item) => {
+                    if let Some(event) = self.take_item(item) {
+                        return Some(Ok(event));
+                    }
+                }
+                Err(error) => {
+                    self.fail(error);
+                    return self.events.pop_front();
+                }
+            }
+        }
+    }
+
+    /// Applies a parser item; returns the event it makes, if any.
+    fn take_item(&mut self, item: Item) -> Option<Event> {
+        match item {
+            Item::Event(message) => {
+                self.progressed = true;
+                if let State::Open { last_activity } = self.state {
+                    self.last_progress = last_activity;
+                }
+                Some(Event::Message(message))
+            }
+            Item::Retry(time) => {
+                // "set the event stream's reconnection time to that integer"
+                self.reconnection_time = time;
+                None
+            }
+            Item::Comment(text) => Some(Event::Comment(text)),
+            // Items added to the parser later are not events of the source.
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
+    }
+
+    /// The response's status and headers arrived. Ignored unless connecting.
+    ///
+    /// `content_type` is the `Content-Type` header; `retry_after` the
+    /// `Retry-After` header, when the driver could read it.
+    pub fn handle_response(
+        &mut self,
+        now: Instant,
+        status: u16,
+        content_type: Option<&str>,
+        retry_after: Option<Duration>,
+    ) {
+        if !matches!(self.state, State::Connecting { .. }) {
+            return;
+        }
+        if status == 200 && content_type.is_some_and(is_event_stream) {
+            // "announce the connection"
+            self.parser.reset();
+            self.progressed = false;
+            self.state = State::Open { last_activity: now };
+            self.events.push_back(Ok(Event::Open));
+            return;
+        }
+        if status == 204 {
+            // "clients will be told to stop reconnecting using 204": the
+            // stream ends normally.
+            self.close();
+            return;
+        }
+        let content_type = content_type.map(str::to_owned);
+        if status != 200 {
+            let error = Error::Status {
+                status,
+                retry_after,
+                content_type,
+            };
+            if self.reconnect && self.policy.retries_status(status) {
+                self.schedule_reconnect(now, error, retry_after);
+            } else {
+                self.fail(error);
+            }
+        } else {
+            // "fail the connection"
+            self.fail(Error::ContentType { content_type });
+        }
+    }
+
+    /// A chunk of the response body arrived. Ignored unless open.
+    pub fn handle_bytes(&mut self, now: Instant, bytes: Bytes) {
+        if let State::Open { last_activity } = &mut self.state {
+            *last_activity = now;
+            self.parser.feed(bytes);
+        }
+    }
+
+    /// The response body ended without a network error. Reconnects — or, in
+    /// one-shot mode, ends the stream (with [`Error::Truncated`] when it
+    /// stopped inside an event).
+    pub fn handle_eof(&mut self, now: Instant) {
+        if !matches!(self.state, State::Open { .. }) {
+            return;
+        }
+        let Some(end) = self.finish_body() else {
+            return;
+        };
+        match (self.reconnect, end) {
+            (true, StreamEnd::Truncated) => self.schedule_reconnect(now, Error::Truncated, None),
+            (true, _) => self.schedule_reconnect(now, Error::StreamEnded, None),
+            (false, StreamEnd::Truncated) => self.fail(Error::Truncated),
+            (false, _) => {
+                self.state = State::Closed;
+                self.actions.push_back(Action::Disconnect);
+            }
+        }
+    }
+
+    /// The request or the body failed (a network error). Reconnects, or in
+    /// one-shot mode fails with `error`.
+    pub fn handle_error(&mut self, now: Instant, error: Error) {
+        if !matches!(self.state, State::Open { .. } | State::Connecting { .. }) {
+            return;
+        }
+        if matches!(self.state, State::Open { .. }) && self.finish_body().is_none() {
+            return;
+        }
+        if self.reconnect {
+            self.schedule_reconnect(now, error, None);
+        } else {
+            self.fail(error);
+        }
+    }
+
+    /// Time has passed: starts the next attempt when the wait is over, and
+    /// treats a connection idle past the idle timeout as lost.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        match self.state {
+            State::Waiting { until: Some(until) } if now >= until => {
+                self.state = State::Connecting { since: now };
+                let action = self.connect_action();
+                self.actions.push_back(action);
+            }
+            State::Connecting { since } | State::Open { last_activity: since }
+                if self.idle_deadline(since).is_some_and(|deadline| now >= deadline) =>
+            {
+                let timeout = self.idle_timeout.unwrap_or_default();
+                self.handle_error(now, Error::IdleTimeout { timeout });
+            }
+            _ => {}
+        }
+    }
+
+    /// Closes for good: no more events, actions or timeouts.
+    pub fn close(&mut self) {
+        if self.state != State::Closed {
+            self.actions.push_back(Action::Disconnect);
+        }
+        self.state = State::Closed;
+        self.events.clear();
+        self.parser.reset();
+    }
+
+    fn connect_action(&self) -> Action {
+        Action::Connect {
+            last_event_id: self.parser.last_event_id().to_owned(),
+        }
+    }
+
+    /// Ends the body: what it completed is queued as events, the rest
+    /// discarded. `None` when a limit error failed the machine.
+    fn finish_body(&mut self) -> Option<StreamEnd> {
+        self.parser.finish();
+        while let Some(item) = self.parser.next_item() {
+            match item {
+                Ok(item) => {
+                    if let Some(event) = self.take_item(item) {
+                        self.events.push_back(Ok(event));
+                    }
+                }
+                Err(error) => {
+                    self.fail(error);
+                    return None;
+                }
+            }
+        }
+        self.parser.stream_end()
+    }
+
+    /// "Reestablish the connection": announce the reconnect, wait.
+    fn schedule_reconnect(&mut self, now: Instant, cause: Error, at_least: Option<Duration>) {
+        if self.progressed {
+            self.failures = 0;
+            self.progressed = false;
+        }
+        let attempt = self.failures.saturating_add(1);
+        let out_of_attempts = self.policy.max_retries.is_some_and(|max| attempt > max);
+        let out_of_time = self
+            .policy
+            .max_elapsed
+            .is_some_and(|max| now.saturating_duration_since(self.last_progress) >= max);
+        if out_of_attempts || out_of_time {
+            self.fail(Error::RetriesExhausted {
+                attempts: self.failures,
+                last_error: Box::new(cause),
+            });
+            return;
+        }
+        let base = self.policy.base_delay(self.reconnection_time, self.failures);
+        let delay = self
+            .policy
+            .with_jitter(base, self.jitter.next_u64())
+            .max(at_least.unwrap_or_default());
+        self.failures = attempt;
+        self.state = State::Waiting {
+            until: now.checked_add(delay),
+        };
+        self.actions.push_back(Action::Disconnect);
+        self.events.push_back(Ok(Event::Reconnecting {
+            error: cause,
+            delay,
+            attempt,
+        }));
+    }
+
+    /// "Fail the connection": the error is the last item.
+    fn fail(&mut self, error: Error) {
+        if self.state != State::Closed {
+            self.actions.push_back(Action::Disconnect);
+        }
+        self.state = State::Closed;
+        self.events.push_back(Err(error));
+    }
+}
+
+/// Whether a `Content-Type` value's essence is `text/event-stream`
+/// (parameters and case ignored).
+pub(crate) fn is_event_stream(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default();
+    essence
+        .trim_matches(|c: char| c.is_ascii_whitespace())
+        .eq_ignore_ascii_case("text/event-stream")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SSE: Option<&str> = Some("text/event-stream");
+
+    fn secs(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+
+    fn ms(m: u64) -> Duration {
+        Duration::from_millis(m)
+    }
+
+    /// A machine without jitter, started at `t0`, with its first Connect
+    /// taken.
+    fn machine_with(t0: Instant, policy: RetryPolicy) -> Machine {
+        let mut machine = Machine::with_parts(t0, Parser::new(), policy.jitter(0.0));
+        assert_eq!(machine.poll_action(), Some(Action::Connect { last_event_id: String::new() }));
+        assert_eq!(machine.poll_action(), None);
+        machine
+    }
+
+    fn machine(t0: Instant) -> Machine {
+        machine_with(t0, RetryPolicy::new())
+    }
+
+    /// Every event now, as short strings.
+    fn events(machine: &mut Machine) -> Vec<String> {
+        std::iter::from_fn(|| machine.poll_event())
+            .map(|event| match event {
+                Ok(Event::Open) => "open".to_owned(),
+                Ok(Event::Message(m)) => format!("message {} {} {}", m.event_type(), m.data(), m.last_event_id()),
+                Ok(Event::Comment(c)) => format!("comment {c}"),
+                Ok(Event::Reconnecting { error, delay, attempt }) => {
+                    format!("reconnecting #{attempt} in {}ms: {error}", delay.as_millis())
+                }
+                Err(error) => format!("error: {error}"),
+            })
+            .collect()
+    }
+
+    fn actions(machine: &mut Machine) -> Vec<Action> {
+        std::iter::from_fn(|| machine.poll_action()).collect()
+    }
+
+    fn connect(id: &str) -> Action {
+        Action::Connect { last_event_id: id.to_owned() }
+    }
+
+    /// Opens the connection and feeds `body`.
+    fn open_with(machine: &mut Machine, now: Instant, body: &str) {
+        machine.handle_response(now, 200, SSE, None);
+        machine.handle_bytes(now, Bytes::copy_from_slice(body.as_bytes()));
+    }
+
+    /// Waits out the reconnect delay: nothing happens a millisecond early,
+    /// a Connect comes at the deadline. Returns the deadline and the action.
+    fn wait_reconnect(machine: &mut Machine) -> (Instant, Action) {
+        assert_eq!(actions(machine), [Action::Disconnect]);
+        let at = machine.poll_timeout().expect("a reconnect deadline");
+        machine.handle_timeout(at - ms(1));
+        assert_eq!(machine.ready_state(), ReadyState::Connecting);
+        assert_eq!(actions(machine), []);
+        machine.handle_timeout(at);
+        let mut taken = actions(machine);
+        assert_eq!(taken.len(), 1, "{taken:?}");
+        (at, taken.remove(0))
+    }
+
+    #[test]
+    fn opens_on_200_event_stream_with_any_parameters_and_case() {
+        for content_type in ["text/event-stream", "text/event-stream;", "TEXT/Event-Stream; charset=utf-8", " text/event-stream ;x=y"] {
+            let t0 = Instant::now();
+            let mut m = machine(t0);
+            assert_eq!(m.ready_state(), ReadyState::Connecting);
+            m.handle_response(t0, 200, Some(content_type), None);
+            assert_eq!(m.ready_state(), ReadyState::Open, "{content_type}");
+            assert_eq!(events(&mut m), ["open"]);
+        }
+    }
+
+    #[test]
+    fn wrong_or_missing_content_type_fails_for_good() {
+        for content_type in [Some("text/plain"), Some("text/event-streams"), Some("x bogus"), None] {
+            let t0 = Instant::now();
+            let mut m = machine(t0);
+            m.handle_response(t0, 200, content_type, None);
+            assert_eq!(m.ready_state(), ReadyState::Closed);
+            let got = events(&mut m);
+            assert_eq!(got.len(), 1);
+            assert!(got[0].starts_with("error: the server answered with content type"), "{got:?}");
+            assert_eq!(actions(&mut m), [Action::Disconnect]);
+            m.handle_timeout(t0 + secs(3600));
+            assert_eq!(actions(&mut m), []);
+            assert_eq!(m.poll_timeout(), None);
+        }
+    }
+
+    #[test]
+    fn status_204_ends_the_stream_without_error() {
+        let t0 = Instant::now();
+        let mut m = machine(t0);
+        m.handle_response(t0, 204, None, None);
+        assert_eq!(m.ready_state(), ReadyState::Closed);
+        assert_eq!(events(&mut m), Vec::<String>::new());
+        assert_eq!(actions(&mut m), [Action::Disconnect]);
+    }
+
+    #[test]
+    fn other_statuses_fail_unless_the_policy_retries_them() {
+        for status in [201, 205, 301, 404, 500, 503] {
+            let t0 = Instant::now();
+            let mut m = machine(t0);
+            m.handle_response(t0, status, SSE, None);
+            assert_eq!(m.ready_state(), ReadyState::Closed);
+            assert_eq!(events(&mut m), [format!("error: the server answered with status {status}")]);
+        }
+        let t0 = Instant::now();
+        let mut m = machine_with(t0, RetryPolicy::new().retry_transient_statuses());
+        m.handle_response(t0, 503, None, Some(secs(10)));
+        assert_eq!(events(&mut m), ["reconnecting #1 in 10000ms: the server answered with status 503"]);
+        let (at, action) = wait_reconnect(&mut m);
+        assert_eq!((at - t0, action), (secs(10), connect("")));
+        // Without Retry-After the backoff applies: 3 s doubled on the 2nd.
+        m.handle_response(at, 500, None, None);
+        assert_eq!(events(&mut m), ["reconnecting #2 in 6000ms: the server answered with status 500"]);
+    }
+
+    #[test]
+    fn end_of_body_reconnects_after_the_reconnection_time_with_last_event_id() {
+        let t0 = Instant::now();
+        let mut m = machine(t0);
+        open_with(&mut m, t0, "id: 1\ndata: a\n\nid: 2\ndata: b\n\nid: 3\ndata: cut");
+        m.handle_eof(t0 + secs(1));
+        assert_eq!(
+            events(&mut m),
+            ["open", "message message a 1", "message message b 2", "reconnecting #1 in 3000ms: the stream ended in the middle of an event"]
+        );
+        assert_eq!(m.ready_state(), ReadyState::Connecting);
+        let (at, action) = wait_reconnect(&mut m);
+        assert_eq!((at, action), (t0 + secs(4), connect("2")));
+        // The new stream resumes: events without id: report the old one.
+        open_with(&mut m, at, "data: c\n\n");
+        assert_eq!(events(&mut m), ["open", "message message c 2"]);
+    }
+
+    #[test]
+    fn server_retry_sets_the_delay_and_retry_zero_does_not_spin() {
+        let t0 = Instant::now();
+        let mut m = machine(t0);
+        open_with(&mut m, t0, "retry: 1500\ndata: x\n\n");
+        m.handle_eof(t0);
+        let (at, _) = wait_reconnect(&mut m);
+        assert_eq!(at - t0, ms(1500));
+        assert_eq!(m.reconnection_time(), ms(1500));
+        // retry: 0 with an event each time: the 100 ms floor, no doubling.
+        let mut now = at;
+        for _ in 0..3 {
+            open_with(&mut m, now, "retry: 0\ndata: x\n\n");
+            m.handle_eof(now);
+            let (at, _) = wait_reconnect(&mut m);
+            assert_eq!(at - now, ms(100));
+            now = at;
+        }
+        // retry: 0 with no event: backoff grows from the floor (the attempt
+        // after the last eventful connection waited 100 ms; each empty one
+        // doubles it).
+        let mut gaps = Vec::new();
+        for _ in 0..4 {
+            open_with(&mut m, now, "retry: 0\n");
+            m.handle_eof(now);
+            let (at, _) = wait_reconnect(&mut m);
+            gaps.push((at - now).as_millis());
+            now = at;
+        }
+        assert_eq!(gaps, [200, 400, 800, 1600]);
+    }
+
+    #[test]
+    fn bogus_retry_is_ignored() {
+        let t0 = Instant::now();
+        let mut m = machine(t0);
+        open_with(&mut m, t0, "retry: 1000\nretry: 1000x\nretry: +5\ndata: x\n\n");
+        m.handle_eof(t0);
+        let (at, _) = wait_reconnect(&mut m);
+        assert_eq!(at - t0, ms(1000));
+    }
+
+    #[test]
+    fn network_errors_back_off_exponentially_capped_and_reset_after_an_event() {
+        let t0 = Instant::now();
+        let mut m = machine_with(t0, RetryPolicy::new().max_delay(secs(20)));
+        let mut now = t0;
+        let mut delays = Vec::new();
+        for _ in 0..6 {
+            m.handle_error(now, Error::StreamEnded);
+            let (at, action) = wait_reconnect(&mut m);
+            assert_eq!(action, connect(""));
+            delays.push((at - now).as_secs());
+            now = at;
+        }
+        assert_eq!(delays, [3, 6, 12, 20, 20, 20]);
+        // A connection that delivers an event resets the backoff.
+        open_with(&mut m, now, "data: x\n\n");
+        m.handle_error(now, Error::StreamEnded);
+        let (at, _) = wait_reconnect(&mut m);
+        assert_eq!(at - now, secs(3));
+        // A connection that opens but delivers nothing does not.
+        open_with(&mut m, at, ": just a comment\n");
+        m.handle_eof(at);
+        let (next, _) = wait_reconnect(&mut m);
+        assert_eq!(next - at, secs(6));
+    }
+
+    #[test]
+    fn jitter_never_shortens_the_delay() {
+        let t0 = Instant::now();
+        let mut m = Machine::with_parts(t0, Parser::new(), RetryPolicy::new().jitter(0.5)).jitter_seed(3);
+        let _ = actions(&mut m);
+        let mut now = t0;
+        let mut seen_longer = false;
+        for _ in 0..20 {
+            open_with(&mut m, now, "data: x\n\n");
+            m.handle_eof(now);
+            let at = m.poll_timeout().unwrap();
+            assert!(at - now >= secs(3) && at - now <= ms(4500), "{:?}", at - now);
+            seen_longer |= at - now > secs(3);
+            m.handle_timeout(at);
+            now = at;
+        }
+        assert!(seen_longer);
+    }
+
+    #[test]
+    fn empty_id_resets_and_uncommitted_id_is_not_sent() {
+        let t0 = Instant::now();
+        let mut m = machine(t0);
+        open_with(&mut m, t0, "id: 5\ndata: a\n\nid\ndata: b\n\nid: 9\n");
+        m.handle_eof(t0);
+        let (_, action) = wait_reconnect(&mut m);
+        assert_eq!(action, connect(""));
+        let mut seeded = Machine::with_parts(t0, {
+            let mut p = Parser::new();
+            p.set_last_event_id("41");
+            p
+        }, RetryPolicy::new());
+        assert_eq!(seeded.poll_action(), Some(connect("41")));
+    }
+
+    #[test]
+    fn id_only_block_updates_the_id_sent_on_reconnect() {
+        let t0 = Instant::now();
+        let mut m = machine(t0);
+        open_with(&mut m, t0, "data: a\n\nid: 77\n\n");
+        m.handle_error(t0, Error::StreamEnded);
+        assert_eq!(m.last_event_id(), "77");
+        let (_, action) = wait_reconnect(&mut m);
+        assert_eq!(action, connect("77"));
+    }
+
+    #[test]
+    fn max_retries_really_fires() {
+        let t0 = Instant::now();
+        let mut m = machine_with(t0, RetryPolicy::new().max_retries(3));
+        let mut now = t0;
+        for attempt in 1..=3 {
+            m.handle_error(now, Error::StreamEnded);
+            let got = events(&mut m);
+            assert!(got[0].starts_with(&format!("reconnecting #{attempt}")), "{got:?}");
+            (now, _) = wait_reconnect(&mut m);
+        }
+        m.handle_error(now, Error::StreamEnded);
+        assert_eq!(events(&mut m), ["error: gave up reconnecting after 3 attempts"]);
+        assert_eq!(m.ready_state(), ReadyState::Closed);
+    }
+
+    #[test]
+    fn max_elapsed_really_fires() {
+        let t0 = Instant::now();
+        let mut m = machine_with(t0, RetryPolicy::new().max_elapsed(secs(10)));
+        m.handle_error(t0, Error::StreamEnded); // wait 3 s
+        let (now, _) = wait_reconnect(&mut m);
+        m.handle_error(now, Error::StreamEnded); // at 3 s: wait 6 s
+        let (now, _) = wait_reconnect(&mut m);
+        assert_eq!(now - t0, secs(9));
+        m.handle_error(now + secs(1), Error::StreamEnded); // at 10 s: give up
+        assert_eq!(events(&mut m).last().unwrap(), "error: gave up reconnecting after 2 attempts");
+        assert_eq!(m.ready_state(), ReadyState::Closed);
+    }
+
+    #[test]
+    fn idle_connection_is_treated_as_lost() {
+        let t0 = Instant::now();
+        let mut m = machine(t0).idle_timeout(Some(secs(30)));
+        assert_eq!(m.poll_timeout(), Some(t0 + secs(30)));
+        open_with(&mut m, t0 + secs(1), "data: x\n\n");
+        m.handle_bytes(t0 + secs(20), Bytes::from_static(b": keep-alive\n"));
+        assert_eq!(m.poll_timeout(), Some(t0 + secs(50)));
+        m.handle_timeout(t0 + secs(49));
+        assert_eq!(m.ready_state(), ReadyState::Open);
+        m.handle_timeout(t0 + secs(50));
+        assert_eq!(
+            events(&mut m),
+            ["open", "message message x ", "reconnecting #1 in 3000ms: no data from the server for 30s"]
+        );
+        assert_eq!(actions(&mut m), [Action::Disconnect]);
+    }
+
+    #[test]
+    fn unanswered_request_times_out_too() {
+        let t0 = Instant::now();
+        let mut m = machine(t0).idle_timeout(Some(secs(5)));
+        m.handle_timeout(t0 + secs(5));
+        assert_eq!(events(&mut m), ["reconnecting #1 in 3000ms: no data from the server for 5s"]);
+    }
+
+    #[test]
+    fn one_shot_never_reconnects_and_tells_clean_from_truncated() {
+        let t0 = Instant::now();
+        let mut m = machine(t0).reconnect(false);
+        open_with(&mut m, t0, "data: a\n\n");
+        m.handle_eof(t0);
+        assert_eq!(events(&mut m), ["open", "message message a "]);
+        assert_eq!(m.ready_state(), ReadyState::Closed);
+
+        let mut m = machine(t0).reconnect(false);
+        open_with(&mut m, t0, "data: a\n\ndata: b");
+        m.handle_eof(t0);
+        assert_eq!(events(&mut m), ["open", "message message a ", "error: the stream ended in the middle of an event"]);
+
+        let mut m = machine(t0).reconnect(false);
+        open_with(&mut m, t0, "data: a\n\ndata: b\n");
+        m.handle_error(t0, Error::IdleTimeout { timeout: secs(1) });
+        assert_eq!(events(&mut m), ["open", "message message a ", "error: no data from the server for 1s"]);
+        m.handle_timeout(t0 + secs(3600));
+        assert_eq!(actions(&mut m), [Action::Disconnect]);
+    }
+
+    #[test]
+    fn close_stops_everything_at_once() {
+        let t0 = Instant::now();
+        let mut m = machine(t0);
+        open_with(&mut m, t0, "data: a\n\ndata: b\n\n");
+        m.close();
+        assert_eq!(m.ready_state(), ReadyState::Closed);
+        assert_eq!(events(&mut m), Vec::<String>::new());
+        assert_eq!(actions(&mut m), [Action::Disconnect]);
+        m.handle_response(t0, 200, SSE, None);
+        m.handle_bytes(t0, Bytes::from_static(b"data: c\n\n"));
+        m.handle_eof(t0);
+        m.handle_timeout(t0 + secs(60));
+        assert_eq!(events(&mut m), Vec::<String>::new());
+        assert_eq!(actions(&mut m), []);
+        assert_eq!(m.poll_timeout(), None);
+    }
+
+    #[test]
+    fn limit_error_is_final() {
+        let t0 = Instant::now();
+        let parser = Parser::builder().max_line_len(8).build();
+        let mut m = Machine::with_parts(t0, parser, RetryPolicy::new());
+        let _ = actions(&mut m);
+        open_with(&mut m, t0, "data: 1\n\ndata: 123456789\n\n");
+        assert_eq!(events(&mut m), ["open", "message message 1 ", "error: event stream line longer than the limit of 8 bytes"]);
+        assert_eq!(m.ready_state(), ReadyState::Closed);
+    }
+
+    #[test]
+    fn responses_are_ignored_unless_connecting() {
+        let t0 = Instant::now();
+        let mut m = machine(t0);
+        m.handle_error(t0, Error::StreamEnded);
+        let _ = events(&mut m);
+        m.handle_response(t0, 200, SSE, None);
+        assert_eq!(m.ready_state(), ReadyState::Connecting);
+        assert_eq!(events(&mut m), Vec::<String>::new());
+    }
+}

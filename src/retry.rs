@@ -1,0 +1,285 @@
+//! The reconnection delay policy: pure arithmetic, no clock, no I/O.
+//!
+//! The delay before reconnect attempt *n* (counting attempts since the last
+//! connection that made progress, from 0) is
+//!
+//! ```text
+//! base  = max(reconnection time, min_delay)      reconnection time: server `retry:`, else `initial`
+//! delay = min(base × 2ⁿ, max(max_delay, base))   doubling only after failures, never below base
+//!       + jitter: uniform in [0, jitter × delay]  never shorter than the reconnection time
+//! ```
+//!
+//! A connection makes progress when it delivers at least one event; that
+//! resets *n* to 0.
+
+use std::time::Duration;
+
+/// The default reconnection time before a server sends `retry:`: 3 s, as
+/// Chromium.
+pub const DEFAULT_RECONNECTION_TIME: Duration = Duration::from_secs(3);
+
+/// The default shortest delay between attempts, whatever `retry:` says
+/// (a server sending `retry: 0` must not make the client spin): 100 ms.
+pub const DEFAULT_MIN_DELAY: Duration = Duration::from_millis(100);
+
+/// The default cap on the backoff: 60 s.
+pub const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(60);
+
+/// The statuses [`RetryPolicy::retry_transient_statuses`] retries: 408, 429,
+/// 500, 502, 503 and 504.
+pub const TRANSIENT_STATUSES: [u16; 6] = [408, 429, 500, 502, 503, 504];
+
+/// When and how soon the client reconnects.
+///
+/// ```
+/// use std::time::Duration;
+/// use ssefeed::RetryPolicy;
+///
+/// let policy = RetryPolicy::new()
+///     .initial(Duration::from_secs(1))
+///     .max_delay(Duration::from_secs(30))
+///     .max_retries(10)
+///     .retry_transient_statuses();
+/// # drop(policy);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[must_use]
+pub struct RetryPolicy {
+    pub(crate) initial: Duration,
+    pub(crate) min_delay: Duration,
+    pub(crate) max_delay: Duration,
+    pub(crate) jitter: f64,
+    pub(crate) max_retries: Option<u32>,
+    pub(crate) max_elapsed: Option<Duration>,
+    pub(crate) statuses: Vec<u16>,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RetryPolicy {
+    /// Defaults: 3 s reconnection time, 100 ms minimum, backoff capped at
+    /// 60 s, up to 25 % jitter, retrying network errors and ended streams
+    /// forever, failing on any status other than 200 (and ending on 204).
+    pub fn new() -> Self {
+        Self {
+            initial: DEFAULT_RECONNECTION_TIME,
+            min_delay: DEFAULT_MIN_DELAY,
+            max_delay: DEFAULT_MAX_DELAY,
+            jitter: 0.25,
+            max_retries: None,
+            max_elapsed: None,
+            statuses: Vec::new(),
+        }
+    }
+
+    /// The reconnection time until the server sends `retry:` (default 3 s).
+    pub fn initial(mut self, delay: Duration) -> Self {
+        self.initial = delay;
+        self
+    }
+
+    /// The shortest delay between attempts (default 100 ms), applied even
+    /// when the server asks for less with `retry:`.
+    pub fn min_delay(mut self, delay: Duration) -> Self {
+        self.min_delay = delay;
+        self
+    }
+
+    /// The cap on the exponential backoff (default 60 s). It never shortens
+    /// the reconnection time: a larger `retry:` from the server (or
+    /// [`initial`](Self::initial)) is waited in full, just not doubled.
+    pub fn max_delay(mut self, delay: Duration) -> Self {
+        self.max_delay = delay;
+        self
+    }
+
+    /// Random extra delay, as a fraction of the delay (default 0.25; clamped
+    /// to 0..=1). It is only ever added: the client never reconnects sooner
+    /// than the reconnection time.
+    pub fn jitter(mut self, fraction: f64) -> Self {
+        self.jitter = if fraction.is_nan() {
+            0.0
+        } else {
+            fraction.clamp(0.0, 1.0)
+        };
+        self
+    }
+
+    /// Give up after this many reconnect attempts in a row without an event
+    /// (default: never). The stream then ends with
+    /// [`Error::RetriesExhausted`](crate::Error::RetriesExhausted).
+    pub fn max_retries(mut self, attempts: u32) -> Self {
+        self.max_retries = Some(attempts);
+        self
+    }
+
+    /// Give up when this much time has passed since the last connection that
+    /// delivered an event (or since the start) and another attempt would be
+    /// needed (default: never).
+    pub fn max_elapsed(mut self, time: Duration) -> Self {
+        self.max_elapsed = Some(time);
+        self
+    }
+
+    /// Also reconnect (with backoff, honouring `Retry-After`) when a response
+    /// has this status, instead of failing. The spec fails on every status
+    /// but 200; this is opt-in.
+    pub fn retry_status(mut self, status: u16) -> Self {
+        if !self.statuses.contains(&status) {
+            self.statuses.push(status);
+        }
+        self
+    }
+
+    /// [`retry_status`](Self::retry_status) for each of
+    /// [`TRANSIENT_STATUSES`].
+    pub fn retry_transient_statuses(self) -> Self {
+        TRANSIENT_STATUSES
+            .iter()
+            .fold(self, |policy, &status| policy.retry_status(status))
+    }
+
+    /// Whether a response with `status` is retried.
+    pub fn retries_status(&self, status: u16) -> bool {
+        self.statuses.contains(&status)
+    }
+
+    /// The delay before the attempt that follows `failures` attempts in a row
+    /// without progress, for the given reconnection time, before jitter.
+    pub(crate) fn base_delay(&self, reconnection_time: Duration, failures: u32) -> Duration {
+        let base = reconnection_time.max(self.min_delay);
+        // Backoff grows up to the cap; the reconnection time itself is never
+        // cut short, whatever the cap.
+        let factor = 2u32.saturating_pow(failures.min(31));
+        base.saturating_mul(factor).min(self.max_delay.max(base))
+    }
+
+    /// `delay` plus jitter drawn from `random` (uniform in `0..=u64::MAX`).
+    pub(crate) fn with_jitter(&self, delay: Duration, random: u64) -> Duration {
+        if self.jitter <= 0.0 {
+            return delay;
+        }
+        let unit = random as f64 / u64::MAX as f64;
+        delay + delay.mul_f64(self.jitter * unit)
+    }
+}
+
+/// A small, fast, non-cryptographic random source (SplitMix64) for jitter.
+#[derive(Debug, Clone)]
+pub(crate) struct Jitter(u64);
+
+impl Jitter {
+    pub(crate) fn from_seed(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    pub(crate) fn from_entropy() -> Self {
+        use std::hash::{BuildHasher, Hasher};
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u64(0x5EED);
+        Self(hasher.finish())
+    }
+
+    pub(crate) fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+/// Parses a `Retry-After` value in delta-seconds. (An HTTP-date is not
+/// parsed; the policy's own delay applies then.)
+pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn first_attempt_waits_the_reconnection_time() {
+        let policy = RetryPolicy::new();
+        assert_eq!(policy.base_delay(DEFAULT_RECONNECTION_TIME, 0), DEFAULT_RECONNECTION_TIME);
+        assert_eq!(policy.base_delay(1500 * MS, 0), 1500 * MS);
+    }
+
+    #[test]
+    fn retry_zero_is_floored_at_the_minimum_delay() {
+        let policy = RetryPolicy::new();
+        assert_eq!(policy.base_delay(Duration::ZERO, 0), DEFAULT_MIN_DELAY);
+        assert_eq!(policy.base_delay(Duration::ZERO, 1), 2 * DEFAULT_MIN_DELAY);
+    }
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let policy = RetryPolicy::new().max_delay(Duration::from_secs(10));
+        let delays: Vec<_> = (0..6).map(|n| policy.base_delay(Duration::from_secs(1), n)).collect();
+        let secs: Vec<_> = delays.iter().map(Duration::as_secs).collect();
+        assert_eq!(secs, [1, 2, 4, 8, 10, 10]);
+        assert_eq!(policy.base_delay(Duration::from_secs(1), u32::MAX), Duration::from_secs(10));
+    }
+
+    #[test]
+    fn server_retry_above_the_cap_is_honoured_but_not_grown() {
+        let policy = RetryPolicy::new().max_delay(Duration::from_secs(60));
+        let long = Duration::from_secs(120);
+        assert_eq!(policy.base_delay(long, 0), long);
+        assert_eq!(policy.base_delay(long, 5), long);
+        let huge = Duration::from_millis(u64::MAX);
+        assert_eq!(policy.base_delay(huge, 40), huge);
+    }
+
+    #[test]
+    fn cap_below_the_initial_time_does_not_shorten_it() {
+        let policy = RetryPolicy::new().initial(Duration::from_secs(5)).max_delay(Duration::from_secs(1));
+        assert_eq!(policy.base_delay(Duration::from_secs(5), 0), Duration::from_secs(5));
+        assert_eq!(policy.base_delay(Duration::from_secs(5), 3), Duration::from_secs(5));
+    }
+
+    #[test]
+    fn jitter_only_adds_and_stays_within_the_fraction() {
+        let policy = RetryPolicy::new().jitter(0.5);
+        let delay = Duration::from_secs(2);
+        let mut random = Jitter::from_seed(7);
+        let mut seen_extra = false;
+        for _ in 0..1000 {
+            let jittered = policy.with_jitter(delay, random.next_u64());
+            assert!(jittered >= delay && jittered <= delay + delay / 2, "{jittered:?}");
+            seen_extra |= jittered > delay;
+        }
+        assert!(seen_extra);
+        assert_eq!(policy.with_jitter(delay, u64::MAX), 3 * Duration::from_secs(1));
+        assert_eq!(RetryPolicy::new().jitter(0.0).with_jitter(delay, u64::MAX), delay);
+        assert_eq!(RetryPolicy::new().jitter(f64::NAN).jitter, 0.0);
+    }
+
+    #[test]
+    fn transient_statuses_are_opt_in() {
+        assert!(!RetryPolicy::new().retries_status(503));
+        let policy = RetryPolicy::new().retry_transient_statuses();
+        assert!(policy.retries_status(503) && policy.retries_status(429));
+        assert!(!policy.retries_status(404));
+    }
+
+    #[test]
+    fn retry_after_accepts_delta_seconds_only() {
+        assert_eq!(parse_retry_after(" 120 "), Some(Duration::from_secs(120)));
+        assert_eq!(parse_retry_after("99999999999999999999999"), Some(Duration::from_secs(u64::MAX)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        assert_eq!(parse_retry_after("-1"), None);
+        assert_eq!(parse_retry_after(""), None);
+    }
+}
