@@ -82,6 +82,25 @@ pub enum Error {
         timeout: std::time::Duration,
     },
 
+    /// The request failed on the network, or its body did. The cause of an
+    /// [`Event::Reconnecting`](crate::Event::Reconnecting), or final in
+    /// one-shot mode.
+    #[cfg(feature = "client")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+    #[error("the request to the event stream failed")]
+    Transport(#[source] reqwest::Error),
+
+    /// The request could not be built (an invalid URL or header). Final.
+    #[cfg(feature = "client")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+    #[error("the event stream request is invalid")]
+    InvalidRequest(#[source] reqwest::Error),
+
+    /// Reconnecting would send the request body again, but it is a stream
+    /// that cannot be cloned. Use one-shot mode or a cloneable body. Final.
+    #[error("the request body cannot be sent again for a reconnect")]
+    BodyNotCloneable,
+
     /// The retry policy's limit on attempts or elapsed time was reached.
     /// Final.
     #[error("gave up reconnecting after {attempts} attempts")]
@@ -90,7 +109,7 @@ pub enum Error {
         attempts: u32,
         /// Why the last attempt failed.
         #[source]
-        last_error: Box<Error>,
+        last_error: Box<Self>,
     },
 }
 

@@ -61,6 +61,8 @@
 //! Rust 1.88.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "client")]
+mod client;
 mod error;
 mod event;
 pub mod machine;
@@ -68,6 +70,9 @@ pub mod parser;
 pub mod retry;
 mod stream;
 
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+pub use client::{EventSource, EventSourceBuilder};
 pub use error::{BoxError, Error, Result};
 pub use event::{DEFAULT_EVENT_TYPE, Event, MessageEvent, ReadyState};
 pub use retry::RetryPolicy;

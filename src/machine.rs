@@ -204,7 +204,8 @@ impl Machine {
     }
 
     fn idle_deadline(&self, from: Instant) -> Option<Instant> {
-        self.idle_timeout.and_then(|timeout| from.checked_add(timeout))
+        self.idle_timeout
+            .and_then(|timeout| from.checked_add(timeout))
     }
 
     /// The next event or final error. `None` means "nothing now" — or, when
@@ -354,8 +355,12 @@ impl Machine {
                 let action = self.connect_action();
                 self.actions.push_back(action);
             }
-            State::Connecting { since } | State::Open { last_activity: since }
-                if self.idle_deadline(since).is_some_and(|deadline| now >= deadline) =>
+            State::Connecting { since }
+            | State::Open {
+                last_activity: since,
+            } if self
+                .idle_deadline(since)
+                .is_some_and(|deadline| now >= deadline) =>
             {
                 let timeout = self.idle_timeout.unwrap_or_default();
                 self.handle_error(now, Error::IdleTimeout { timeout });
@@ -419,7 +424,9 @@ impl Machine {
             });
             return;
         }
-        let base = self.policy.base_delay(self.reconnection_time, self.failures);
+        let base = self
+            .policy
+            .base_delay(self.reconnection_time, self.failures);
         let delay = self
             .policy
             .with_jitter(base, self.jitter.next_u64())
@@ -473,7 +480,12 @@ mod tests {
     /// taken.
     fn machine_with(t0: Instant, policy: RetryPolicy) -> Machine {
         let mut machine = Machine::with_parts(t0, Parser::new(), policy.jitter(0.0));
-        assert_eq!(machine.poll_action(), Some(Action::Connect { last_event_id: String::new() }));
+        assert_eq!(
+            machine.poll_action(),
+            Some(Action::Connect {
+                last_event_id: String::new()
+            })
+        );
         assert_eq!(machine.poll_action(), None);
         machine
     }
@@ -487,10 +499,22 @@ mod tests {
         std::iter::from_fn(|| machine.poll_event())
             .map(|event| match event {
                 Ok(Event::Open) => "open".to_owned(),
-                Ok(Event::Message(m)) => format!("message {} {} {}", m.event_type(), m.data(), m.last_event_id()),
+                Ok(Event::Message(m)) => format!(
+                    "message {} {} {}",
+                    m.event_type(),
+                    m.data(),
+                    m.last_event_id()
+                ),
                 Ok(Event::Comment(c)) => format!("comment {c}"),
-                Ok(Event::Reconnecting { error, delay, attempt }) => {
-                    format!("reconnecting #{attempt} in {}ms: {error}", delay.as_millis())
+                Ok(Event::Reconnecting {
+                    error,
+                    delay,
+                    attempt,
+                }) => {
+                    format!(
+                        "reconnecting #{attempt} in {}ms: {error}",
+                        delay.as_millis()
+                    )
                 }
                 Err(error) => format!("error: {error}"),
             })
@@ -502,7 +526,9 @@ mod tests {
     }
 
     fn connect(id: &str) -> Action {
-        Action::Connect { last_event_id: id.to_owned() }
+        Action::Connect {
+            last_event_id: id.to_owned(),
+        }
     }
 
     /// Opens the connection and feeds `body`.
@@ -527,7 +553,12 @@ mod tests {
 
     #[test]
     fn opens_on_200_event_stream_with_any_parameters_and_case() {
-        for content_type in ["text/event-stream", "text/event-stream;", "TEXT/Event-Stream; charset=utf-8", " text/event-stream ;x=y"] {
+        for content_type in [
+            "text/event-stream",
+            "text/event-stream;",
+            "TEXT/Event-Stream; charset=utf-8",
+            " text/event-stream ;x=y",
+        ] {
             let t0 = Instant::now();
             let mut m = machine(t0);
             assert_eq!(m.ready_state(), ReadyState::Connecting);
@@ -539,14 +570,22 @@ mod tests {
 
     #[test]
     fn wrong_or_missing_content_type_fails_for_good() {
-        for content_type in [Some("text/plain"), Some("text/event-streams"), Some("x bogus"), None] {
+        for content_type in [
+            Some("text/plain"),
+            Some("text/event-streams"),
+            Some("x bogus"),
+            None,
+        ] {
             let t0 = Instant::now();
             let mut m = machine(t0);
             m.handle_response(t0, 200, content_type, None);
             assert_eq!(m.ready_state(), ReadyState::Closed);
             let got = events(&mut m);
             assert_eq!(got.len(), 1);
-            assert!(got[0].starts_with("error: the server answered with content type"), "{got:?}");
+            assert!(
+                got[0].starts_with("error: the server answered with content type"),
+                "{got:?}"
+            );
             assert_eq!(actions(&mut m), [Action::Disconnect]);
             m.handle_timeout(t0 + secs(3600));
             assert_eq!(actions(&mut m), []);
@@ -571,28 +610,46 @@ mod tests {
             let mut m = machine(t0);
             m.handle_response(t0, status, SSE, None);
             assert_eq!(m.ready_state(), ReadyState::Closed);
-            assert_eq!(events(&mut m), [format!("error: the server answered with status {status}")]);
+            assert_eq!(
+                events(&mut m),
+                [format!("error: the server answered with status {status}")]
+            );
         }
         let t0 = Instant::now();
         let mut m = machine_with(t0, RetryPolicy::new().retry_transient_statuses());
         m.handle_response(t0, 503, None, Some(secs(10)));
-        assert_eq!(events(&mut m), ["reconnecting #1 in 10000ms: the server answered with status 503"]);
+        assert_eq!(
+            events(&mut m),
+            ["reconnecting #1 in 10000ms: the server answered with status 503"]
+        );
         let (at, action) = wait_reconnect(&mut m);
         assert_eq!((at - t0, action), (secs(10), connect("")));
         // Without Retry-After the backoff applies: 3 s doubled on the 2nd.
         m.handle_response(at, 500, None, None);
-        assert_eq!(events(&mut m), ["reconnecting #2 in 6000ms: the server answered with status 500"]);
+        assert_eq!(
+            events(&mut m),
+            ["reconnecting #2 in 6000ms: the server answered with status 500"]
+        );
     }
 
     #[test]
     fn end_of_body_reconnects_after_the_reconnection_time_with_last_event_id() {
         let t0 = Instant::now();
         let mut m = machine(t0);
-        open_with(&mut m, t0, "id: 1\ndata: a\n\nid: 2\ndata: b\n\nid: 3\ndata: cut");
+        open_with(
+            &mut m,
+            t0,
+            "id: 1\ndata: a\n\nid: 2\ndata: b\n\nid: 3\ndata: cut",
+        );
         m.handle_eof(t0 + secs(1));
         assert_eq!(
             events(&mut m),
-            ["open", "message message a 1", "message message b 2", "reconnecting #1 in 3000ms: the stream ended in the middle of an event"]
+            [
+                "open",
+                "message message a 1",
+                "message message b 2",
+                "reconnecting #1 in 3000ms: the stream ended in the middle of an event"
+            ]
         );
         assert_eq!(m.ready_state(), ReadyState::Connecting);
         let (at, action) = wait_reconnect(&mut m);
@@ -638,7 +695,11 @@ mod tests {
     fn bogus_retry_is_ignored() {
         let t0 = Instant::now();
         let mut m = machine(t0);
-        open_with(&mut m, t0, "retry: 1000\nretry: 1000x\nretry: +5\ndata: x\n\n");
+        open_with(
+            &mut m,
+            t0,
+            "retry: 1000\nretry: 1000x\nretry: +5\ndata: x\n\n",
+        );
         m.handle_eof(t0);
         let (at, _) = wait_reconnect(&mut m);
         assert_eq!(at - t0, ms(1000));
@@ -673,7 +734,8 @@ mod tests {
     #[test]
     fn jitter_never_shortens_the_delay() {
         let t0 = Instant::now();
-        let mut m = Machine::with_parts(t0, Parser::new(), RetryPolicy::new().jitter(0.5)).jitter_seed(3);
+        let mut m =
+            Machine::with_parts(t0, Parser::new(), RetryPolicy::new().jitter(0.5)).jitter_seed(3);
         let _ = actions(&mut m);
         let mut now = t0;
         let mut seen_longer = false;
@@ -681,7 +743,11 @@ mod tests {
             open_with(&mut m, now, "data: x\n\n");
             m.handle_eof(now);
             let at = m.poll_timeout().unwrap();
-            assert!(at - now >= secs(3) && at - now <= ms(4500), "{:?}", at - now);
+            assert!(
+                at - now >= secs(3) && at - now <= ms(4500),
+                "{:?}",
+                at - now
+            );
             seen_longer |= at - now > secs(3);
             m.handle_timeout(at);
             now = at;
@@ -697,11 +763,15 @@ mod tests {
         m.handle_eof(t0);
         let (_, action) = wait_reconnect(&mut m);
         assert_eq!(action, connect(""));
-        let mut seeded = Machine::with_parts(t0, {
-            let mut p = Parser::new();
-            p.set_last_event_id("41");
-            p
-        }, RetryPolicy::new());
+        let mut seeded = Machine::with_parts(
+            t0,
+            {
+                let mut p = Parser::new();
+                p.set_last_event_id("41");
+                p
+            },
+            RetryPolicy::new(),
+        );
         assert_eq!(seeded.poll_action(), Some(connect("41")));
     }
 
@@ -724,11 +794,17 @@ mod tests {
         for attempt in 1..=3 {
             m.handle_error(now, Error::StreamEnded);
             let got = events(&mut m);
-            assert!(got[0].starts_with(&format!("reconnecting #{attempt}")), "{got:?}");
+            assert!(
+                got[0].starts_with(&format!("reconnecting #{attempt}")),
+                "{got:?}"
+            );
             (now, _) = wait_reconnect(&mut m);
         }
         m.handle_error(now, Error::StreamEnded);
-        assert_eq!(events(&mut m), ["error: gave up reconnecting after 3 attempts"]);
+        assert_eq!(
+            events(&mut m),
+            ["error: gave up reconnecting after 3 attempts"]
+        );
         assert_eq!(m.ready_state(), ReadyState::Closed);
     }
 
@@ -742,7 +818,10 @@ mod tests {
         let (now, _) = wait_reconnect(&mut m);
         assert_eq!(now - t0, secs(9));
         m.handle_error(now + secs(1), Error::StreamEnded); // at 10 s: give up
-        assert_eq!(events(&mut m).last().unwrap(), "error: gave up reconnecting after 2 attempts");
+        assert_eq!(
+            events(&mut m).last().unwrap(),
+            "error: gave up reconnecting after 2 attempts"
+        );
         assert_eq!(m.ready_state(), ReadyState::Closed);
     }
 
@@ -759,7 +838,11 @@ mod tests {
         m.handle_timeout(t0 + secs(50));
         assert_eq!(
             events(&mut m),
-            ["open", "message message x ", "reconnecting #1 in 3000ms: no data from the server for 30s"]
+            [
+                "open",
+                "message message x ",
+                "reconnecting #1 in 3000ms: no data from the server for 30s"
+            ]
         );
         assert_eq!(actions(&mut m), [Action::Disconnect]);
     }
@@ -769,7 +852,10 @@ mod tests {
         let t0 = Instant::now();
         let mut m = machine(t0).idle_timeout(Some(secs(5)));
         m.handle_timeout(t0 + secs(5));
-        assert_eq!(events(&mut m), ["reconnecting #1 in 3000ms: no data from the server for 5s"]);
+        assert_eq!(
+            events(&mut m),
+            ["reconnecting #1 in 3000ms: no data from the server for 5s"]
+        );
     }
 
     #[test]
@@ -784,12 +870,26 @@ mod tests {
         let mut m = machine(t0).reconnect(false);
         open_with(&mut m, t0, "data: a\n\ndata: b");
         m.handle_eof(t0);
-        assert_eq!(events(&mut m), ["open", "message message a ", "error: the stream ended in the middle of an event"]);
+        assert_eq!(
+            events(&mut m),
+            [
+                "open",
+                "message message a ",
+                "error: the stream ended in the middle of an event"
+            ]
+        );
 
         let mut m = machine(t0).reconnect(false);
         open_with(&mut m, t0, "data: a\n\ndata: b\n");
         m.handle_error(t0, Error::IdleTimeout { timeout: secs(1) });
-        assert_eq!(events(&mut m), ["open", "message message a ", "error: no data from the server for 1s"]);
+        assert_eq!(
+            events(&mut m),
+            [
+                "open",
+                "message message a ",
+                "error: no data from the server for 1s"
+            ]
+        );
         m.handle_timeout(t0 + secs(3600));
         assert_eq!(actions(&mut m), [Action::Disconnect]);
     }
@@ -819,7 +919,14 @@ mod tests {
         let mut m = Machine::with_parts(t0, parser, RetryPolicy::new());
         let _ = actions(&mut m);
         open_with(&mut m, t0, "data: 1\n\ndata: 123456789\n\n");
-        assert_eq!(events(&mut m), ["open", "message message 1 ", "error: event stream line longer than the limit of 8 bytes"]);
+        assert_eq!(
+            events(&mut m),
+            [
+                "open",
+                "message message 1 ",
+                "error: event stream line longer than the limit of 8 bytes"
+            ]
+        );
         assert_eq!(m.ready_state(), ReadyState::Closed);
     }
 

@@ -212,7 +212,10 @@ mod tests {
     #[test]
     fn first_attempt_waits_the_reconnection_time() {
         let policy = RetryPolicy::new();
-        assert_eq!(policy.base_delay(DEFAULT_RECONNECTION_TIME, 0), DEFAULT_RECONNECTION_TIME);
+        assert_eq!(
+            policy.base_delay(DEFAULT_RECONNECTION_TIME, 0),
+            DEFAULT_RECONNECTION_TIME
+        );
         assert_eq!(policy.base_delay(1500 * MS, 0), 1500 * MS);
     }
 
@@ -226,10 +229,15 @@ mod tests {
     #[test]
     fn backoff_doubles_and_is_capped() {
         let policy = RetryPolicy::new().max_delay(Duration::from_secs(10));
-        let delays: Vec<_> = (0..6).map(|n| policy.base_delay(Duration::from_secs(1), n)).collect();
+        let delays: Vec<_> = (0..6)
+            .map(|n| policy.base_delay(Duration::from_secs(1), n))
+            .collect();
         let secs: Vec<_> = delays.iter().map(Duration::as_secs).collect();
         assert_eq!(secs, [1, 2, 4, 8, 10, 10]);
-        assert_eq!(policy.base_delay(Duration::from_secs(1), u32::MAX), Duration::from_secs(10));
+        assert_eq!(
+            policy.base_delay(Duration::from_secs(1), u32::MAX),
+            Duration::from_secs(10)
+        );
     }
 
     #[test]
@@ -244,9 +252,17 @@ mod tests {
 
     #[test]
     fn cap_below_the_initial_time_does_not_shorten_it() {
-        let policy = RetryPolicy::new().initial(Duration::from_secs(5)).max_delay(Duration::from_secs(1));
-        assert_eq!(policy.base_delay(Duration::from_secs(5), 0), Duration::from_secs(5));
-        assert_eq!(policy.base_delay(Duration::from_secs(5), 3), Duration::from_secs(5));
+        let policy = RetryPolicy::new()
+            .initial(Duration::from_secs(5))
+            .max_delay(Duration::from_secs(1));
+        assert_eq!(
+            policy.base_delay(Duration::from_secs(5), 0),
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            policy.base_delay(Duration::from_secs(5), 3),
+            Duration::from_secs(5)
+        );
     }
 
     #[test]
@@ -257,12 +273,21 @@ mod tests {
         let mut seen_extra = false;
         for _ in 0..1000 {
             let jittered = policy.with_jitter(delay, random.next_u64());
-            assert!(jittered >= delay && jittered <= delay + delay / 2, "{jittered:?}");
+            assert!(
+                jittered >= delay && jittered <= delay + delay / 2,
+                "{jittered:?}"
+            );
             seen_extra |= jittered > delay;
         }
         assert!(seen_extra);
-        assert_eq!(policy.with_jitter(delay, u64::MAX), 3 * Duration::from_secs(1));
-        assert_eq!(RetryPolicy::new().jitter(0.0).with_jitter(delay, u64::MAX), delay);
+        assert_eq!(
+            policy.with_jitter(delay, u64::MAX),
+            3 * Duration::from_secs(1)
+        );
+        assert_eq!(
+            RetryPolicy::new().jitter(0.0).with_jitter(delay, u64::MAX),
+            delay
+        );
         assert_eq!(RetryPolicy::new().jitter(f64::NAN).jitter, 0.0);
     }
 
@@ -277,7 +302,10 @@ mod tests {
     #[test]
     fn retry_after_accepts_delta_seconds_only() {
         assert_eq!(parse_retry_after(" 120 "), Some(Duration::from_secs(120)));
-        assert_eq!(parse_retry_after("99999999999999999999999"), Some(Duration::from_secs(u64::MAX)));
+        assert_eq!(
+            parse_retry_after("99999999999999999999999"),
+            Some(Duration::from_secs(u64::MAX))
+        );
         assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
         assert_eq!(parse_retry_after("-1"), None);
         assert_eq!(parse_retry_after(""), None);
