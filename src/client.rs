@@ -21,6 +21,19 @@ use crate::machine::{Action, Machine};
 use crate::parser::Parser;
 use crate::retry::{RetryPolicy, parse_retry_after};
 
+/// A `tracing` debug event when the feature is on; nothing otherwise.
+#[cfg(feature = "tracing")]
+macro_rules! debug {
+    ($($arg:tt)*) => {{
+        tracing::debug!($($arg)*);
+    }};
+}
+
+#[cfg(not(feature = "tracing"))]
+macro_rules! debug {
+    ($($arg:tt)*) => {{}};
+}
+
 type ResponseFuture = Pin<Box<dyn Future<Output = reqwest::Result<reqwest::Response>> + Send>>;
 type BodyStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 type RequestFn = Box<dyn FnMut() -> reqwest::RequestBuilder + Send>;
@@ -116,6 +129,12 @@ impl EventSource {
         EventSourceBuilder::new(Source::Builder(Box::new(request)))
     }
 
+    /// Options for an event source that sends `request` with `client` (the
+    /// body must be cloneable unless reconnecting is turned off).
+    pub fn from_request(client: reqwest::Client, request: reqwest::Request) -> EventSourceBuilder {
+        EventSourceBuilder::new(Source::Request(client, Box::new(request)))
+    }
+
     /// Options for an event source that calls `make_request` before each
     /// attempt: to send a fresh auth token, or move to another URL.
     /// `Last-Event-ID`, `Accept` and `Cache-Control` are added to what it
@@ -157,6 +176,7 @@ impl EventSource {
     /// Closes the source: drops the connection at once; the next poll yields
     /// `None`. Dropping the `EventSource` does the same.
     pub fn close(&mut self) {
+        debug!("ssefeed: closed");
         self.machine.close();
         self.conn = Conn::Idle;
         self.sleep_at = None;
@@ -176,6 +196,7 @@ impl EventSource {
             }
         };
         prepare(&mut request, last_event_id);
+        debug!(url = %request.url(), resume = !last_event_id.is_empty(), "ssefeed: connecting");
         Ok(Box::pin(client.execute(request)))
     }
 
@@ -201,6 +222,7 @@ impl Stream for EventSource {
         let this = self.get_mut();
         loop {
             if let Some(event) = this.machine.poll_event() {
+                trace_event(&event);
                 return Poll::Ready(Some(event));
             }
             while let Some(action) = this.machine.poll_action() {
@@ -287,6 +309,25 @@ impl fmt::Debug for EventSource {
     }
 }
 
+/// Logs the connection's life (never the data) at debug level.
+fn trace_event(event: &Result<Event, Error>) {
+    match event {
+        Ok(Event::Open) => debug!("ssefeed: open"),
+        #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+        Ok(Event::Reconnecting {
+            error,
+            delay,
+            attempt,
+            ..
+        }) => {
+            debug!(%error, ?delay, attempt, "ssefeed: reconnecting");
+        }
+        #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+        Err(error) => debug!(%error, "ssefeed: closed with an error"),
+        _ => {}
+    }
+}
+
 /// Adds the headers every attempt carries.
 fn prepare(request: &mut reqwest::Request, last_event_id: &str) {
     let headers = request.headers_mut();
@@ -316,6 +357,7 @@ fn header_str(headers: &header::HeaderMap, name: header::HeaderName) -> Option<S
 /// What the builder was given to make requests from.
 enum Source {
     Builder(Box<reqwest::RequestBuilder>),
+    Request(reqwest::Client, Box<reqwest::Request>),
     Factory(RequestFn),
 }
 
@@ -438,15 +480,13 @@ impl EventSourceBuilder {
         let requests = match self.source {
             Source::Builder(builder) => {
                 let (client, request) = (*builder).build_split();
-                let request = request.map_err(Error::InvalidRequest)?;
-                if !self.reconnect {
-                    Requests::Once(Some((client, request)))
-                } else if request.try_clone().is_none() {
-                    return Err(Error::BodyNotCloneable);
-                } else {
-                    Requests::Template(client, request)
-                }
+                sent_again(
+                    client,
+                    request.map_err(Error::InvalidRequest)?,
+                    self.reconnect,
+                )?
             }
+            Source::Request(client, request) => sent_again(client, *request, self.reconnect)?,
             Source::Factory(make) => Requests::Factory(make),
         };
         let mut parser = self.parser.build();
@@ -466,6 +506,21 @@ impl EventSourceBuilder {
             sleep: Box::pin(tokio::time::sleep_until(Instant::now())),
             sleep_at: None,
         })
+    }
+}
+
+/// How a fixed request is sent on each attempt.
+fn sent_again(
+    client: reqwest::Client,
+    request: reqwest::Request,
+    reconnect: bool,
+) -> Result<Requests, Error> {
+    if !reconnect {
+        Ok(Requests::Once(Some((client, request))))
+    } else if request.try_clone().is_none() {
+        Err(Error::BodyNotCloneable)
+    } else {
+        Ok(Requests::Template(client, request))
     }
 }
 

@@ -1,13 +1,39 @@
-//! Server-Sent Events for Rust.
+//! Server-Sent Events for Rust, exactly as a browser reads them.
 //!
-//! `ssefeed` reads `text/event-stream` feeds exactly as a browser's
-//! `EventSource` does (the WHATWG HTML standard, section
-//! [Server-sent events](https://html.spec.whatwg.org/multipage/server-sent-events.html)):
-//! an incremental, sans-I/O [`Parser`](parser::Parser) that gives the same
-//! events however the network splits the bytes, with bounded memory, and
-//! adapters that decode any byte stream or reader with it.
+//! `ssefeed` implements the `text/event-stream` format and the `EventSource`
+//! behaviour of the WHATWG HTML standard, section
+//! [Server-sent events](https://html.spec.whatwg.org/multipage/server-sent-events.html):
+//!
+//! - [`parser::Parser`]: an incremental, sans-I/O parser that gives the same
+//!   events however the network splits the bytes, with bounded memory;
+//! - [`machine::Machine`]: the reconnect state machine (CONNECTING, OPEN,
+//!   CLOSED; `retry:`, `Last-Event-ID`, 204, backoff), also sans-I/O;
+//! - `EventSource` (feature `client`, on by default): both driven by reqwest
+//!   and tokio, as a [`Stream`](futures_core::Stream) of [`Event`]s;
+//! - [`EventStream`]: the parser over any byte stream or `AsyncRead`, for
+//!   other HTTP stacks, test servers and captured files.
 //!
 //! # Example
+//!
+//! ```no_run
+//! # #[cfg(feature = "client")]
+//! # async fn run() -> Result<(), ssefeed::Error> {
+//! use futures_util::StreamExt;
+//! use ssefeed::{Event, EventSource};
+//!
+//! let mut source = EventSource::new(reqwest::Client::new().get("https://example.com/feed"))?;
+//! while let Some(event) = source.next().await {
+//!     match event? {
+//!         Event::Message(message) => println!("{}: {}", message.event_type(), message.data()),
+//!         Event::Reconnecting { error, delay, .. } => eprintln!("{error}; retrying in {delay:?}"),
+//!         _ => {}
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The parser alone, with no network:
 //!
 //! ```
 //! use ssefeed::parser::{Item, Parser};
@@ -27,34 +53,97 @@
 //! # Design
 //!
 //! ```text
-//! bytes ──► Parser (sans-I/O) ──► Item::Event(MessageEvent), Item::Retry, …
-//!              ▲
-//!   Stream<Bytes> / AsyncRead ──► EventStream (a Stream of MessageEvent)
+//! bytes ──► Parser (sans-I/O) ──► MessageEvent ──► Machine (sans-I/O) ──► EventSource (Stream)
+//!              ▲                                    │  CONNECTING ─► OPEN ─► CLOSED
+//!   reqwest body ─────────────────────────────────────┘  retry:, Last-Event-ID, backoff, 204
 //! ```
+//!
+//! The parser and the machine know nothing of sockets, runtimes or clocks
+//! (time is passed in), so every rule is tested without a server or a
+//! sleep; `EventSource` only moves bytes and time between reqwest, tokio and
+//! the machine.
+//!
+//! # Items, errors and the end of a stream
+//!
+//! `EventSource` yields `Result<Event, Error>`: [`Event::Open`] when a
+//! connection is announced, [`Event::Message`] for each event, and
+//! [`Event::Reconnecting`] when a connection was lost and will be retried,
+//! so a consumer's `?` ends its loop only on a real failure.
+//!
+//! - An `Err` item is **final**: the ready state is CLOSED and `None` follows.
+//! - A **204** is a normal close: the stream ends with `None`, no error.
+//! - **`close()`** (or dropping the source) ends it at once.
+//!
+//! # Reconnection
+//!
+//! - A network error, the end of the body, or an idle timeout (no bytes, not
+//!   even a keep-alive comment, for the configured time) reconnects: the ready
+//!   state becomes CONNECTING, an [`Event::Reconnecting`] reports the cause
+//!   and the delay, and the next request carries `Last-Event-ID` (when the
+//!   last event ID is not empty). An `id:` of an event cut off by the
+//!   disconnect is not committed, so the server resends that event.
+//! - The delay is the reconnection time — the server's latest `retry:`,
+//!   else [`RetryPolicy::initial`] (3 s) — never less; doubled after each
+//!   attempt in a row that delivered no event, up to
+//!   [`RetryPolicy::max_delay`]; plus up to 25 % random jitter, only ever
+//!   added. A connection that delivers an event resets the backoff.
+//! - `200` with `Content-Type: text/event-stream` (parameters and case
+//!   ignored) opens; `204` ends; any other status or content type fails,
+//!   unless the [`RetryPolicy`] retries that status (opt-in, e.g. 503 with
+//!   `Retry-After`).
+//! - [`RetryPolicy::max_retries`] and [`RetryPolicy::max_elapsed`] end a
+//!   run of failed attempts with [`Error::RetriesExhausted`].
+//! - One-shot mode (`reconnect(false)`) is for request/response streams such
+//!   as LLM completions: the request is sent once, a clean end of the body
+//!   ends the stream, and a body cut mid-event is [`Error::Truncated`].
 //!
 //! # Spec conformance
 //!
 //! The parser implements the spec's "parse" and "interpret an event stream"
-//! steps as written. Deliberate choices where the spec is silent or where a
+//! steps as written, and the machine its "announce", "reestablish" and "fail
+//! the connection". Deliberate choices where the spec is silent, or where a
 //! library differs from a browser:
 //!
 //! - **Limits.** A line longer than
-//!   [`DEFAULT_MAX_LINE_LEN`](parser::DEFAULT_MAX_LINE_LEN) or event data larger
-//!   than [`DEFAULT_MAX_EVENT_LEN`](parser::DEFAULT_MAX_EVENT_LEN) (both
-//!   configurable) is an error instead of unbounded buffering.
-//! - **`retry:` overflow and emptiness.** A value of only digits that does not
-//!   fit a `u64` of milliseconds is ignored, as Chromium does; so is an empty
-//!   value (browsers disagree on it).
-//! - **Retry timing.** `retry:` is reported when its line is parsed, as the
-//!   spec applies it, not at the next dispatch.
-//! - **A new stream keeps the last event ID.** [`Parser::reset`](parser::Parser::reset)
-//!   starts a new connection's stream with the last event ID buffer set to
-//!   the last event ID, so events of a resumed stream without `id:` report the
-//!   ID they resumed from, as browsers do.
+//!   [`DEFAULT_MAX_LINE_LEN`](parser::DEFAULT_MAX_LINE_LEN) (8 MiB) or event
+//!   data larger than [`DEFAULT_MAX_EVENT_LEN`](parser::DEFAULT_MAX_EVENT_LEN)
+//!   (16 MiB), both configurable, fails the connection instead of buffering
+//!   without bound.
+//! - **`retry:` overflow and emptiness.** A value of only digits that does
+//!   not fit a `u64` of milliseconds is ignored, as Chromium does; so is an
+//!   empty value (browsers disagree on it).
+//! - **A new connection keeps the last event ID.** Taken literally, the spec
+//!   starts each stream with an empty last event ID buffer; like browsers
+//!   (and as WPT `format-field-id-2` requires), a new stream starts from the
+//!   last committed ID.
+//! - **A reconnection floor.** The delay is at least
+//!   [`RetryPolicy::min_delay`] (100 ms) even after `retry: 0`, so a
+//!   misbehaving server cannot make the client spin.
+//! - **Backoff and jitter** are added on repeated failures, as the spec
+//!   allows ("optionally, wait some more").
+//! - **204 is not an error.** The spec "fails the connection" on any status
+//!   but 200; since its introduction presents 204 as the way to stop a client,
+//!   `ssefeed` ends the stream normally on 204 and reports other statuses as
+//!   errors.
+//! - **Retrying statuses** (5xx, 429) is possible but opt-in; by default they
+//!   fail the connection, as the spec says.
+//! - **An unsendable `Last-Event-ID`.** An ID with control characters no header
+//!   can carry is not sent (the spec's IDs can hold them; HTTP cannot).
+//! - **Retry timing.** `retry:` is applied when its line is parsed, not at the
+//!   next dispatch, as the spec says; parsers that defer it are wrong.
+//!
+//! # Cancel safety
+//!
+//! `EventSource::next()` and `EventStream::next()` are cancel safe: their
+//! state lives in the stream, so dropping a pending `next()` (in
+//! `tokio::select!`, say) loses no event.
 //!
 //! # Feature flags
 //!
+//! - `client` (default): `EventSource` over reqwest (rustls) and tokio.
 //! - `json`: [`MessageEvent::json`] deserializes an event's data with serde.
+//! - `tracing`: debug-level `tracing` events for connect, open, reconnect and
+//!   close; nothing the server sends is logged above debug.
 //!
 //! # Minimum supported Rust version
 //!

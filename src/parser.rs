@@ -487,7 +487,7 @@ impl Parser {
     fn end_stream(&mut self) {
         let pending_event = !matches!(self.data, Data::None)
             || self.event_type.is_some()
-            || !Arc::ptr_eq(&self.id_buffer, &self.last_event_id);
+            || self.id_buffer != self.last_event_id;
         let end = if self.carry.is_empty() && !pending_event {
             StreamEnd::Complete
         } else {
@@ -917,6 +917,23 @@ mod tests {
         assert_eq!(end, Some(StreamEnd::Complete));
         let (_, end) = check("", &[]);
         assert_eq!(end, Some(StreamEnd::Complete));
+    }
+
+    #[test]
+    fn stream_end_depends_on_the_pending_id_not_on_how_it_got_there() {
+        // The id buffer ends at the committed value: nothing is discarded,
+        // whichever ids came in between.
+        for input in [
+            "id: a\nid\n",
+            "id\n",
+            "id: 1\n\nid: 2\nid: 1\n",
+            "id: 1\n\nid: 1\n",
+        ] {
+            let (_, end) = check(input, &[]);
+            assert_eq!(end, Some(StreamEnd::Complete), "{input:?}");
+        }
+        let (id, end) = check("id: 1\n\nid: 1\nid: 2\n", &[]);
+        assert_eq!((id.as_str(), end), ("1", Some(StreamEnd::Truncated)));
     }
 
     #[test]

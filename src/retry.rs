@@ -193,9 +193,16 @@ impl Jitter {
     }
 }
 
-/// Parses a `Retry-After` value in delta-seconds. (An HTTP-date is not
-/// parsed; the policy's own delay applies then.)
-pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
+/// Parses a `Retry-After` header value given in delta-seconds, for
+/// [`Machine::handle_response`](crate::machine::Machine::handle_response).
+/// An HTTP-date is not parsed (`None`): the policy's own delay applies then.
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(ssefeed::retry::parse_retry_after("120"), Some(Duration::from_secs(120)));
+/// assert_eq!(ssefeed::retry::parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+/// ```
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
         return None;

@@ -2,6 +2,8 @@
 //! connection cut mid-event, a stalled body, a byte at a time, a server that
 //! accepts and closes at once.
 
+#![cfg(feature = "client")]
+
 mod support;
 
 use std::time::Duration;

@@ -1,6 +1,8 @@
 //! The client against a wiremock server: request headers, statuses, content
 //! types, redirects, Last-Event-ID and `retry:` on reconnect.
 
+#![cfg(feature = "client")]
+
 mod support;
 
 use std::sync::{Arc, Mutex};
