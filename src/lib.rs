@@ -169,3 +169,8 @@ pub use stream::{EventStream, ReaderSource};
 
 /// The string type of event data, re-exported from the `bytestring` crate.
 pub use bytestring::ByteString;
+
+/// The README's examples, compiled and run as doc tests so they stay true.
+#[cfg(all(doctest, feature = "client"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

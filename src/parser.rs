@@ -101,9 +101,10 @@ pub enum Item {
 pub enum StreamEnd {
     /// The input ended at an event boundary: nothing was discarded.
     Complete,
-    /// The input ended inside a line or inside an event (fields after the last
-    /// blank line), which the spec discards. For a request/response stream
-    /// this means the body was cut short.
+    /// Something was discarded, as the spec says: an unterminated last line,
+    /// or an event's `data`, `event` or `id` fields with no blank line after
+    /// them. (A trailing comment or `retry:` line loses nothing.) For a
+    /// request/response stream this means the body was cut short.
     Truncated,
 }
 

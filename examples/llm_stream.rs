@@ -1,0 +1,77 @@
+//! Stream an LLM completion: POST a JSON body with headers, deserialize each
+//! delta with serde, print tokens as they arrive, stop on `[DONE]`.
+//!
+//! ```text
+//! cargo run --example llm_stream --features json            # against a local mock
+//! cargo run --example llm_stream --features json -- URL     # OpenAI-style API; key in $API_KEY
+//! ```
+//!
+//! One-shot mode: a completion is a request/response stream, so the POST is
+//! never sent twice, and a body cut off mid-event is an error, not a quiet
+//! end.
+
+#[path = "support/demo.rs"]
+mod demo;
+
+use std::io::Write;
+
+use futures_util::StreamExt;
+use ssefeed::{Event, EventSource};
+
+#[derive(serde::Deserialize)]
+struct Chunk {
+    choices: Vec<Choice>,
+}
+
+#[derive(serde::Deserialize)]
+struct Choice {
+    delta: Delta,
+}
+
+#[derive(serde::Deserialize)]
+struct Delta {
+    #[serde(default)]
+    content: Option<String>,
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let url = match std::env::args().nth(1) {
+        Some(url) => url,
+        None => format!(
+            "http://{}/v1/chat/completions",
+            demo::start(demo::DemoConfig::default()).await?
+        ),
+    };
+    let key = std::env::var("API_KEY").unwrap_or_else(|_| "demo-key".to_owned());
+    let body = serde_json::json!({
+        "model": "any",
+        "stream": true,
+        "messages": [{"role": "user", "content": "Say something about SSE."}],
+    });
+    let request = reqwest::Client::new()
+        .post(url)
+        .bearer_auth(key)
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    let mut source = EventSource::builder(request).reconnect(false).build()?;
+
+    let mut stdout = std::io::stdout();
+    while let Some(event) = source.next().await {
+        let Event::Message(message) = event? else {
+            continue;
+        };
+        if message.data() == "[DONE]" {
+            break;
+        }
+        let chunk: Chunk = message.json()?;
+        for choice in chunk.choices {
+            if let Some(token) = choice.delta.content {
+                write!(stdout, "{token}")?;
+                stdout.flush()?;
+            }
+        }
+    }
+    writeln!(stdout)?;
+    Ok(())
+}
