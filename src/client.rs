@@ -105,7 +105,9 @@ pub struct EventSource {
     requests: Requests,
     machine: Machine,
     conn: Conn,
-    sleep: Pin<Box<Sleep>>,
+    /// The timer for the machine's deadlines; made at the first poll, since a
+    /// timer needs the runtime and building an `EventSource` must not.
+    sleep: Option<Pin<Box<Sleep>>>,
     /// The instant `sleep` is set for, if it is armed.
     sleep_at: Option<Instant>,
 }
@@ -207,11 +209,14 @@ impl EventSource {
             return false;
         };
         let deadline = Instant::from_std(deadline);
+        let sleep = self
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
         if self.sleep_at != Some(deadline) {
-            self.sleep.as_mut().reset(deadline);
+            sleep.as_mut().reset(deadline);
             self.sleep_at = Some(deadline);
         }
-        self.sleep.as_mut().poll(cx).is_ready()
+        sleep.as_mut().poll(cx).is_ready()
     }
 }
 
@@ -503,7 +508,7 @@ impl EventSourceBuilder {
             requests,
             machine,
             conn: Conn::Idle,
-            sleep: Box::pin(tokio::time::sleep_until(Instant::now())),
+            sleep: None,
             sleep_at: None,
         })
     }
@@ -527,6 +532,17 @@ fn sent_again(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn building_outside_a_runtime_does_not_panic() {
+        let request = reqwest::Client::new().get("http://localhost/feed");
+        let source = EventSource::builder(request)
+            .idle_timeout(Duration::from_secs(1))
+            .build()
+            .unwrap();
+        assert_eq!(source.ready_state(), ReadyState::Connecting);
+        drop(source);
+    }
 
     #[test]
     fn event_source_is_send_and_unpin() {
