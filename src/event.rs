@@ -14,11 +14,13 @@ pub const DEFAULT_EVENT_TYPE: &str = "message";
 /// `Arc<str>`s. When the parser is fed [`bytes::Bytes`] and an event's data
 /// lies inside one chunk, [`data`](Self::data) shares that chunk instead of
 /// copying it, and an event type or ID that repeats is shared between events.
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone)]
 pub struct MessageEvent {
-    event_type: Arc<str>,
+    /// `None` for the default type, "message".
+    event_type: Option<Arc<str>>,
     data: ByteString,
-    last_event_id: Arc<str>,
+    /// `None` for the empty ID.
+    last_event_id: Option<Arc<str>>,
 }
 
 impl MessageEvent {
@@ -35,17 +37,19 @@ impl MessageEvent {
         data: impl Into<ByteString>,
         last_event_id: impl Into<Arc<str>>,
     ) -> Self {
+        let event_type = event_type.into();
+        let last_event_id = last_event_id.into();
         Self {
-            event_type: event_type.into(),
+            event_type: (&*event_type != DEFAULT_EVENT_TYPE).then_some(event_type),
             data: data.into(),
-            last_event_id: last_event_id.into(),
+            last_event_id: (!last_event_id.is_empty()).then_some(last_event_id),
         }
     }
 
     pub(crate) fn from_parts(
-        event_type: Arc<str>,
+        event_type: Option<Arc<str>>,
         data: ByteString,
-        last_event_id: Arc<str>,
+        last_event_id: Option<Arc<str>>,
     ) -> Self {
         Self {
             event_type,
@@ -57,7 +61,7 @@ impl MessageEvent {
     /// The event type: the last `event:` field's value, or `"message"` when
     /// there was none (or it was empty).
     pub fn event_type(&self) -> &str {
-        &self.event_type
+        self.event_type.as_deref().unwrap_or(DEFAULT_EVENT_TYPE)
     }
 
     /// The data: every `data:` field's value, joined with `"\n"`.
@@ -68,7 +72,7 @@ impl MessageEvent {
     /// The last event ID when this event was dispatched: the most recent
     /// `id:` field of this stream, which need not be in this event.
     pub fn last_event_id(&self) -> &str {
-        &self.last_event_id
+        self.last_event_id.as_deref().unwrap_or_default()
     }
 
     /// Takes the data out without copying it.
@@ -76,9 +80,11 @@ impl MessageEvent {
         self.data
     }
 
-    /// Splits the event into its type, data and last event ID.
-    pub fn into_parts(self) -> (Arc<str>, ByteString, Arc<str>) {
-        (self.event_type, self.data, self.last_event_id)
+    /// The shared event type, when it is not the default (for tests of
+    /// sharing).
+    #[cfg(test)]
+    pub(crate) fn shared_type(&self) -> Option<&Arc<str>> {
+        self.event_type.as_ref()
     }
 
     /// Deserializes the data as JSON.
@@ -103,12 +109,30 @@ impl MessageEvent {
     }
 }
 
+impl PartialEq for MessageEvent {
+    fn eq(&self, other: &Self) -> bool {
+        self.event_type() == other.event_type()
+            && self.data == other.data
+            && self.last_event_id() == other.last_event_id()
+    }
+}
+
+impl Eq for MessageEvent {}
+
+impl std::hash::Hash for MessageEvent {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.event_type().hash(state);
+        self.data().hash(state);
+        self.last_event_id().hash(state);
+    }
+}
+
 impl std::fmt::Debug for MessageEvent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MessageEvent")
-            .field("event_type", &&*self.event_type)
-            .field("data", &&*self.data)
-            .field("last_event_id", &&*self.last_event_id)
+            .field("event_type", &self.event_type())
+            .field("data", &self.data())
+            .field("last_event_id", &self.last_event_id())
             .finish()
     }
 }

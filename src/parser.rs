@@ -35,17 +35,24 @@
 //!
 //! # How it works (notes for maintainers)
 //!
-//! The parser keeps the chunk it was last fed (`chunk`, read up to `pos`) and
-//! the start of a line that an earlier chunk left unfinished (`carry`). Line
-//! ends are found with `memchr2` over bytes not yet scanned, so every byte is
-//! scanned once: `carry` never holds a line ending, so a new chunk is searched
-//! from its first byte only. A line that lies inside one chunk is processed in
-//! place, and a single-line `data:` value becomes a zero-copy slice of the
-//! chunk; a line that spans chunks is copied once into `carry`, then frozen
-//! and processed the same way. UTF-8 is validated once per field value, after
-//! the line has been split at ASCII bytes (CR, LF, `:`), which gives the same
-//! result as decoding first: those bytes never occur inside a multi-byte
-//! sequence, so a lossy decoder never swallows them.
+//! Input sits in two places: the `Bytes` chunk last given to
+//! [`Parser::feed`] (read up to `pos`), and `buf`, which holds what cannot be
+//! read in place — the start of a line that an earlier chunk left unfinished,
+//! or whatever [`Parser::feed_slice`] copied in. `buf` is always read first.
+//! Line ends are found with `memchr2` over bytes not yet scanned (`scanned`
+//! remembers how far `buf` was searched), so every byte is scanned once.
+//!
+//! A line that lies inside a fed chunk is processed in place, and a
+//! single-line `data:` value becomes a zero-copy slice of the chunk; a line
+//! read from `buf` has its values copied out, and `buf` keeps its capacity.
+//! The event being built lives in its own struct ([`Event`]) so a line can be
+//! borrowed from the input while the event is updated.
+//!
+//! UTF-8 is validated once per field value, after the line has been split at
+//! ASCII bytes (CR, LF, `:`). That gives the same result as decoding first:
+//! those bytes never occur inside a multi-byte sequence, so a lossy decoder
+//! never swallows them. Multi-line data is joined raw and validated once, at
+//! dispatch.
 //!
 //! Traps:
 //! - a CR that ends the available input may be the first half of a CRLF: the
@@ -57,7 +64,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use bytestring::ByteString;
 
 use crate::error::Error;
@@ -162,7 +169,7 @@ impl ParserBuilder {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Bom {
     /// At the start of a stream: a BOM may still come (and some of its bytes
-    /// may be in `carry`).
+    /// may have arrived).
     Pending,
     /// Past it.
     Done,
@@ -188,8 +195,32 @@ enum Data {
     None,
     /// One `data` field: its value, usually a slice of the input chunk.
     One(ByteString),
-    /// Several: their values joined with LF.
-    Many(String),
+    /// Several: their raw values joined with LF, decoded at dispatch.
+    Many(Vec<u8>),
+}
+
+/// How many distinct event types are remembered for sharing.
+const TYPE_CACHE: usize = 4;
+
+/// The event being built (the spec's data, event type and last event ID
+/// buffers) and what the stream has committed.
+#[derive(Debug, Clone)]
+struct Event {
+    max_event_len: usize,
+    comments: bool,
+    data: Data,
+    /// Raw bytes in the data buffer, counting a LF per value.
+    data_len: usize,
+    /// `None`: empty (the type will be "message").
+    event_type: Option<Arc<str>>,
+    /// `None`: empty.
+    id_buffer: Option<Arc<str>>,
+    /// The stream's last event ID string, set at each dispatch.
+    last_event_id: Option<Arc<str>>,
+    /// Recent event types, reused when an event names one again.
+    types: [Option<Arc<str>>; TYPE_CACHE],
+    next_type: usize,
+    reconnection_time: Option<Duration>,
 }
 
 /// An incremental, sans-I/O parser of `text/event-stream` bodies.
@@ -200,33 +231,21 @@ enum Data {
 #[derive(Debug, Clone)]
 pub struct Parser {
     max_line_len: usize,
-    max_event_len: usize,
-    comments: bool,
-
     /// The chunk being read, and how far.
     chunk: Bytes,
     pos: usize,
-    /// The start of a line that has no line ending yet. Never holds CR or LF.
-    carry: BytesMut,
+    /// Input read before `chunk`: a line an earlier chunk left unfinished, or
+    /// bytes from `feed_slice`. Unread from `buf_pos`; searched for line ends
+    /// up to `scanned`.
+    buf: Vec<u8>,
+    buf_pos: usize,
+    scanned: usize,
     /// The last line ended with a CR at the end of the input: a LF that starts
-    /// the next chunk belongs to it.
+    /// the next input belongs to it.
     pending_cr: bool,
     bom: Bom,
     input: Input,
-
-    /// The event being built: the spec's data, event type and last event ID
-    /// buffers.
-    data: Data,
-    data_len: usize,
-    event_type: Option<Arc<str>>,
-    id_buffer: Arc<str>,
-
-    /// The stream's last event ID string, set at each dispatch.
-    last_event_id: Arc<str>,
-    /// The most recent event type, reused when the next event names it again.
-    last_type: Arc<str>,
-    message_type: Arc<str>,
-    reconnection_time: Option<Duration>,
+    event: Event,
 }
 
 impl Default for Parser {
@@ -256,26 +275,28 @@ impl Parser {
     }
 
     fn with_config(config: ParserBuilder) -> Self {
-        let message_type: Arc<str> = Arc::from(DEFAULT_EVENT_TYPE);
-        let empty: Arc<str> = Arc::from("");
         Self {
             max_line_len: config.max_line_len,
-            max_event_len: config.max_event_len,
-            comments: config.comments,
             chunk: Bytes::new(),
             pos: 0,
-            carry: BytesMut::new(),
+            buf: Vec::new(),
+            buf_pos: 0,
+            scanned: 0,
             pending_cr: false,
             bom: Bom::Pending,
             input: Input::Open,
-            data: Data::None,
-            data_len: 0,
-            event_type: None,
-            id_buffer: empty.clone(),
-            last_event_id: empty,
-            last_type: message_type.clone(),
-            message_type,
-            reconnection_time: None,
+            event: Event {
+                max_event_len: config.max_event_len,
+                comments: config.comments,
+                data: Data::None,
+                data_len: 0,
+                event_type: None,
+                id_buffer: None,
+                last_event_id: None,
+                types: Default::default(),
+                next_type: 0,
+                reconnection_time: None,
+            },
         }
     }
 
@@ -290,24 +311,42 @@ impl Parser {
         if self.input != Input::Open || chunk.is_empty() {
             return;
         }
-        if self.pos < self.chunk.len() {
-            let rest = &self.chunk[self.pos..];
-            let mut joined = BytesMut::with_capacity(rest.len() + chunk.len());
-            joined.extend_from_slice(rest);
-            joined.extend_from_slice(&chunk);
-            self.chunk = joined.freeze();
-        } else {
-            self.chunk = chunk;
-        }
+        self.save_unread_chunk();
+        self.chunk = chunk;
         self.pos = 0;
     }
 
-    /// Gives the parser the next chunk of the stream by copying it.
+    /// Gives the parser the next chunk of the stream by copying it into its
+    /// buffer.
     ///
     /// Prefer [`feed`](Self::feed) when the bytes are already a [`Bytes`]:
     /// the events' data can then share the chunk instead of copying it.
     pub fn feed_slice(&mut self, chunk: &[u8]) {
-        self.feed(Bytes::copy_from_slice(chunk));
+        if self.input != Input::Open || chunk.is_empty() {
+            return;
+        }
+        self.save_unread_chunk();
+        self.buf.extend_from_slice(chunk);
+    }
+
+    /// Moves the unread rest of `chunk` to the end of `buf`, which then holds
+    /// all unread input, in order.
+    fn save_unread_chunk(&mut self) {
+        self.compact();
+        if self.pos < self.chunk.len() {
+            self.buf.extend_from_slice(&self.chunk[self.pos..]);
+        }
+        self.chunk = Bytes::new();
+        self.pos = 0;
+    }
+
+    /// Drops the read part of `buf`.
+    fn compact(&mut self) {
+        if self.buf_pos > 0 {
+            self.buf.drain(..self.buf_pos);
+            self.scanned -= self.buf_pos;
+            self.buf_pos = 0;
+        }
     }
 
     /// Says the input has ended (the connection closed).
@@ -336,34 +375,40 @@ impl Parser {
     /// event being built, expects a byte order mark again, and clears a
     /// failure. The last event ID and the reconnection time are kept.
     pub fn reset(&mut self) {
-        self.chunk = Bytes::new();
-        self.pos = 0;
-        self.carry.clear();
-        self.pending_cr = false;
+        self.clear_input();
         self.bom = Bom::Pending;
         self.input = Input::Open;
-        self.discard_event();
+        self.event.discard();
+    }
+
+    fn clear_input(&mut self) {
+        self.chunk = Bytes::new();
+        self.pos = 0;
+        self.buf.clear();
+        self.buf_pos = 0;
+        self.scanned = 0;
+        self.pending_cr = false;
     }
 
     /// The last event ID: the value of the last `id:` field that a dispatch
     /// (a blank line) committed, even one that dispatched no event. Empty
     /// until then, or after an empty `id:`.
     pub fn last_event_id(&self) -> &str {
-        &self.last_event_id
+        self.event.last_event_id.as_deref().unwrap_or_default()
     }
 
     /// Seeds the last event ID, for example to resume a feed after a restart.
     /// Events without an `id:` field report it until the server sends one.
     pub fn set_last_event_id(&mut self, id: &str) {
-        let id: Arc<str> = Arc::from(id);
-        self.last_event_id = id.clone();
-        self.id_buffer = id;
+        let id = (!id.is_empty()).then(|| Arc::from(id));
+        self.event.last_event_id.clone_from(&id);
+        self.event.id_buffer = id;
     }
 
     /// The reconnection time from the most recent valid `retry:` field, if
     /// any arrived.
     pub fn reconnection_time(&self) -> Option<Duration> {
-        self.reconnection_time
+        self.event.reconnection_time
     }
 
     /// The next event, `retry:` or comment that the input fed so far
@@ -374,7 +419,6 @@ impl Parser {
     /// [`Error::LineTooLong`] or [`Error::EventTooLarge`] when the input
     /// exceeds a limit. The error is returned once; after it, `next_item`
     /// returns `None` and input is ignored until [`reset`](Self::reset).
-    #[allow(clippy::should_implement_trait)] // not an Iterator: it borrows more input later
     pub fn next_item(&mut self) -> Option<Result<Item, Error>> {
         loop {
             match self.input {
@@ -384,62 +428,141 @@ impl Parser {
             if self.bom == Bom::Pending && !self.skip_bom() {
                 return None;
             }
-            if self.pending_cr && self.pos < self.chunk.len() {
-                self.pending_cr = false;
-                if self.chunk[self.pos] == b'\n' {
-                    self.pos += 1;
+            // `buf` is read first; a partial line there is completed from the
+            // chunk; when neither has a complete line, more input is needed.
+            let partial_in_buf = self.buf_pos < self.buf.len() && self.scanned == self.buf.len();
+            let item = if self.buf_pos < self.buf.len() && !partial_in_buf {
+                self.next_from_buf()
+            } else if self.pos < self.chunk.len() {
+                if partial_in_buf {
+                    self.continue_from_chunk()
+                } else {
+                    self.next_from_chunk()
                 }
-            }
-            if self.pos == self.chunk.len() {
+            } else {
                 if self.input == Input::Finishing {
                     self.end_stream();
                 }
                 return None;
-            }
-            let Some(offset) = memchr::memchr2(b'\n', b'\r', &self.chunk[self.pos..]) else {
-                if let Err(error) = self.check_line_len(self.chunk.len() - self.pos) {
-                    return Some(Err(error));
+            };
+            if let Some(item) = item {
+                if item.is_err() {
+                    self.fail();
                 }
-                self.carry.extend_from_slice(&self.chunk[self.pos..]);
-                self.pos = self.chunk.len();
-                continue;
-            };
-            let start = self.pos;
-            let end = start + offset;
-            let next = if self.chunk[end] == b'\n' {
-                end + 1
-            } else if end + 1 == self.chunk.len() {
-                self.pending_cr = true;
-                end + 1
-            } else if self.chunk[end + 1] == b'\n' {
-                end + 2
-            } else {
-                end + 1
-            };
-            if let Err(error) = self.check_line_len(offset) {
-                return Some(Err(error));
-            }
-            self.pos = next;
-            let item = if self.carry.is_empty() {
-                let chunk = std::mem::take(&mut self.chunk);
-                let item = self.process_line(&chunk, start, end);
-                self.chunk = chunk;
-                item
-            } else {
-                self.carry.extend_from_slice(&self.chunk[start..end]);
-                let line = self.carry.split().freeze();
-                self.process_line(&line, 0, line.len())
-            };
-            if item.is_some() {
-                return item;
+                return Some(item);
             }
         }
     }
 
-    /// Fails when the line in `carry` plus `more` bytes is over the limit.
-    fn check_line_len(&mut self, more: usize) -> Result<(), Error> {
-        if self.carry.len() + more > self.max_line_len {
-            self.fail();
+    /// Reads on from `buf`: a complete line there, or the start of one that
+    /// `chunk` completes.
+    fn next_from_buf(&mut self) -> Option<Result<Item, Error>> {
+        if self.pending_cr {
+            self.pending_cr = false;
+            if self.buf[self.buf_pos] == b'\n' {
+                self.buf_pos += 1;
+                self.scanned = self.scanned.max(self.buf_pos);
+                return None;
+            }
+        }
+        let start = self.buf_pos;
+        let Some(offset) = memchr::memchr2(b'\n', b'\r', &self.buf[self.scanned..]) else {
+            // A partial line: the chunk, if any, continues it.
+            self.scanned = self.buf.len();
+            return self.check_line_len(self.buf.len() - start).err().map(Err);
+        };
+        let end = self.scanned + offset;
+        if let Err(error) = self.check_line_len(end - start) {
+            return Some(Err(error));
+        }
+        let (next, pending_cr) = after_line_end(&self.buf, end);
+        self.pending_cr = pending_cr;
+        let item = self.event.line(&self.buf[start..end], None);
+        self.buf_pos = next;
+        self.scanned = next;
+        if self.buf_pos == self.buf.len() {
+            self.buf.clear();
+            self.buf_pos = 0;
+            self.scanned = 0;
+        }
+        item
+    }
+
+    /// Completes the partial line in `buf` with the chunk.
+    fn continue_from_chunk(&mut self) -> Option<Result<Item, Error>> {
+        let rest = &self.chunk[self.pos..];
+        let have = self.buf.len() - self.buf_pos;
+        let Some(offset) = memchr::memchr2(b'\n', b'\r', rest) else {
+            if let Err(error) = self.check_line_len(have + rest.len()) {
+                return Some(Err(error));
+            }
+            self.compact();
+            self.buf.extend_from_slice(&self.chunk[self.pos..]);
+            self.scanned = self.buf.len();
+            self.pos = self.chunk.len();
+            return None;
+        };
+        if let Err(error) = self.check_line_len(have + offset) {
+            return Some(Err(error));
+        }
+        let end = self.pos + offset;
+        self.buf.extend_from_slice(&self.chunk[self.pos..end]);
+        (self.pos, self.pending_cr) = after_line_end(&self.chunk, end);
+        let item = self.event.line(&self.buf[self.buf_pos..], None);
+        self.buf.clear();
+        self.buf_pos = 0;
+        self.scanned = 0;
+        item
+    }
+
+    /// Reads on from the chunk, in place, line after line until one makes an
+    /// item. One `memchr2` iterator serves all those lines, so a short line
+    /// costs no new search setup.
+    fn next_from_chunk(&mut self) -> Option<Result<Item, Error>> {
+        if self.pending_cr {
+            self.pending_cr = false;
+            if self.chunk[self.pos] == b'\n' {
+                self.pos += 1;
+                return None;
+            }
+        }
+        let max_line_len = self.max_line_len;
+        let chunk = &self.chunk;
+        let event = &mut self.event;
+        let base = self.pos;
+        let mut start = base;
+        for offset in memchr::memchr2_iter(b'\n', b'\r', &chunk[base..]) {
+            let end = base + offset;
+            if end < start {
+                // The LF of a CRLF, already consumed with its CR.
+                continue;
+            }
+            if end - start > max_line_len {
+                return Some(Err(Error::LineTooLong {
+                    limit: max_line_len,
+                }));
+            }
+            let (next, pending_cr) = after_line_end(chunk, end);
+            let item = event.line(&chunk[start..end], Some((chunk, start)));
+            start = next;
+            if item.is_some() || pending_cr {
+                self.pos = next;
+                self.pending_cr = pending_cr;
+                return item;
+            }
+        }
+        // No line end in the rest: it starts a line that a later chunk ends.
+        self.pos = chunk.len();
+        if let Err(error) = self.check_line_len(chunk.len() - start) {
+            return Some(Err(error));
+        }
+        self.buf.extend_from_slice(&self.chunk[start..]);
+        self.scanned = self.buf.len();
+        None
+    }
+
+    fn check_line_len(&self, len: usize) -> Result<(), Error> {
+        if len > self.max_line_len {
             return Err(Error::LineTooLong {
                 limit: self.max_line_len,
             });
@@ -449,33 +572,35 @@ impl Parser {
 
     fn fail(&mut self) {
         self.input = Input::Failed;
-        self.chunk = Bytes::new();
-        self.pos = 0;
-        self.carry = BytesMut::new();
-        self.discard_event();
+        self.clear_input();
+        self.buf = Vec::new();
+        self.event.discard();
     }
 
     /// Strips one byte order mark at the start of the stream. Returns false
-    /// when the bytes so far are a proper prefix of it and more are needed.
+    /// when all the input so far is a proper prefix of it and more is needed.
     fn skip_bom(&mut self) -> bool {
-        let have = self.carry.len();
-        let avail = &self.chunk[self.pos..];
-        let take = avail.len().min(BOM.len() - have);
-        let candidate = self.carry.iter().chain(&avail[..take]);
-        if !candidate.zip(BOM.iter()).all(|(a, b)| a == b) {
-            // Not a BOM; any BOM bytes in `carry` are the first line's start.
+        let unread = self.buf[self.buf_pos..]
+            .iter()
+            .chain(&self.chunk[self.pos..]);
+        let mut seen = 0;
+        for (byte, expected) in unread.zip(BOM) {
+            if byte != expected {
+                // Not a BOM: its first bytes, if any, start the first line.
+                self.bom = Bom::Done;
+                return true;
+            }
+            seen += 1;
+        }
+        if seen == BOM.len() {
+            let from_buf = (self.buf.len() - self.buf_pos).min(BOM.len());
+            self.buf_pos += from_buf;
+            self.scanned = self.scanned.max(self.buf_pos);
+            self.pos += BOM.len() - from_buf;
             self.bom = Bom::Done;
             return true;
         }
-        if have + take == BOM.len() {
-            self.carry.clear();
-            self.pos += take;
-            self.bom = Bom::Done;
-            return true;
-        }
-        // A proper prefix of the BOM (and all of the input): wait for more.
-        self.carry.extend_from_slice(&avail[..take]);
-        self.pos += take;
+        // All the input is a proper prefix of the BOM: wait for more.
         if self.input == Input::Finishing {
             self.bom = Bom::Done;
             return true;
@@ -486,99 +611,97 @@ impl Parser {
     /// At the end of the input, discards what is unfinished and records
     /// whether anything was.
     fn end_stream(&mut self) {
-        let pending_event = !matches!(self.data, Data::None)
-            || self.event_type.is_some()
-            || self.id_buffer != self.last_event_id;
-        let end = if self.carry.is_empty() && !pending_event {
-            StreamEnd::Complete
-        } else {
+        let partial_line = self.buf_pos < self.buf.len();
+        let end = if partial_line || self.event.pending() {
             StreamEnd::Truncated
+        } else {
+            StreamEnd::Complete
         };
-        self.carry.clear();
-        self.chunk = Bytes::new();
-        self.pos = 0;
-        self.discard_event();
+        self.clear_input();
+        self.event.discard();
         self.input = Input::Ended(end);
     }
+}
 
-    fn discard_event(&mut self) {
+impl Event {
+    /// Whether a discard at the end of the stream would lose something.
+    fn pending(&self) -> bool {
+        !matches!(self.data, Data::None)
+            || self.event_type.is_some()
+            || self.id_buffer != self.last_event_id
+    }
+
+    fn discard(&mut self) {
         self.data = Data::None;
         self.data_len = 0;
         self.event_type = None;
-        self.id_buffer = self.last_event_id.clone();
+        self.id_buffer.clone_from(&self.last_event_id);
     }
 
-    /// Processes one line, `buf[start..end]`, without its line ending.
+    /// Processes one line, without its line ending. `shared` is the chunk the
+    /// line lies in and the line's offset in it, when it lies in one: values
+    /// can then be slices of it rather than copies.
     ///
     /// <https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation>
-    fn process_line(
+    fn line(
         &mut self,
-        buf: &Bytes,
-        start: usize,
-        end: usize,
+        line: &[u8],
+        shared: Option<(&Bytes, usize)>,
     ) -> Option<Result<Item, Error>> {
-        let line = &buf[start..end];
         // "If the line is empty (a blank line): Dispatch the event."
-        if line.is_empty() {
-            return self.dispatch().map(Ok);
-        }
+        let Some(&first) = line.first() else {
+            return self.dispatch();
+        };
         // "If the line starts with a U+003A COLON character (:): Ignore the line."
-        if line[0] == b':' {
+        if first == b':' {
             if !self.comments {
                 return None;
             }
-            let from = start + 1 + usize::from(line.get(1) == Some(&b' '));
-            return Some(Ok(Item::Comment(decode(buf, from, end))));
+            let from = 1 + usize::from(line.get(1) == Some(&b' '));
+            return Some(Ok(Item::Comment(decode(line, from, shared))));
         }
         // "If the line contains a U+003A COLON character (:)": the field name
         // is before it, the value after it with one leading space removed.
-        // Otherwise the whole line is the name and the value is empty.
-        let (name, value_start) = match memchr::memchr(b':', line) {
-            Some(colon) => {
-                let after = start + colon + 1;
-                let skip = usize::from(buf.get(after) == Some(&b' ') && after < end);
-                (&line[..colon], after + skip)
-            }
-            None => (line, end),
+        // Otherwise the whole line is the name and the value is empty. The
+        // known names have at most five bytes, so a colon further in means an
+        // unknown field either way: only the first six bytes are searched.
+        let (name, value_start) = match line.iter().take(6).position(|&b| b == b':') {
+            Some(colon) => (
+                &line[..colon],
+                colon + 1 + usize::from(line.get(colon + 1) == Some(&b' ')),
+            ),
+            None => (line, line.len()),
         };
-        let value = &buf[value_start..end];
+        let value = &line[value_start..];
         match name {
-            b"data" => {
-                // "Append the field value to the data buffer, then append a
-                // single U+000A LINE FEED (LF) character to the data buffer."
-                self.append_data(buf, value_start, end).err().map(Err)
-            }
+            // "Append the field value to the data buffer, then append a single
+            // U+000A LINE FEED (LF) character to the data buffer."
+            b"data" => self.append_data(line, value_start, shared).err().map(Err),
+            // "Set the event type buffer to the field value."
             b"event" => {
-                // "Set the event type buffer to the field value."
-                self.event_type = if value.is_empty() {
-                    None
-                } else if value == self.last_type.as_bytes() {
-                    Some(self.last_type.clone())
-                } else {
-                    let value = decode_arc(value);
-                    self.last_type = value.clone();
-                    Some(value)
-                };
+                self.event_type = self.shared_type(value);
                 None
             }
+            // "If the field value does not contain U+0000 NULL, then set the
+            // last event ID buffer to the field value. Otherwise, ignore the
+            // field."
             b"id" => {
-                // "If the field value does not contain U+0000 NULL, then set
-                // the last event ID buffer to the field value. Otherwise,
-                // ignore the field."
-                if memchr::memchr(0, value).is_none() && value != self.id_buffer.as_bytes() {
-                    self.id_buffer = decode_arc(value);
+                if memchr::memchr(0, value).is_none()
+                    && value != self.id_buffer.as_deref().unwrap_or_default().as_bytes()
+                {
+                    self.id_buffer = (!value.is_empty()).then(|| decode_arc(value));
                 }
                 None
             }
+            // "If the field value consists of only ASCII digits, then interpret
+            // the field value as an integer in base ten, and set the event
+            // stream's reconnection time to that integer." An empty value has
+            // no digits to interpret, and one too large for a u64 is ignored,
+            // as Chromium does.
             b"retry" => {
-                // "If the field value consists of only ASCII digits, then
-                // interpret the field value as an integer in base ten, and set
-                // the event stream's reconnection time to that integer."
-                // An empty value has no digits to interpret: ignored.
                 if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
                     return None;
                 }
-                // A value too large for a u64 is ignored, as Chromium does.
                 let millis = value.iter().try_fold(0u64, |acc, &digit| {
                     acc.checked_mul(10)?.checked_add(u64::from(digit - b'0'))
                 })?;
@@ -591,89 +714,148 @@ impl Parser {
         }
     }
 
-    fn append_data(&mut self, buf: &Bytes, start: usize, end: usize) -> Result<(), Error> {
-        let raw = &buf[start..end];
-        match std::mem::replace(&mut self.data, Data::None) {
-            Data::None => {
-                let value = decode(buf, start, end);
-                self.grow_data(value.len())?;
-                self.data = Data::One(value);
-            }
+    /// The event type for `value`: `None` for the default, else a shared
+    /// `Arc` when the type was seen recently.
+    fn shared_type(&mut self, value: &[u8]) -> Option<Arc<str>> {
+        if value.is_empty() || value == DEFAULT_EVENT_TYPE.as_bytes() {
+            return None;
+        }
+        if let Some(known) = self
+            .types
+            .iter()
+            .flatten()
+            .find(|known| known.as_bytes() == value)
+        {
+            return Some(known.clone());
+        }
+        let new = decode_arc(value);
+        self.types[self.next_type] = Some(new.clone());
+        self.next_type = (self.next_type + 1) % TYPE_CACHE;
+        Some(new)
+    }
+
+    fn append_data(
+        &mut self,
+        line: &[u8],
+        start: usize,
+        shared: Option<(&Bytes, usize)>,
+    ) -> Result<(), Error> {
+        let value = &line[start..];
+        let grown = self.data_len.saturating_add(value.len()).saturating_add(1);
+        if grown > self.max_event_len {
+            return Err(self.too_large());
+        }
+        self.data_len = grown;
+        match &mut self.data {
+            Data::None => self.data = Data::One(decode(line, start, shared)),
             Data::One(first) => {
-                let value = String::from_utf8_lossy(raw);
-                self.grow_data(value.len())?;
-                let mut joined = String::with_capacity(first.len() + 1 + value.len());
-                joined.push_str(&first);
-                joined.push('\n');
-                joined.push_str(&value);
+                let mut joined = Vec::with_capacity(first.len() + 1 + value.len());
+                joined.extend_from_slice(first.as_bytes());
+                joined.push(b'\n');
+                joined.extend_from_slice(value);
                 self.data = Data::Many(joined);
             }
-            Data::Many(mut joined) => {
-                let value = String::from_utf8_lossy(raw);
-                self.grow_data(value.len())?;
-                joined.push('\n');
-                joined.push_str(&value);
-                self.data = Data::Many(joined);
+            Data::Many(joined) => {
+                joined.push(b'\n');
+                joined.extend_from_slice(value);
             }
         }
         Ok(())
     }
 
-    /// Accounts for a `data` value of `len` bytes plus its line feed.
-    fn grow_data(&mut self, len: usize) -> Result<(), Error> {
-        let grown = self.data_len.saturating_add(len).saturating_add(1);
-        if grown > self.max_event_len {
-            self.fail();
-            return Err(Error::EventTooLarge {
-                limit: self.max_event_len,
-            });
+    fn too_large(&self) -> Error {
+        Error::EventTooLarge {
+            limit: self.max_event_len,
         }
-        self.data_len = grown;
-        Ok(())
     }
 
     /// <https://html.spec.whatwg.org/multipage/server-sent-events.html#dispatchMessage>
-    fn dispatch(&mut self) -> Option<Item> {
+    fn dispatch(&mut self) -> Option<Result<Item, Error>> {
         // 1. "Set the last event ID string of the event source to the value of
         //    the last event ID buffer." Even when no event follows.
-        self.last_event_id = self.id_buffer.clone();
+        if !same(&self.last_event_id, &self.id_buffer) {
+            self.last_event_id.clone_from(&self.id_buffer);
+        }
         // 2. "If the data buffer is an empty string, set the data buffer and
         //    the event type buffer to the empty string and return."
         // 3. "If the data buffer's last character is a U+000A LINE FEED (LF)
         //    character, then remove the last character from the data buffer."
         //    (Our buffers hold the values without the final LF.)
+        self.data_len = 0;
         let data = match std::mem::replace(&mut self.data, Data::None) {
             Data::None => {
                 self.event_type = None;
                 return None;
             }
             Data::One(data) => data,
-            Data::Many(data) => ByteString::from(data),
+            Data::Many(raw) => {
+                let text = String::from_utf8(raw)
+                    .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned());
+                // Replacement characters can make decoded data longer than
+                // the raw bytes the limit counted.
+                if text.len() > self.max_event_len {
+                    self.event_type = None;
+                    return Some(Err(self.too_large()));
+                }
+                ByteString::from(text)
+            }
         };
-        self.data_len = 0;
-        // 4-5. The type is the event type buffer, or "message" when empty.
-        let event_type = self
-            .event_type
-            .take()
-            .unwrap_or_else(|| self.message_type.clone());
-        Some(Item::Event(MessageEvent::from_parts(
-            event_type,
+        // 4-7. The type is the event type buffer, or "message" when empty;
+        //    the buffers are reset for the next event.
+        Some(Ok(Item::Event(MessageEvent::from_parts(
+            self.event_type.take(),
             data,
             self.last_event_id.clone(),
-        )))
+        ))))
     }
 }
 
-/// UTF-8 decodes `buf[start..end]` with replacement, sharing `buf` when it
-/// is valid.
-fn decode(buf: &Bytes, start: usize, end: usize) -> ByteString {
-    ByteString::try_from(buf.slice(start..end)).unwrap_or_else(|_| {
-        ByteString::from(String::from_utf8_lossy(&buf[start..end]).into_owned())
-    })
+/// Where the next line starts after the line end at `input[end]`, and
+/// whether that line end is a CR that ends the input (so that a LF starting
+/// the next input belongs to it).
+fn after_line_end(input: &[u8], end: usize) -> (usize, bool) {
+    if input[end] == b'\n' {
+        (end + 1, false)
+    } else if end + 1 == input.len() {
+        (end + 1, true)
+    } else if input[end + 1] == b'\n' {
+        (end + 2, false)
+    } else {
+        (end + 1, false)
+    }
+}
+
+/// Whether two optional `Arc`s are the same allocation (or both empty).
+fn same(a: &Option<Arc<str>>, b: &Option<Arc<str>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// UTF-8 decodes `line[from..]` with replacement: a slice of the shared chunk
+/// when the line lies in one and is valid, else a copy. (Copying small values
+/// instead of sharing them measured no faster.)
+fn decode(line: &[u8], from: usize, shared: Option<(&Bytes, usize)>) -> ByteString {
+    let value = &line[from..];
+    if let Some((chunk, offset)) = shared {
+        let start = offset + from;
+        if let Ok(text) = ByteString::try_from(chunk.slice(start..start + value.len())) {
+            return text;
+        }
+    }
+    match std::str::from_utf8(value) {
+        Ok(text) => ByteString::from(text),
+        Err(_) => ByteString::from(String::from_utf8_lossy(value).into_owned()),
+    }
 }
 
 fn decode_arc(bytes: &[u8]) -> Arc<str> {
-    Arc::from(String::from_utf8_lossy(bytes))
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Arc::from(text),
+        Err(_) => Arc::from(String::from_utf8_lossy(bytes)),
+    }
 }
 
 #[cfg(test)]
@@ -992,14 +1174,14 @@ mod tests {
         let error = loop {
             parser.feed(chunk.clone());
             fed += chunk.len();
-            assert!(parser.carry.len() <= limit);
+            assert!(parser.buf.len() <= limit);
             if let Some(result) = parser.next_item() {
                 break result.unwrap_err();
             }
             assert!(fed <= limit + chunk.len(), "no error after {fed} bytes");
         };
         assert!(matches!(error, Error::LineTooLong { .. }));
-        assert!(parser.carry.capacity() <= 2 * limit);
+        assert!(parser.buf.capacity() <= 2 * limit);
     }
 
     #[test]
@@ -1037,7 +1219,7 @@ mod tests {
         parser.feed_slice(b"event: tick\ndata: 1\n\nevent: tick\ndata: 2\n\n");
         let mut types = Vec::new();
         while let Some(Ok(Item::Event(event))) = parser.next_item() {
-            types.push(event.into_parts().0);
+            types.push(event.shared_type().cloned().unwrap());
         }
         assert!(Arc::ptr_eq(&types[0], &types[1]));
     }
