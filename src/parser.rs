@@ -665,6 +665,11 @@ impl Event {
         // Otherwise the whole line is the name and the value is empty. The
         // known names have at most five bytes, so a colon further in means an
         // unknown field either way: only the first six bytes are searched.
+        // The common case first: a `data:` line.
+        if line.starts_with(b"data:") {
+            let value_start = 5 + usize::from(line.get(5) == Some(&b' '));
+            return self.append_data(line, value_start, shared).err().map(Err);
+        }
         let (name, value_start) = match line.iter().take(6).position(|&b| b == b':') {
             Some(colon) => (
                 &line[..colon],
