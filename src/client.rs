@@ -202,21 +202,29 @@ impl EventSource {
         Ok(Box::pin(client.execute(request)))
     }
 
-    /// Arms the timer for the machine's next deadline; true when it is due.
+    /// Arms the timer for the machine's next deadline; true when it fired.
+    ///
+    /// The idle deadline moves with every chunk, so the timer is only moved
+    /// earlier, never later: when it fires early, the machine sees that its
+    /// deadline has not come and the timer is re-armed once. That costs one
+    /// timer update per idle period instead of one per chunk.
     fn poll_timer(&mut self, cx: &mut Context<'_>) -> bool {
         let Some(deadline) = self.machine.poll_timeout() else {
-            self.sleep_at = None;
             return false;
         };
         let deadline = Instant::from_std(deadline);
         let sleep = self
             .sleep
             .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-        if self.sleep_at != Some(deadline) {
+        if self.sleep_at.is_none_or(|armed| deadline < armed) {
             sleep.as_mut().reset(deadline);
             self.sleep_at = Some(deadline);
         }
-        sleep.as_mut().poll(cx).is_ready()
+        if sleep.as_mut().poll(cx).is_ready() {
+            self.sleep_at = None;
+            return true;
+        }
+        false
     }
 }
 
