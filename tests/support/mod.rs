@@ -2,13 +2,16 @@
 //! responder, and a raw TCP server for faults wiremock cannot make.
 #![allow(dead_code, unreachable_pub)] // each test file uses a different part
 
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use ssefeed::{Event, EventSource};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::{AbortHandle, JoinHandle};
 use tokio::time::Instant;
 
 /// Every test awaits under this bound, so a hang fails instead of blocking.
@@ -56,7 +59,10 @@ pub async fn collect_all(source: &mut EventSource) -> Vec<String> {
 /// A request as the raw server saw it.
 #[derive(Debug, Clone)]
 pub struct SeenRequest {
+    /// The head, decoded lossily.
     pub head: String,
+    /// The head's bytes exactly as received.
+    pub raw: Vec<u8>,
     pub at: Instant,
 }
 
@@ -81,6 +87,17 @@ pub enum Step {
     Trickle(Vec<u8>, Duration),
     /// Do nothing for this long.
     Sleep(Duration),
+    /// Abort the connection: close it with a TCP reset (zero linger), which
+    /// also discards whatever the kernel has not sent yet. Ends the script.
+    Reset,
+    /// Write `total` copies of `byte` in writes of `chunk` bytes, stopping
+    /// early when the peer has gone; `sent` counts the bytes written.
+    Flood {
+        byte: u8,
+        total: usize,
+        chunk: usize,
+        sent: Arc<AtomicUsize>,
+    },
 }
 
 /// The response head for a close-delimited event stream.
@@ -94,13 +111,68 @@ pub fn write(bytes: impl AsRef<[u8]>) -> Step {
     Step::Write(bytes.as_ref().to_vec())
 }
 
+/// A response head: `status` is the status line's tail (`"503 Service
+/// Unavailable"`); `connection: close` is added.
+pub fn head(status: &str, headers: &[(&str, &str)]) -> Step {
+    let mut text = format!("HTTP/1.1 {status}\r\n");
+    for (name, value) in headers {
+        text.push_str(&format!("{name}: {value}\r\n"));
+    }
+    text.push_str("connection: close\r\n\r\n");
+    Step::Write(text.into_bytes())
+}
+
+/// The first `at` bytes of `bytes`: with the end of the script, a
+/// connection cut at that byte offset.
+pub fn cut(bytes: impl AsRef<[u8]>, at: usize) -> Step {
+    Step::Write(bytes.as_ref()[..at].to_vec())
+}
+
+/// An endless line (or anything endless): `total` bytes of `byte` in
+/// `chunk`-byte writes, until the peer goes away. Returns the step and its
+/// count of bytes written.
+pub fn flood(byte: u8, total: usize, chunk: usize) -> (Step, Arc<AtomicUsize>) {
+    let sent = Arc::new(AtomicUsize::new(0));
+    let step = Step::Flood {
+        byte,
+        total,
+        chunk,
+        sent: sent.clone(),
+    };
+    (step, sent)
+}
+
+/// The peak resident set size (`VmHWM`) and the current one (`VmRSS`) of
+/// this process, in bytes, from `/proc/self/status` (Linux; `None`
+/// elsewhere).
+pub fn memory() -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let field = |name: &str| -> Option<u64> {
+        let line = status.lines().find(|line| line.starts_with(name))?;
+        let kib: u64 = line[name.len()..]
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()?;
+        Some(kib * 1024)
+    };
+    Some((field("VmHWM:")?, field("VmRSS:")?))
+}
+
+type Script = dyn Fn(usize, &SeenRequest) -> Vec<Step> + Send + Sync;
+
 /// A loopback HTTP/1.1 server that runs a script per connection and then
 /// closes it. `script(n, request)` gives the steps for the n-th connection
-/// (from 0).
+/// (from 0, counted across restarts).
 pub struct RawServer {
     pub url: String,
+    pub addr: SocketAddr,
     pub requests: Arc<Mutex<Vec<SeenRequest>>>,
-    task: tokio::task::JoinHandle<()>,
+    script: Arc<Script>,
+    count: Arc<AtomicUsize>,
+    conns: Arc<Mutex<Vec<AbortHandle>>>,
+    task: Option<JoinHandle<()>>,
 }
 
 impl RawServer {
@@ -109,73 +181,165 @@ impl RawServer {
         F: Fn(usize, &SeenRequest) -> Vec<Step> + Send + Sync + 'static,
     {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/feed", listener.local_addr().unwrap());
-        let requests: Arc<Mutex<Vec<SeenRequest>>> = Arc::default();
-        let seen = requests.clone();
-        let script = Arc::new(script);
-        let task = tokio::spawn(async move {
-            let mut count = 0;
-            while let Ok((mut socket, _)) = listener.accept().await {
-                let n = count;
-                count += 1;
+        let addr = listener.local_addr().unwrap();
+        let mut server = Self {
+            url: format!("http://{addr}/feed"),
+            addr,
+            requests: Arc::default(),
+            script: Arc::new(script),
+            count: Arc::default(),
+            conns: Arc::default(),
+            task: None,
+        };
+        server.serve(listener);
+        server
+    }
+
+    fn serve(&mut self, listener: TcpListener) {
+        let seen = self.requests.clone();
+        let script = self.script.clone();
+        let count = self.count.clone();
+        let conns = self.conns.clone();
+        self.task = Some(tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let n = count.fetch_add(1, Ordering::SeqCst);
                 let seen = seen.clone();
                 let script = script.clone();
-                tokio::spawn(async move {
-                    let Some(head) = read_head(&mut socket).await else {
+                let conn = tokio::spawn(async move {
+                    let mut socket = socket;
+                    let Some(raw) = read_head(&mut socket).await else {
                         return;
                     };
                     let request = SeenRequest {
-                        head,
+                        head: String::from_utf8_lossy(&raw).into_owned(),
+                        raw,
                         at: Instant::now(),
                     };
                     seen.lock().unwrap().push(request.clone());
-                    for step in script(n, &request) {
-                        let ok = match step {
-                            Step::Write(bytes) => socket.write_all(&bytes).await.is_ok(),
-                            Step::Trickle(bytes, gap) => {
-                                let mut ok = true;
-                                for byte in bytes {
-                                    ok = socket.write_all(&[byte]).await.is_ok()
-                                        && socket.flush().await.is_ok();
-                                    if !ok {
-                                        break;
-                                    }
-                                    tokio::time::sleep(gap).await;
-                                }
-                                ok
-                            }
-                            Step::Sleep(time) => {
-                                tokio::time::sleep(time).await;
-                                true
-                            }
-                        };
-                        if !ok {
-                            return;
-                        }
+                    let steps = script(n, &request);
+                    if run_steps(&mut socket, steps).await {
+                        let _ = socket.shutdown().await;
                     }
-                    let _ = socket.shutdown().await;
                 });
+                let mut conns = conns.lock().unwrap();
+                conns.retain(|conn| !conn.is_finished());
+                conns.push(conn.abort_handle());
             }
-        });
-        Self {
-            url,
-            requests,
-            task,
-        }
+        }));
     }
 
     pub fn seen(&self) -> Vec<SeenRequest> {
         self.requests.lock().unwrap().clone()
     }
+
+    /// Waits until every connection's script has ended (the client hung up,
+    /// or the script ran out); a hang fails the test.
+    pub async fn wait_closed(&self) {
+        let deadline = Instant::now() + TEST_TIMEOUT;
+        while !self
+            .conns
+            .lock()
+            .unwrap()
+            .iter()
+            .all(AbortHandle::is_finished)
+        {
+            assert!(Instant::now() < deadline, "connections still open");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Stops the server as a crash would: the listener closes (connections
+    /// are refused) and every open connection is dropped.
+    pub fn stop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+        for conn in self.conns.lock().unwrap().drain(..) {
+            conn.abort();
+        }
+    }
+
+    /// Stops the server if it runs, then starts it again on the same
+    /// address, with the same script, connection count and request log.
+    pub async fn restart(&mut self) {
+        self.stop();
+        let deadline = Instant::now() + TEST_TIMEOUT;
+        let listener = loop {
+            // The aborted accept task drops its listener when it next runs.
+            match TcpListener::bind(self.addr).await {
+                Ok(listener) => break listener,
+                Err(_) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                Err(error) => panic!("cannot bind {} again: {error}", self.addr),
+            }
+        };
+        self.serve(listener);
+    }
 }
 
 impl Drop for RawServer {
     fn drop(&mut self) {
-        self.task.abort();
+        self.stop();
     }
 }
 
-async fn read_head(socket: &mut tokio::net::TcpStream) -> Option<String> {
+/// Runs a connection's script; false when the connection is already gone
+/// (reset, or the peer left).
+async fn run_steps(socket: &mut TcpStream, steps: Vec<Step>) -> bool {
+    for step in steps {
+        let ok = match step {
+            Step::Write(bytes) => socket.write_all(&bytes).await.is_ok(),
+            Step::Trickle(bytes, gap) => {
+                let mut ok = true;
+                for byte in bytes {
+                    ok = socket.write_all(&[byte]).await.is_ok() && socket.flush().await.is_ok();
+                    if !ok {
+                        break;
+                    }
+                    tokio::time::sleep(gap).await;
+                }
+                ok
+            }
+            Step::Sleep(time) => {
+                tokio::time::sleep(time).await;
+                true
+            }
+            Step::Reset => {
+                // Zero linger: the close sends RST at once and never blocks.
+                #[allow(deprecated)]
+                let _ = socket.set_linger(Some(Duration::ZERO));
+                return false;
+            }
+            Step::Flood {
+                byte,
+                total,
+                chunk,
+                sent,
+            } => {
+                let buf = vec![byte; chunk.max(1)];
+                let mut left = total;
+                let mut ok = true;
+                while left > 0 {
+                    let n = left.min(buf.len());
+                    if socket.write_all(&buf[..n]).await.is_err() {
+                        ok = false;
+                        break;
+                    }
+                    sent.fetch_add(n, Ordering::SeqCst);
+                    left -= n;
+                }
+                ok
+            }
+        };
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
+async fn read_head(socket: &mut TcpStream) -> Option<Vec<u8>> {
     let mut head = Vec::new();
     let mut buf = [0u8; 1024];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
@@ -185,5 +349,5 @@ async fn read_head(socket: &mut tokio::net::TcpStream) -> Option<String> {
         }
         head.extend_from_slice(&buf[..n]);
     }
-    Some(String::from_utf8_lossy(&head).into_owned())
+    Some(head)
 }
