@@ -1,0 +1,410 @@
+//! Parser throughput: ssefeed against the other Rust SSE parsers, on the
+//! same bytes split into the same chunks, with a `memchr` count of line feeds
+//! as the floor that no line-based parser can beat.
+//!
+//! Run with `cargo bench --bench parser`. Every contender must dispatch the
+//! same events (count and data bytes) on every corpus before anything is
+//! timed; a mismatch panics, so a fast wrong answer cannot win.
+//!
+//! Each contender is driven as cheaply as its API allows: ssefeed and
+//! sse-core synchronously, the `Stream`-only parsers by polling them by hand
+//! with a no-op waker over an in-memory `stream::iter` (it is always ready,
+//! so no executor or runtime is measured).
+
+use std::convert::Infallible;
+use std::fmt::Write as _;
+use std::hint::black_box;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use eventsource_stream::Eventsource as _;
+use futures_util::stream::{self, Stream};
+use ssefeed::parser::{Item, Parser};
+
+/// Total size each corpus is grown to (the last event may go past it).
+const CORPUS_BYTES: usize = 4 * 1024 * 1024;
+/// The chunk sizes the corpora are fed in: network-sized and pathological.
+const CHUNK_SIZES: [usize; 2] = [16 * 1024, 7];
+/// A contender whose one run over the whole corpus takes longer than this is
+/// timed on a prefix of whole events instead, so that the bench ends in
+/// minutes (criterion needs at least `sample_size` runs).
+const SLOW_RUN: Duration = Duration::from_millis(400);
+/// What a run on such a prefix should take.
+const PREFIX_RUN: Duration = Duration::from_millis(100);
+
+/// What a parse dispatched: the race is fair only if these agree.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Tally {
+    events: usize,
+    data_bytes: usize,
+}
+
+impl Tally {
+    fn add(&mut self, data: &str) {
+        self.events += 1;
+        self.data_bytes += data.len();
+    }
+}
+
+// ---------------------------------------------------------------- contenders
+
+type Driver = fn(&[Bytes]) -> Tally;
+
+/// The parsers raced, by name. The memchr floor is not here: it dispatches
+/// nothing, so it is exempt from the event check.
+const CONTENDERS: [(&str, Driver); 4] = [
+    ("ssefeed", ssefeed_parse),
+    ("eventsource-stream", eventsource_stream_parse),
+    ("sse-stream", sse_stream_parse),
+    ("sse-core", sse_core_parse),
+];
+
+fn ssefeed_parse(chunks: &[Bytes]) -> Tally {
+    fn drain(parser: &mut Parser, tally: &mut Tally) {
+        while let Some(item) = parser.next_item() {
+            if let Item::Event(event) = item.expect("ssefeed failed") {
+                tally.add(event.data());
+            }
+        }
+    }
+    let mut parser = Parser::new();
+    let mut tally = Tally::default();
+    for chunk in chunks {
+        parser.feed(chunk.clone());
+        drain(&mut parser, &mut tally);
+    }
+    parser.finish();
+    drain(&mut parser, &mut tally);
+    tally
+}
+
+/// Polls an always-ready stream to its end without an executor.
+fn drain_ready<S: Stream>(stream: S, mut each: impl FnMut(S::Item)) {
+    let mut stream = pin!(stream);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        match stream.as_mut().poll_next(&mut cx) {
+            Poll::Ready(Some(item)) => each(item),
+            Poll::Ready(None) => return,
+            Poll::Pending => unreachable!("an in-memory stream never waits"),
+        }
+    }
+}
+
+/// The chunks as an always-ready stream of byte slices (both stream-based
+/// peers accept any `AsRef<[u8]>` / `Buf`, so none is copied to get there).
+fn slice_stream(chunks: &[Bytes]) -> impl Stream<Item = Result<&[u8], Infallible>> {
+    stream::iter(chunks.iter().map(|chunk| Ok(&chunk[..])))
+}
+
+fn eventsource_stream_parse(chunks: &[Bytes]) -> Tally {
+    let mut tally = Tally::default();
+    drain_ready(slice_stream(chunks).eventsource(), |item| {
+        tally.add(&item.expect("eventsource-stream failed").data);
+    });
+    tally
+}
+
+fn sse_stream_parse(chunks: &[Bytes]) -> Tally {
+    let mut tally = Tally::default();
+    drain_ready(
+        sse_stream::SseByteStream::new(slice_stream(chunks)),
+        |item| {
+            // sse-stream also returns blocks without data (none in these corpora):
+            // the spec dispatches nothing for them.
+            if let Some(data) = item.expect("sse-stream failed").data {
+                tally.add(&data);
+            }
+        },
+    );
+    tally
+}
+
+fn sse_core_parse(chunks: &[Bytes]) -> Tally {
+    let mut decoder = sse_core::SseDecoder::new();
+    let mut tally = Tally::default();
+    for chunk in chunks {
+        let mut buf: &[u8] = chunk;
+        while let Some(event) = decoder.next(&mut buf) {
+            if let sse_core::SseEvent::Message(message) = event.expect("sse-core failed") {
+                tally.add(&message.data);
+            }
+        }
+    }
+    tally
+}
+
+/// The floor: find every line feed, and do nothing else.
+fn memchr_floor(chunks: &[Bytes]) -> usize {
+    chunks
+        .iter()
+        .map(|chunk| memchr::memchr_iter(b'\n', chunk).count())
+        .sum()
+}
+
+// ------------------------------------------------------------------- corpora
+
+/// A deterministic xorshift64* generator: the corpora are the same on every
+/// run and every machine.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
+    }
+}
+
+/// A corpus, and where each of its events ends (for cutting prefixes).
+struct Corpus {
+    name: &'static str,
+    bytes: Bytes,
+    event_ends: Vec<usize>,
+}
+
+impl Corpus {
+    /// Grows a corpus to [`CORPUS_BYTES`] by appending events from `event`.
+    fn build(
+        name: &'static str,
+        seed: u64,
+        mut event: impl FnMut(&mut Rng, usize, &mut String),
+    ) -> Self {
+        let mut rng = Rng(seed);
+        let mut text = String::with_capacity(CORPUS_BYTES + 128 * 1024);
+        let mut event_ends = Vec::new();
+        while text.len() < CORPUS_BYTES {
+            event(&mut rng, event_ends.len(), &mut text);
+            event_ends.push(text.len());
+        }
+        Self {
+            name,
+            bytes: Bytes::from(text),
+            event_ends,
+        }
+    }
+
+    /// The same events with CRLF line endings.
+    fn with_crlf(&self, name: &'static str) -> Self {
+        let mut bytes = Vec::with_capacity(self.bytes.len() * 11 / 10);
+        let mut event_ends = Vec::with_capacity(self.event_ends.len());
+        let mut start = 0;
+        for &end in &self.event_ends {
+            for &byte in &self.bytes[start..end] {
+                if byte == b'\n' {
+                    bytes.push(b'\r');
+                }
+                bytes.push(byte);
+            }
+            event_ends.push(bytes.len());
+            start = end;
+        }
+        Self {
+            name,
+            bytes: Bytes::from(bytes),
+            event_ends,
+        }
+    }
+
+    /// The first `events` events.
+    fn prefix(&self, events: usize) -> Bytes {
+        self.bytes.slice(..self.event_ends[events - 1])
+    }
+}
+
+const WORDS: &[&str] = &[
+    "the",
+    "stream",
+    "parser",
+    "event",
+    "token",
+    "model",
+    "reply",
+    "chunk",
+    "delta",
+    "value",
+    "server",
+    "client",
+    "résumé",
+    "naïve",
+    "日本語",
+    "emoji 🎉",
+    "data",
+    "field",
+    "line",
+    "byte",
+];
+
+/// 1. An LLM streaming tokens: tiny events, one short JSON `data:` line each.
+fn tokens() -> Corpus {
+    const TOKENS: &[&str] = &[
+        "Hello", " world", ",", " the", " a", " of", " and", " to", " in", " is", " that", " it",
+        ".", "\\n", "\\n\\n", " stream", "ing", " token", " café", " 日本", "語", " —", " \\\"",
+        "42", " parser", " Rust", "'s", " event", "s", " server",
+    ];
+    Corpus::build("tokens", 1, |rng, _, out| {
+        let token = rng.pick(TOKENS);
+        let _ = write!(
+            out,
+            "data: {{\"choices\":[{{\"delta\":{{\"content\":\"{token}\"}}}}]}}\n\n"
+        );
+    })
+}
+
+/// One ~200-byte notification with `id:` and `event:` lines.
+fn notification(rng: &mut Rng, n: usize, out: &mut String) {
+    const KINDS: &[&str] = &["notification", "mention", "like", "follow"];
+    let kind = rng.pick(KINDS);
+    let user = rng.below(100_000);
+    let mut text = String::new();
+    while text.len() < 40 + rng.below(60) {
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        text.push_str(rng.pick(WORDS));
+    }
+    let _ = write!(
+        out,
+        "id: {n}\nevent: {kind}\ndata: {{\"id\":{n},\"type\":\"{kind}\",\"user\":\"user{user}\",\
+         \"text\":\"{text}\",\"ts\":{}}}\n\n",
+        1_700_000_000_000 + n as u64 * 37
+    );
+}
+
+/// 2. Notifications: ~200-byte JSON events with `id:` and `event:`.
+fn notifications() -> Corpus {
+    Corpus::build("notifications", 2, notification)
+}
+
+/// 3. Large single-line events: 64 KiB of base64-like data each.
+fn large_lines() -> Corpus {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    Corpus::build("64k-lines", 3, |rng, _, out| {
+        out.push_str("data: ");
+        for _ in 0..64 * 1024 {
+            out.push(char::from(ALPHABET[rng.below(ALPHABET.len())]));
+        }
+        out.push_str("\n\n");
+    })
+}
+
+/// 4. Multi-line events: 20 `data:` lines each.
+fn multi_line() -> Corpus {
+    Corpus::build("20-line", 4, |rng, n, out| {
+        for row in 0..20 {
+            let _ = writeln!(
+                out,
+                "data: {{\"event\":{n},\"row\":{row},\"value\":{},\"label\":\"{}\"}}",
+                rng.below(1_000_000),
+                rng.pick(WORDS)
+            );
+        }
+        out.push('\n');
+    })
+}
+
+// --------------------------------------------------------------- the bench
+
+fn chunked(bytes: &Bytes, size: usize) -> Vec<Bytes> {
+    (0..bytes.len())
+        .step_by(size)
+        .map(|start| bytes.slice(start..bytes.len().min(start + size)))
+        .collect()
+}
+
+fn bench_corpus(c: &mut Criterion, corpus: &Corpus) {
+    let events = corpus.event_ends.len();
+    for size in CHUNK_SIZES {
+        let chunks = chunked(&corpus.bytes, size);
+        let label = if size >= 1024 {
+            format!("{}KiB", size / 1024)
+        } else {
+            format!("{size}B")
+        };
+        let mut group = c.benchmark_group(format!("{}/{label}", corpus.name));
+
+        // Check every contender against ssefeed before timing anything.
+        let expected = ssefeed_parse(&chunks);
+        assert_eq!(
+            expected.events, events,
+            "{}: ssefeed miscounted",
+            corpus.name
+        );
+        let mut inputs = Vec::new();
+        for (name, parse) in CONTENDERS {
+            let started = Instant::now();
+            let tally = parse(&chunks);
+            let took = started.elapsed();
+            assert_eq!(
+                tally, expected,
+                "{name} disagrees with ssefeed on {} in {label} chunks",
+                corpus.name
+            );
+            if took <= SLOW_RUN {
+                inputs.push((name, parse, chunks.clone()));
+                continue;
+            }
+            // Too slow to run 20+ times: time it on whole leading events.
+            let keep = ((events as f64 * PREFIX_RUN.as_secs_f64() / took.as_secs_f64()) as usize)
+                .clamp(1, events);
+            let prefix = chunked(&corpus.prefix(keep), size);
+            let tally = parse(&prefix);
+            assert_eq!(tally, ssefeed_parse(&prefix), "{name} on the prefix");
+            assert_eq!(tally.events, keep, "{name} on the prefix");
+            eprintln!(
+                "note: {}/{label}: {name} took {took:.2?} for the whole corpus; \
+                 timed on its first {keep} of {events} events",
+                corpus.name
+            );
+            inputs.push((name, parse, prefix));
+        }
+
+        for (name, parse, chunks) in &inputs {
+            let bytes: usize = chunks.iter().map(Bytes::len).sum();
+            group.throughput(Throughput::Bytes(bytes as u64));
+            group.bench_function(*name, |b| b.iter(|| black_box(parse(black_box(chunks)))));
+        }
+        group.throughput(Throughput::Bytes(corpus.bytes.len() as u64));
+        group.bench_function("memchr-floor", |b| {
+            b.iter(|| black_box(memchr_floor(black_box(&chunks))))
+        });
+        group.finish();
+    }
+}
+
+fn parsers(c: &mut Criterion) {
+    let notifications = notifications();
+    let crlf = notifications.with_crlf("notifications-crlf");
+    for corpus in [tokens(), notifications, large_lines(), multi_line(), crlf] {
+        eprintln!(
+            "corpus {}: {} bytes, {} events",
+            corpus.name,
+            corpus.bytes.len(),
+            corpus.event_ends.len()
+        );
+        bench_corpus(c, &corpus);
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(2))
+        .without_plots();
+    targets = parsers
+}
+criterion_main!(benches);
