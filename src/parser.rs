@@ -199,6 +199,10 @@ enum Data {
     Many(Vec<u8>),
 }
 
+/// A line at least this long that spans chunks is handed over to the event
+/// (its buffer becomes the data) instead of being copied out of the buffer.
+const HAND_OVER_FROM: usize = 16 * 1024;
+
 /// How many distinct event types are remembered for sharing.
 const TYPE_CACHE: usize = 4;
 
@@ -506,13 +510,24 @@ impl Parser {
             return Some(Err(error));
         }
         let end = self.pos + offset;
+        self.compact();
         self.buf.extend_from_slice(&self.chunk[self.pos..end]);
         (self.pos, self.pending_cr) = after_line_end(&self.chunk, end);
-        let item = self.event.line(&self.buf[self.buf_pos..], None);
-        self.buf.clear();
-        self.buf_pos = 0;
         self.scanned = 0;
-        item
+        if self.buf.len() < HAND_OVER_FROM {
+            let item = self.event.line(&self.buf, None);
+            self.buf.clear();
+            return item;
+        }
+        // A long line: hand the buffer itself over, so a data value is a
+        // slice of it rather than a second copy, and start a new buffer of
+        // the same capacity (allocated, not copied) for the next long line.
+        let capacity = self.buf.capacity();
+        let line = Bytes::from(std::mem::replace(
+            &mut self.buf,
+            Vec::with_capacity(capacity),
+        ));
+        self.event.line(&line, Some((&line, 0)))
     }
 
     /// Reads on from the chunk, in place, line after line until one makes an
@@ -1227,6 +1242,38 @@ mod tests {
             types.push(event.shared_type().cloned().unwrap());
         }
         assert!(Arc::ptr_eq(&types[0], &types[1]));
+    }
+
+    #[test]
+    fn long_lines_spanning_chunks_are_handed_over_intact() {
+        let long = "x".repeat(3 * HAND_OVER_FROM);
+        let input = format!(
+            "data: {long}\n\ndata: {long}\ndata: tail\n\n: {long}\nid: {long}\nevent: e\ndata: {long}\r\n\r\n"
+        );
+        let with_comments = || Parser::builder().comments(true).build();
+        let expected = [
+            ev("message", &long, ""),
+            ev("message", &format!("{long}\ntail"), ""),
+            Out::Comment(long.clone()),
+            ev("e", &long, &long),
+        ];
+        for size in [1000, 4096, HAND_OVER_FROM - 1, HAND_OVER_FROM + 1] {
+            // feed(Bytes), as from the network: the path that hands over.
+            let mut parser = with_comments();
+            let mut out = Vec::new();
+            for chunk in input.as_bytes().chunks(size) {
+                parser.feed(Bytes::copy_from_slice(chunk));
+                drain(&mut parser, &mut out);
+            }
+            parser.finish();
+            drain(&mut parser, &mut out);
+            assert_eq!(out, expected, "chunks of {size}");
+            assert_eq!(parser.last_event_id(), long);
+            assert_eq!(parser.stream_end(), Some(StreamEnd::Complete));
+            // And the copying path gives the same.
+            let chunks: Vec<&[u8]> = input.as_bytes().chunks(size).collect();
+            assert_eq!(parse_chunks(with_comments(), &chunks).0, expected);
+        }
     }
 
     #[test]
