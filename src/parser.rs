@@ -68,7 +68,7 @@ use bytes::Bytes;
 use bytestring::ByteString;
 
 use crate::error::Error;
-use crate::event::{DEFAULT_EVENT_TYPE, MessageEvent};
+use crate::event::MessageEvent;
 
 /// The default limit on the length of one line, in bytes: 8 MiB.
 ///
@@ -470,7 +470,7 @@ impl Parser {
             }
         }
         let start = self.buf_pos;
-        let Some(offset) = memchr::memchr2(b'\n', b'\r', &self.buf[self.scanned..]) else {
+        let Some(offset) = find_line_end(&self.buf[self.scanned..]) else {
             // A partial line: the chunk, if any, continues it.
             self.scanned = self.buf.len();
             return self.check_line_len(self.buf.len() - start).err().map(Err);
@@ -496,7 +496,7 @@ impl Parser {
     fn continue_from_chunk(&mut self) -> Option<Result<Item, Error>> {
         let rest = &self.chunk[self.pos..];
         let have = self.buf.len() - self.buf_pos;
-        let Some(offset) = memchr::memchr2(b'\n', b'\r', rest) else {
+        let Some(offset) = find_line_end(rest) else {
             if let Err(error) = self.check_line_len(have + rest.len()) {
                 return Some(Err(error));
             }
@@ -531,8 +531,7 @@ impl Parser {
     }
 
     /// Reads on from the chunk, in place, line after line until one makes an
-    /// item. One `memchr2` iterator serves all those lines, so a short line
-    /// costs no new search setup.
+    /// item.
     fn next_from_chunk(&mut self) -> Option<Result<Item, Error>> {
         if self.pending_cr {
             self.pending_cr = false;
@@ -544,23 +543,18 @@ impl Parser {
         let max_line_len = self.max_line_len;
         let chunk = &self.chunk;
         let event = &mut self.event;
-        let base = self.pos;
-        let mut start = base;
-        for offset in memchr::memchr2_iter(b'\n', b'\r', &chunk[base..]) {
-            let end = base + offset;
-            if end < start {
-                // The LF of a CRLF, already consumed with its CR.
-                continue;
-            }
-            if end - start > max_line_len {
+        let mut start = self.pos;
+        while let Some(offset) = find_line_end(&chunk[start..]) {
+            if offset > max_line_len {
                 return Some(Err(Error::LineTooLong {
                     limit: max_line_len,
                 }));
             }
+            let end = start + offset;
             let (next, pending_cr) = after_line_end(chunk, end);
             let item = event.line(&chunk[start..end], Some((chunk, start)));
             start = next;
-            if item.is_some() || pending_cr {
+            if item.is_some() || pending_cr || start == chunk.len() {
                 self.pos = next;
                 self.pending_cr = pending_cr;
                 return item;
@@ -734,10 +728,11 @@ impl Event {
         }
     }
 
-    /// The event type for `value`: `None` for the default, else a shared
-    /// `Arc` when the type was seen recently.
+    /// The event type for `value`: `None` for the empty buffer, else a
+    /// shared `Arc` when the type was seen recently. (`event: message` fills
+    /// the buffer too: a stream that ends after it is truncated.)
     fn shared_type(&mut self, value: &[u8]) -> Option<Arc<str>> {
-        if value.is_empty() || value == DEFAULT_EVENT_TYPE.as_bytes() {
+        if value.is_empty() {
             return None;
         }
         if let Some(known) = self
@@ -808,18 +803,17 @@ impl Event {
                 return None;
             }
             Data::One(data) => data,
-            Data::Many(raw) => {
-                let text = String::from_utf8(raw)
-                    .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned());
-                // Replacement characters can make decoded data longer than
-                // the raw bytes the limit counted.
-                if text.len() > self.max_event_len {
-                    self.event_type = None;
-                    return Some(Err(self.too_large()));
-                }
-                ByteString::from(text)
-            }
+            Data::Many(raw) => ByteString::from(
+                String::from_utf8(raw)
+                    .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned()),
+            ),
         };
+        // Replacement characters can make decoded data longer than the raw
+        // bytes the limit counted. The limit counts the final LF too.
+        if data.len() >= self.max_event_len {
+            self.event_type = None;
+            return Some(Err(self.too_large()));
+        }
         // 4-7. The type is the event type buffer, or "message" when empty;
         //    the buffers are reset for the next event.
         Some(Ok(Item::Event(MessageEvent::from_parts(
@@ -827,6 +821,16 @@ impl Event {
             data,
             self.last_event_id.clone(),
         ))))
+    }
+}
+
+/// The offset of the first CR or LF in `input`. Short inputs (tiny chunks)
+/// are scanned byte by byte, which costs less than setting up `memchr2`.
+fn find_line_end(input: &[u8]) -> Option<usize> {
+    if input.len() < 16 {
+        input.iter().position(|&b| b == b'\n' || b == b'\r')
+    } else {
+        memchr::memchr2(b'\n', b'\r', input)
     }
 }
 
@@ -1027,6 +1031,18 @@ mod tests {
         );
     }
 
+    /// Found by the `chunking` fuzz target: `event: message` fills the event
+    /// type buffer like any other type, so a stream that ends after it was
+    /// cut inside an event.
+    #[test]
+    fn explicit_message_type_is_pending_at_the_end() {
+        let (_, end) = check("event: message\r", &[]);
+        assert_eq!(end, Some(StreamEnd::Truncated));
+        let (_, end) = check("event:\n", &[]);
+        assert_eq!(end, Some(StreamEnd::Complete));
+        check("event: message\ndata: x\n\n", &[ev("message", "x", "")]);
+    }
+
     #[test]
     fn event_type_resets_after_each_dispatch_and_empty_means_message() {
         check(
@@ -1167,6 +1183,24 @@ mod tests {
             &[ev("message", "ab\ncd", "")],
         );
         check_with(small, b"data: ab\ndata: cde\n\ndata: x\n\n", &[error]);
+    }
+
+    /// Found by the `parse` fuzz target: the limit counts the decoded data,
+    /// so invalid bytes, each a three-byte U+FFFD, count three times; with
+    /// one `data` line or several, and with its final line feed.
+    #[test]
+    fn replacement_characters_count_against_the_event_limit() {
+        let with = |limit| move || Parser::builder().max_event_len(limit).build();
+        let error = |limit| Out::Error(Error::EventTooLarge { limit }.to_string());
+        // One line: 7 invalid bytes are 21 bytes of data, 22 with the LF.
+        let one = b"data:\xFF\xFF\xFF\xFF\xFF\xFF\xFF\n\n";
+        check_with(with(21), one, &[error(21)]);
+        check_with(with(22), one, &[ev("message", &"\u{FFFD}".repeat(7), "")]);
+        // Two lines: 6 + 1 + 6 bytes of data, 14 with the LF.
+        let two = b"data:\xFF\xFF\ndata:\xFF\xFF\n\n";
+        check_with(with(13), two, &[error(13)]);
+        let data = "\u{FFFD}\u{FFFD}\n\u{FFFD}\u{FFFD}";
+        check_with(with(14), two, &[ev("message", data, "")]);
     }
 
     #[test]
