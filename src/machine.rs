@@ -940,4 +940,30 @@ mod tests {
         assert_eq!(m.ready_state(), ReadyState::Connecting);
         assert_eq!(events(&mut m), Vec::<String>::new());
     }
+
+    /// Found by the `machine` fuzz target: jitter on a delay near
+    /// `Duration::MAX` overflowed (a panic) instead of saturating.
+    #[test]
+    fn jitter_on_a_huge_delay_saturates() {
+        for policy in [
+            RetryPolicy::new().min_delay(Duration::MAX),
+            RetryPolicy::new().initial(Duration::MAX),
+        ] {
+            let t0 = Instant::now();
+            let mut m = Machine::with_parts(t0, Parser::new(), policy.jitter(1.0)).jitter_seed(1);
+            let _ = actions(&mut m);
+            m.handle_error(t0, Error::StreamEnded);
+            assert_eq!(
+                events(&mut m),
+                [format!(
+                    "reconnecting #1 in {}ms: the server ended the stream",
+                    Duration::MAX.as_millis()
+                )]
+            );
+            assert_eq!(actions(&mut m), [Action::Disconnect]);
+            // Too far to represent: only `close` ends the wait.
+            assert_eq!(m.poll_timeout(), None);
+            assert_eq!(m.ready_state(), ReadyState::Connecting);
+        }
+    }
 }

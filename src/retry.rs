@@ -164,7 +164,10 @@ impl RetryPolicy {
             return delay;
         }
         let unit = random as f64 / u64::MAX as f64;
-        delay + delay.mul_f64(self.jitter * unit)
+        // `mul_f64` and `+` would panic for a delay near `Duration::MAX`.
+        let extra = Duration::try_from_secs_f64(self.jitter * unit * delay.as_secs_f64())
+            .unwrap_or(Duration::MAX);
+        delay.saturating_add(extra)
     }
 }
 

@@ -1,0 +1,194 @@
+//! Writes the seed corpus, `corpus/<target>/seed-*`, from conformance-like
+//! event streams (the web-platform-tests `eventsource/format-*` cases in
+//! small) and driver scripts for the machine.
+//!
+//! ```sh
+//! cd fuzz && cargo run --example make_seeds
+//! ```
+
+use std::path::Path;
+
+use ssefeed_fuzz::machine_input::{self, Config, Delay, Op};
+use ssefeed_fuzz::{ChunkingInput, ParseInput};
+
+/// Small streams, each about one rule of the spec.
+const STREAMS: [(&str, &[u8]); 8] = [
+    (
+        "line-endings",
+        b"event: add\r\ndata: 73857293\r\n\r\nevent: remove\rdata: 2153\r\rdata: 1\ndata: 2\n\n",
+    ),
+    (
+        "bom-and-comments",
+        b"\xEF\xBB\xBF: hello\n:\ndata:no space\ndata:  two spaces\n\ndata\n\n",
+    ),
+    (
+        "ids",
+        b"id: 1\ndata: a\n\nid\ndata: b\n\nid: x\x00y\ndata: c\n\nid: 9\n\n",
+    ),
+    (
+        "retry",
+        b"retry: 1500\nretry: +5\nretry: 5x\nretry:\nretry: 0\nretry: 18446744073709551616\nretry: 18446744073709551615\n",
+    ),
+    (
+        "invalid-utf8",
+        b"data: a\xFFb\n\ndata: \xE2\x82\n\nevent: \xC3\ndata: \xF0\x9F\x98\x80\n\n",
+    ),
+    (
+        "unknown-fields",
+        b"Data: x\nfoo: bar\ndata : z\nevent\ndata:a:b: c\n\nevent: x\n\n",
+    ),
+    ("truncated", b"data: 1\n\nid: 2\ndata: cut"),
+    ("cr-at-end", b"data: 1\r\n\r\ndata: 2\r\r"),
+];
+
+fn write(target: &str, name: &str, bytes: &[u8]) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("corpus")
+        .join(target);
+    std::fs::create_dir_all(&dir).expect("create the corpus directory");
+    std::fs::write(dir.join(format!("seed-{name}")), bytes).expect("write a seed");
+}
+
+fn machine(name: &str, config: &Config, ops: &[Op]) {
+    let bytes = machine_input::encode(config, ops);
+    let decoded = machine_input::decode(&bytes).expect("decodes");
+    assert_eq!(
+        &decoded.config, config,
+        "{name}: the config does not decode back"
+    );
+    assert_eq!(decoded.ops, ops, "{name}: the ops do not decode back");
+    write("machine", name, &bytes);
+}
+
+fn ok() -> Op {
+    // Status index 0 is 200; content type 1 is text/event-stream.
+    Op::Response {
+        status: 0,
+        content_type: 1,
+        retry_after: None,
+    }
+}
+
+fn bytes(text: &str) -> Op {
+    Op::Bytes(text.as_bytes().to_vec())
+}
+
+fn main() {
+    for (name, stream) in STREAMS {
+        write("parse", name, &ParseInput::encode_plain(stream));
+        // Cut at a third and at two thirds, comments on.
+        let input = ChunkingInput {
+            comments: true,
+            feed_slice: false,
+            feed_all_first: false,
+            splits: vec![stream.len() / 3, 2 * stream.len() / 3],
+            body: stream,
+        };
+        write("chunking", name, &input.encode());
+    }
+    // Small limits: a line of 8 bytes, event data of 6.
+    let mut small = vec![0x03, 7, 5, 3];
+    small.extend_from_slice(b"data: ab\ndata: cd\n\ndata: 123\n\n:234567890");
+    write("parse", "small-limits", &small);
+    // A CR and its LF in different chunks.
+    let crlf = ChunkingInput {
+        comments: false,
+        feed_slice: true,
+        feed_all_first: false,
+        splits: vec![8, 14],
+        body: b"data: a\r\n\r\ndata: b\r\n\r\n",
+    };
+    write("chunking", "split-crlf", &crlf.encode());
+
+    let plain = Config::plain();
+    machine(
+        "reconnect",
+        &plain,
+        &[
+            ok(),
+            bytes("retry: 500\nid: 7\ndata: hi\n\n"),
+            Op::Eof,
+            Op::Timeout,
+            ok(),
+            bytes("data: x\n\nid: 8\ndata: cut"),
+            Op::Error(3),
+            Op::Advance(100),
+            Op::Timeout,
+            Op::Close,
+        ],
+    );
+    machine(
+        "one-shot",
+        &Config {
+            reconnect: false,
+            comments: true,
+            ..Config::plain()
+        },
+        &[ok(), bytes(": hi\ndata: a\n\ndata: b"), Op::Eof],
+    );
+    machine(
+        "retried-status",
+        &Config {
+            // 503 and 500.
+            retried: 0b0_0001_0100,
+            max_retries: Some(2),
+            jitter: 64,
+            initial: Some(Delay::Millis(200)),
+            ..Config::plain()
+        },
+        &[
+            // Status index 5 is 503, 4 is 500.
+            Op::Response {
+                status: 5,
+                content_type: 0,
+                retry_after: Some(2),
+            },
+            Op::Timeout,
+            Op::Response {
+                status: 4,
+                content_type: 0,
+                retry_after: None,
+            },
+            Op::Timeout,
+            Op::Response {
+                status: 4,
+                content_type: 0,
+                retry_after: None,
+            },
+        ],
+    );
+    machine(
+        "idle-timeout",
+        &Config {
+            idle_timeout: Some(1000),
+            seed_id: Some(1),
+            ..Config::plain()
+        },
+        &[
+            Op::Timeout,
+            Op::Timeout,
+            ok(),
+            bytes(": keep-alive\n"),
+            Op::Advance(500),
+            Op::Timeout,
+            Op::Timeout,
+        ],
+    );
+    machine(
+        "limits-and-bad-responses",
+        &Config {
+            limits: Some((8, 8)),
+            prefeed: Some(0),
+            ..Config::plain()
+        },
+        &[
+            ok(),
+            bytes("data: 1\n\ndata: 123456789\n\n"),
+            Op::Response {
+                status: 3,
+                content_type: 6,
+                retry_after: None,
+            },
+        ],
+    );
+}

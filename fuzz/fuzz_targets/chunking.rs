@@ -1,0 +1,66 @@
+//! The same bytes, fed whole and cut at split points taken from the input
+//! (see `ChunkingInput`), must give the same events, `retry:` values,
+//! comments, errors, last event ID and stream end; and, when no limit error
+//! occurred, the same as the naive reference parser.
+#![no_main]
+
+use bytes::Bytes;
+use libfuzzer_sys::fuzz_target;
+use ssefeed::parser::{Parser, StreamEnd};
+use ssefeed_fuzz::{ChunkingInput, Out, Run, drain, reference};
+
+fn run(input: &ChunkingInput<'_>, chunks: &[&[u8]]) -> Run {
+    let mut parser = Parser::builder().comments(input.comments).build();
+    let mut items = Vec::new();
+    for chunk in chunks {
+        if input.feed_slice {
+            parser.feed_slice(chunk);
+        } else {
+            parser.feed(Bytes::copy_from_slice(chunk));
+        }
+        if !input.feed_all_first {
+            drain(&mut parser, &mut items);
+        }
+    }
+    drain(&mut parser, &mut items);
+    parser.finish();
+    drain(&mut parser, &mut items);
+    // Nothing more, ever.
+    assert!(parser.next_item().is_none());
+    Run {
+        items,
+        last_event_id: parser.last_event_id().to_owned(),
+        stream_end: parser.stream_end(),
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let input = ChunkingInput::decode(data);
+    let whole = run(&input, &[input.body]);
+    let chunked = run(&input, &input.chunks());
+    assert_eq!(chunked, whole, "chunked differs from whole for {input:?}");
+
+    let errored = whole.items.iter().any(|item| matches!(item, Out::Error(_)));
+    if errored {
+        // The default limits are megabytes (the event limit counts decoded
+        // bytes, up to three for one): a smaller input cannot reach them.
+        assert!(
+            input.body.len() >= ssefeed::parser::DEFAULT_MAX_EVENT_LEN / 3,
+            "a limit error on a {}-byte input: {whole:?}",
+            input.body.len()
+        );
+        return;
+    }
+    let expected = reference::parse(input.body, input.comments, "");
+    assert_eq!(
+        whole.items, expected.items,
+        "parser differs from the reference for {input:?}"
+    );
+    assert_eq!(whole.last_event_id, expected.last_event_id);
+    let end = if expected.complete {
+        StreamEnd::Complete
+    } else {
+        StreamEnd::Truncated
+    };
+    assert_eq!(whole.stream_end, Some(end), "stream end for {input:?}");
+});

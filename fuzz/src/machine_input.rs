@@ -1,0 +1,321 @@
+//! The `machine` target's input: a [`Config`], then [`Op`]s until the data
+//! runs out, both decoded with `arbitrary`. The encoders write the same
+//! format (arbitrary 1.x: integers little-endian, `bool` the low bit of a
+//! byte, `Option` a `bool` then the value, an enum a `u32` scaled to the
+//! variant count, a `Vec` each element after a byte with the low bit set and
+//! a byte with it clear at the end), so that seeds can be written as op
+//! lists; the seed generator checks that they decode back.
+
+use std::time::Duration;
+
+use arbitrary::{Arbitrary, Unstructured};
+
+/// At most this many ops are applied (a longer input's tail is ignored).
+pub const MAX_OPS: usize = 256;
+
+/// Status codes a `Response` op picks from (see [`Op::status`]).
+pub const STATUSES: [u16; 13] = [
+    200, 200, 200, 204, 500, 503, 429, 408, 502, 504, 404, 301, 201,
+];
+
+/// The statuses [`Config::retried`] can make the policy retry, one bit each.
+pub const RETRIABLE: [u16; 9] = [408, 429, 500, 502, 503, 504, 404, 200, 204];
+
+/// Content types a `Response` op picks from, with whether each is
+/// `text/event-stream`.
+pub const CONTENT_TYPES: [(Option<&str>, bool); 11] = [
+    (None, false),
+    (Some("text/event-stream"), true),
+    (Some("TEXT/Event-Stream; charset=utf-8"), true),
+    (Some(" text/event-stream ;x=y"), true),
+    (Some("text/event-stream;"), true),
+    (Some("\ttext/event-stream"), true),
+    (Some("text/plain"), false),
+    (Some("text/event-streams"), false),
+    (Some(""), false),
+    (Some("text/event-stream, text/plain"), false),
+    (Some("application/json; x=text/event-stream"), false),
+];
+
+/// IDs [`Config::seed_id`] can seed the parser with.
+pub const SEED_IDS: [&str; 5] = ["", "41", "a b", "\u{FFFD}", "x\0y"];
+
+/// Streams [`Config::prefeed`] can feed the parser (and drain) before the
+/// machine gets it.
+pub const PREFEEDS: [&[u8]; 5] = [
+    b"id: 7\n\n",
+    b"retry: 0\n",
+    b"retry: 250\nid: x\n\ndata: pending",
+    b"retry: 18446744073709551615\n",
+    b"id: 1\ndata: a\n\nid: 2\n",
+];
+
+/// A duration for the retry policy.
+#[derive(Arbitrary, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delay {
+    /// Milliseconds.
+    Millis(u16),
+    /// Seconds.
+    Secs(u16),
+    /// `Duration::MAX`.
+    Max,
+}
+
+impl Delay {
+    /// The duration.
+    pub fn duration(self) -> Duration {
+        match self {
+            Self::Millis(ms) => Duration::from_millis(u64::from(ms)),
+            Self::Secs(s) => Duration::from_secs(u64::from(s)),
+            Self::Max => Duration::MAX,
+        }
+    }
+}
+
+/// How the machine is built.
+#[derive(Arbitrary, Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `Machine::reconnect`.
+    pub reconnect: bool,
+    /// `Machine::idle_timeout`, in milliseconds.
+    pub idle_timeout: Option<u16>,
+    /// `RetryPolicy::initial`, if set.
+    pub initial: Option<Delay>,
+    /// `RetryPolicy::min_delay`, if set.
+    pub min_delay: Option<Delay>,
+    /// `RetryPolicy::max_delay`, if set.
+    pub max_delay: Option<Delay>,
+    /// `RetryPolicy::jitter`, as a fraction of 255.
+    pub jitter: u8,
+    /// `RetryPolicy::max_retries`.
+    pub max_retries: Option<u8>,
+    /// `RetryPolicy::max_elapsed`.
+    pub max_elapsed: Option<Delay>,
+    /// One bit per status of [`RETRIABLE`] for `RetryPolicy::retry_status`.
+    pub retried: u16,
+    /// Report comments.
+    pub comments: bool,
+    /// Small parser limits (line, event), each + 1.
+    pub limits: Option<(u8, u8)>,
+    /// An index into [`SEED_IDS`] for `Parser::set_last_event_id`.
+    pub seed_id: Option<u8>,
+    /// An index into [`PREFEEDS`].
+    pub prefeed: Option<u8>,
+    /// `Machine::jitter_seed`.
+    pub jitter_seed: u64,
+}
+
+impl Config {
+    /// A plain configuration: defaults everywhere, no jitter.
+    pub fn plain() -> Self {
+        Self {
+            reconnect: true,
+            idle_timeout: None,
+            initial: None,
+            min_delay: None,
+            max_delay: None,
+            jitter: 0,
+            max_retries: None,
+            max_elapsed: None,
+            retried: 0,
+            comments: false,
+            limits: None,
+            seed_id: None,
+            prefeed: None,
+            jitter_seed: 0,
+        }
+    }
+
+    /// The retried statuses.
+    pub fn retried_statuses(&self) -> Vec<u16> {
+        RETRIABLE
+            .iter()
+            .enumerate()
+            .filter(|(bit, _)| self.retried & (1 << bit) != 0)
+            .map(|(_, &status)| status)
+            .collect()
+    }
+}
+
+/// One thing happening to the machine.
+#[derive(Arbitrary, Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// `handle_response`: see [`Op::status`] and [`CONTENT_TYPES`];
+    /// `Retry-After` in seconds.
+    Response {
+        /// Picks the status.
+        status: u16,
+        /// An index into [`CONTENT_TYPES`].
+        content_type: u8,
+        /// `Retry-After`, in seconds.
+        retry_after: Option<u8>,
+    },
+    /// `handle_bytes`.
+    Bytes(Vec<u8>),
+    /// `handle_eof`.
+    Eof,
+    /// `handle_error` with one of four errors.
+    Error(u8),
+    /// The clock moves on this many milliseconds.
+    Advance(u16),
+    /// The clock moves to `poll_timeout` (if later) and `handle_timeout`.
+    Timeout,
+    /// `close`.
+    Close,
+}
+
+impl Op {
+    /// The status a `Response` op's `status` picks: from [`STATUSES`] below
+    /// 0xF000, else its low ten bits.
+    pub fn status(status: u16) -> u16 {
+        if status < 0xF000 {
+            STATUSES[usize::from(status) % STATUSES.len()]
+        } else {
+            status & 0x3FF
+        }
+    }
+}
+
+/// A whole input: the configuration, then ops until the data runs out
+/// (`cargo fuzz fmt machine FILE` prints it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    /// How the machine is built.
+    pub config: Config,
+    /// What happens to it, in order.
+    pub ops: Vec<Op>,
+}
+
+impl<'a> Arbitrary<'a> for Input {
+    fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
+        let config = Config::arbitrary(u)?;
+        let mut ops = Vec::new();
+        while !u.is_empty() && ops.len() < MAX_OPS {
+            ops.push(Op::arbitrary(u)?);
+        }
+        Ok(Self { config, ops })
+    }
+
+    fn arbitrary_take_rest(mut u: Unstructured<'a>) -> arbitrary::Result<Self> {
+        Self::arbitrary(&mut u)
+    }
+}
+
+/// Reads a whole input.
+pub fn decode(data: &[u8]) -> arbitrary::Result<Input> {
+    Input::arbitrary_take_rest(Unstructured::new(data))
+}
+
+/// Writes an input that [`decode`]s to `config` and `ops`.
+pub fn encode(config: &Config, ops: &[Op]) -> Vec<u8> {
+    let mut w = Writer(Vec::new());
+    w.config(config);
+    for op in ops {
+        w.op(op);
+    }
+    w.0
+}
+
+struct Writer(Vec<u8>);
+
+impl Writer {
+    fn bool(&mut self, b: bool) {
+        self.0.push(u8::from(b));
+    }
+
+    fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+
+    fn u16(&mut self, v: u16) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+
+    fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+
+    /// An enum variant: `(u32 * count) >> 32 == index`.
+    fn variant(&mut self, index: u64, count: u64) {
+        let v = (index << 32).div_ceil(count);
+        assert_eq!((v * count) >> 32, index);
+        self.0
+            .extend_from_slice(&u32::try_from(v).expect("fits").to_le_bytes());
+    }
+
+    fn option<T>(&mut self, v: &Option<T>, mut some: impl FnMut(&mut Self, &T)) {
+        self.bool(v.is_some());
+        if let Some(v) = v {
+            some(self, v);
+        }
+    }
+
+    fn delay(&mut self, d: &Delay) {
+        match *d {
+            Delay::Millis(ms) => {
+                self.variant(0, 3);
+                self.u16(ms);
+            }
+            Delay::Secs(s) => {
+                self.variant(1, 3);
+                self.u16(s);
+            }
+            Delay::Max => self.variant(2, 3),
+        }
+    }
+
+    fn config(&mut self, c: &Config) {
+        self.bool(c.reconnect);
+        self.option(&c.idle_timeout, |w, &v| w.u16(v));
+        self.option(&c.initial, Self::delay);
+        self.option(&c.min_delay, Self::delay);
+        self.option(&c.max_delay, Self::delay);
+        self.u8(c.jitter);
+        self.option(&c.max_retries, |w, &v| w.u8(v));
+        self.option(&c.max_elapsed, Self::delay);
+        self.u16(c.retried);
+        self.bool(c.comments);
+        self.option(&c.limits, |w, &(line, event)| {
+            w.u8(line);
+            w.u8(event);
+        });
+        self.option(&c.seed_id, |w, &v| w.u8(v));
+        self.option(&c.prefeed, |w, &v| w.u8(v));
+        self.u64(c.jitter_seed);
+    }
+
+    fn op(&mut self, op: &Op) {
+        const COUNT: u64 = 7;
+        match op {
+            Op::Response {
+                status,
+                content_type,
+                retry_after,
+            } => {
+                self.variant(0, COUNT);
+                self.u16(*status);
+                self.u8(*content_type);
+                self.option(retry_after, |w, &v| w.u8(v));
+            }
+            Op::Bytes(bytes) => {
+                self.variant(1, COUNT);
+                for &b in bytes {
+                    self.bool(true);
+                    self.u8(b);
+                }
+                self.bool(false);
+            }
+            Op::Eof => self.variant(2, COUNT),
+            Op::Error(kind) => {
+                self.variant(3, COUNT);
+                self.u8(*kind);
+            }
+            Op::Advance(ms) => {
+                self.variant(4, COUNT);
+                self.u16(*ms);
+            }
+            Op::Timeout => self.variant(5, COUNT),
+            Op::Close => self.variant(6, COUNT),
+        }
+    }
+}
