@@ -45,7 +45,7 @@
 //! A line that lies inside a fed chunk is processed in place, and a
 //! single-line `data:` value becomes a zero-copy slice of the chunk; a line
 //! read from `buf` has its values copied out, and `buf` keeps its capacity.
-//! The event being built lives in its own struct ([`Event`]) so a line can be
+//! The event being built lives in its own struct (`Event`) so a line can be
 //! borrowed from the input while the event is updated.
 //!
 //! UTF-8 is validated once per field value, after the line has been split at
@@ -444,6 +444,11 @@ impl Parser {
                     self.next_from_chunk()
                 }
             } else {
+                // All read: let go of the chunk, so the HTTP stack can reuse
+                // its buffer while the connection idles (events that share
+                // it keep it alive as long as they need).
+                self.chunk = Bytes::new();
+                self.pos = 0;
                 if self.input == Input::Finishing {
                     self.end_stream();
                 }
@@ -1308,6 +1313,21 @@ mod tests {
             let chunks: Vec<&[u8]> = input.as_bytes().chunks(size).collect();
             assert_eq!(parse_chunks(with_comments(), &chunks).0, expected);
         }
+    }
+
+    #[test]
+    fn a_fully_read_chunk_is_released() {
+        let chunk = Bytes::from(b"data: a\n\n: idle now\n".to_vec());
+        let mut parser = Parser::new();
+        parser.feed(chunk.clone());
+        let event = match parser.next_item() {
+            Some(Ok(Item::Event(event))) => event,
+            other => panic!("{other:?}"),
+        };
+        assert!(parser.next_item().is_none());
+        drop(event);
+        // Only our handle is left: the parser holds no reference to it.
+        assert!(chunk.is_unique());
     }
 
     #[test]
