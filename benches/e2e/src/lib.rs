@@ -1,0 +1,287 @@
+//! What the server, the clients and the runner of the end-to-end benchmark
+//! share: the corpora, the argument parsing, and the process measurements.
+
+use std::fmt::Write as _;
+
+/// The kinds of events a stream test sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// An LLM streaming tokens: ~50-byte events, one short JSON `data:` line
+    /// each (the same events as `benches/parser.rs`'s `tokens` corpus).
+    Llm,
+    /// ~200-byte notifications with `id:`, `event:` and a JSON `data:` line
+    /// (the same events as `benches/parser.rs`'s `notifications` corpus).
+    Notify,
+}
+
+impl Kind {
+    /// Parses `llm` or `notify`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "llm" => Some(Self::Llm),
+            "notify" => Some(Self::Notify),
+            _ => None,
+        }
+    }
+
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Llm => "llm",
+            Self::Notify => "notify",
+        }
+    }
+}
+
+/// A deterministic xorshift64* generator: the corpora are the same on every
+/// run and every machine.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
+    }
+}
+
+const TOKENS: &[&str] = &[
+    "Hello", " world", ",", " the", " a", " of", " and", " to", " in", " is", " that", " it", ".",
+    "\\n", "\\n\\n", " stream", "ing", " token", " café", " 日本", "語", " —", " \\\"", "42",
+    " parser", " Rust", "'s", " event", "s", " server",
+];
+
+const WORDS: &[&str] = &[
+    "the",
+    "stream",
+    "parser",
+    "event",
+    "token",
+    "model",
+    "reply",
+    "chunk",
+    "delta",
+    "value",
+    "server",
+    "client",
+    "résumé",
+    "naïve",
+    "日本語",
+    "emoji 🎉",
+    "data",
+    "field",
+    "line",
+    "byte",
+];
+
+const KINDS: &[&str] = &["notification", "mention", "like", "follow"];
+
+/// The events of a stream test, each a complete event ending in a blank line.
+#[derive(Debug)]
+pub struct Corpus {
+    /// The events back to back.
+    pub bytes: Vec<u8>,
+    /// Where each event ends in `bytes`.
+    pub event_ends: Vec<usize>,
+    /// The total length of the events' data, as a client sees it (what each
+    /// client reports back, so a client that loses or mangles data fails).
+    pub data_bytes: u64,
+}
+
+impl Corpus {
+    /// `events` events of `kind`.
+    pub fn build(kind: Kind, events: usize) -> Self {
+        let mut rng = Rng(match kind {
+            Kind::Llm => 1,
+            Kind::Notify => 2,
+        });
+        let mut text = String::with_capacity(events * if kind == Kind::Llm { 50 } else { 220 });
+        let mut event_ends = Vec::with_capacity(events);
+        let mut data_bytes = 0u64;
+        for n in 0..events {
+            let start = text.len();
+            match kind {
+                Kind::Llm => {
+                    let token = rng.pick(TOKENS);
+                    let _ = write!(
+                        text,
+                        "data: {{\"choices\":[{{\"delta\":{{\"content\":\"{token}\"}}}}]}}\n\n"
+                    );
+                }
+                Kind::Notify => {
+                    let kind = rng.pick(KINDS);
+                    let user = rng.below(100_000);
+                    let mut words = String::new();
+                    while words.len() < 40 + rng.below(60) {
+                        if !words.is_empty() {
+                            words.push(' ');
+                        }
+                        words.push_str(rng.pick(WORDS));
+                    }
+                    let _ = write!(
+                        text,
+                        "id: {n}\nevent: {kind}\ndata: {{\"id\":{n},\"type\":\"{kind}\",\
+                         \"user\":\"user{user}\",\"text\":\"{words}\",\"ts\":{}}}\n\n",
+                        1_700_000_000_000 + n as u64 * 37
+                    );
+                }
+            }
+            // Every event has exactly one `data: ` line.
+            let event = &text[start..];
+            let data_at = event.find("data: ").expect("a data line") + "data: ".len();
+            let data_end = data_at + event[data_at..].find('\n').expect("a line end");
+            data_bytes += (data_end - data_at) as u64;
+            event_ends.push(text.len());
+        }
+        Self {
+            bytes: text.into_bytes(),
+            event_ends,
+            data_bytes,
+        }
+    }
+
+    /// The same events as a chunked HTTP/1.1 body, with the last chunk.
+    ///
+    /// With `chunk_bytes` 0, one chunk per event, as a server that flushes
+    /// each event writes it; otherwise whole events packed into chunks of up
+    /// to `chunk_bytes` (one event per chunk if it is larger).
+    pub fn chunked(&self, chunk_bytes: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.bytes.len() + self.event_ends.len() * 8 + 5);
+        let mut push = |chunk: &[u8]| {
+            let _ = write!(Hex(&mut out), "{:x}\r\n", chunk.len());
+            out.extend_from_slice(chunk);
+            out.extend_from_slice(b"\r\n");
+        };
+        let (mut chunk_start, mut start) = (0, 0);
+        for &end in &self.event_ends {
+            if start > chunk_start && end - chunk_start > chunk_bytes {
+                push(&self.bytes[chunk_start..start]);
+                chunk_start = start;
+            }
+            start = end;
+        }
+        if start > chunk_start {
+            push(&self.bytes[chunk_start..start]);
+        }
+        out.extend_from_slice(b"0\r\n\r\n");
+        out
+    }
+}
+
+/// `fmt::Write` into a byte vector.
+struct Hex<'a>(&'a mut Vec<u8>);
+
+impl std::fmt::Write for Hex<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
+/// `--name value` pairs from the command line.
+#[derive(Debug)]
+pub struct Args(Vec<(String, String)>);
+
+impl Args {
+    /// Reads the process's arguments; exits with a message on a stray one.
+    pub fn from_env() -> Self {
+        let mut pairs = Vec::new();
+        let mut args = std::env::args().skip(1);
+        while let Some(name) = args.next() {
+            let Some(name) = name.strip_prefix("--") else {
+                die(&format!("unexpected argument {name:?}"));
+            };
+            let value = args
+                .next()
+                .unwrap_or_else(|| die(&format!("--{name} needs a value")));
+            pairs.push((name.to_owned(), value));
+        }
+        Self(pairs)
+    }
+
+    /// The value of `--name`, if given.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The value of `--name`, or `default`.
+    pub fn str_or<'a>(&'a self, name: &str, default: &'a str) -> &'a str {
+        self.get(name).unwrap_or(default)
+    }
+
+    /// The value of `--name` as a number, or `default`.
+    pub fn num_or(&self, name: &str, default: u64) -> u64 {
+        self.get(name).map_or(default, |v| {
+            v.replace('_', "")
+                .parse()
+                .unwrap_or_else(|_| die(&format!("--{name}: not a number: {v}")))
+        })
+    }
+
+    /// The value of `--name`; exits when it is missing.
+    pub fn required(&self, name: &str) -> &str {
+        self.get(name)
+            .unwrap_or_else(|| die(&format!("--{name} is required")))
+    }
+}
+
+/// Prints `message` and exits with status 2.
+pub fn die(message: &str) -> ! {
+    eprintln!("{}: {message}", program());
+    std::process::exit(2)
+}
+
+fn program() -> String {
+    std::env::args()
+        .next()
+        .and_then(|p| p.rsplit('/').next().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// This process's resident set size, in KiB, from `/proc/self/status`.
+pub fn vm_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/self/status")
+}
+
+/// Raises the open-file limit to its hard limit (1,000 connections need more
+/// than the usual soft limit of 1,024 with everything else).
+pub fn raise_fd_limit() {
+    // SAFETY: plain libc calls on a local struct.
+    unsafe {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}
+
+/// Nanoseconds since the Unix epoch (the latency test's clock, shared by the
+/// server and client processes on one machine).
+pub fn now_nanos() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_nanos() as u64
+}
