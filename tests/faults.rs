@@ -9,7 +9,7 @@ mod support;
 use std::time::Duration;
 
 use ssefeed::{EventSource, ReadyState, RetryPolicy};
-use support::{RawServer, Step, collect, collect_all, sse_head, write};
+use support::{RawServer, Step, collect, collect_all, one_shot_post, sse_head, write};
 use tokio::time::Instant;
 
 const NO_CONTENT: &[u8] = b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n";
@@ -237,11 +237,7 @@ async fn refused_connections_back_off_and_max_retries_fires() {
 #[tokio::test]
 async fn one_shot_network_error_mid_event_is_final() {
     let server = RawServer::start(|_, _| vec![sse_head(), write("data: a\n\ndata: b")]).await;
-    let request = reqwest::Client::new().post(&server.url).body("{}");
-    let mut source = EventSource::builder(request)
-        .reconnect(false)
-        .build()
-        .unwrap();
+    let mut source = one_shot_post(&server.url);
     let got = collect_all(&mut source).await;
     assert_eq!(
         got,

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ssefeed::{EventSource, ReadyState, RetryPolicy};
-use support::{collect, collect_all};
+use support::{collect, collect_all, one_shot_post};
 use tokio::time::Instant;
 use wiremock::matchers::{header, header_exists, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -453,11 +453,7 @@ async fn one_shot_post_is_sent_once_and_ends_cleanly() {
         .expect(1)
         .mount(&server)
         .await;
-    let request = reqwest::Client::new().post(server.uri()).body("{}");
-    let mut source = EventSource::builder(request)
-        .reconnect(false)
-        .build()
-        .unwrap();
+    let mut source = one_shot_post(&server.uri());
     let got = collect_all(&mut source).await;
     assert_eq!(
         got,
@@ -478,11 +474,7 @@ async fn one_shot_reports_a_truncated_body() {
         .expect(1)
         .mount(&server)
         .await;
-    let request = reqwest::Client::new().post(server.uri()).body("{}");
-    let mut source = EventSource::builder(request)
-        .reconnect(false)
-        .build()
-        .unwrap();
+    let mut source = one_shot_post(&server.uri());
     let got = collect_all(&mut source).await;
     assert_eq!(
         got,

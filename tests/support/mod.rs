@@ -51,6 +51,16 @@ pub async fn collect(source: &mut EventSource, limit: usize) -> Vec<String> {
     out
 }
 
+/// A one-shot event source (never reconnects) that POSTs `{}` to `url`, as
+/// for an LLM completion.
+pub fn one_shot_post(url: &str) -> EventSource {
+    let request = reqwest::Client::new().post(url).body("{}");
+    EventSource::builder(request)
+        .reconnect(false)
+        .build()
+        .unwrap()
+}
+
 /// Collects every item until the stream ends.
 pub async fn collect_all(source: &mut EventSource) -> Vec<String> {
     collect(source, usize::MAX).await
