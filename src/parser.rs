@@ -36,17 +36,21 @@
 //! # How it works (notes for maintainers)
 //!
 //! Input sits in two places: the `Bytes` chunk last given to
-//! [`Parser::feed`] (read up to `pos`), and `buf`, which holds what cannot be
-//! read in place — the start of a line that an earlier chunk left unfinished,
-//! or whatever [`Parser::feed_slice`] copied in. `buf` is always read first.
-//! Line ends are found with `memchr2` over bytes not yet scanned (`scanned`
-//! remembers how far `buf` was searched), so every byte is scanned once.
+//! [`Parser::feed`] (read up to `pos`), and `partial`, the start of a line
+//! that an earlier chunk left unfinished. `partial` never holds a line end,
+//! so no byte is scanned twice: a chunk is scanned for the line end that
+//! completes `partial`, then read line by line in place. Line ends are found
+//! a word at a time for the first bytes of a line and with `memchr2` beyond.
 //!
-//! A line that lies inside a fed chunk is processed in place, and a
-//! single-line `data:` value becomes a zero-copy slice of the chunk; a line
-//! read from `buf` has its values copied out, and `buf` keeps its capacity.
-//! The event being built lives in its own struct (`Event`) so a line can be
-//! borrowed from the input while the event is updated.
+//! A line that lies inside a chunk is processed in place: a single-line
+//! `data:` value of 64 bytes or more becomes a zero-copy slice of the chunk
+//! (a shorter one is copied, which is cheaper than the two atomic reference
+//! count updates of a shared slice); a line completed in `partial` has its
+//! values copied out, unless it is long, when the buffer itself is handed
+//! over. A blank line builds the event in `next_item` itself, so that the
+//! event is written once, into the caller's return slot. The event being
+//! built lives in its own struct (`Event`) so a line can be borrowed from the
+//! input while the event is updated.
 //!
 //! UTF-8 is validated once per field value, after the line has been split at
 //! ASCII bytes (CR, LF, `:`). That gives the same result as decoding first:
@@ -195,13 +199,26 @@ enum Data {
     None,
     /// One `data` field: its value, usually a slice of the input chunk.
     One(ByteString),
-    /// Several: their raw values joined with LF, decoded at dispatch.
-    Many(Vec<u8>),
+    /// Several: their raw values joined with LF in `Event::joined`, decoded
+    /// at dispatch.
+    Many,
 }
 
 /// A line at least this long that spans chunks is handed over to the event
 /// (its buffer becomes the data) instead of being copied out of the buffer.
 const HAND_OVER_FROM: usize = 16 * 1024;
+
+/// The most capacity the multi-line data buffer keeps between events.
+const KEEP_JOINED: usize = 64 * 1024;
+
+/// Values at least this long are slices of the chunk they arrived in;
+/// shorter ones are copied. (A shared slice costs two atomic reference count
+/// updates, which take longer than copying a small value: measured with
+/// 40-byte and 150-byte values, the threshold between the two was best.)
+const SHARE_FROM: usize = 64;
+
+/// How many 8-byte words of a line are scanned before `memchr2` takes over.
+const SCAN_WORDS: usize = 8;
 
 /// How many distinct event types are remembered for sharing.
 const TYPE_CACHE: usize = 4;
@@ -215,6 +232,9 @@ struct Event {
     data: Data,
     /// Raw bytes in the data buffer, counting a LF per value.
     data_len: usize,
+    /// The raw values of multi-line data, joined with LF. Keeps its capacity
+    /// from event to event (up to `KEEP_JOINED`).
+    joined: Vec<u8>,
     /// `None`: empty (the type will be "message").
     event_type: Option<Arc<str>>,
     /// `None`: empty.
@@ -235,17 +255,15 @@ struct Event {
 #[derive(Debug, Clone)]
 pub struct Parser {
     max_line_len: usize,
-    /// The chunk being read, and how far.
+    /// The chunk being read, and how far. Released (set empty) once read.
     chunk: Bytes,
     pos: usize,
-    /// Input read before `chunk`: a line an earlier chunk left unfinished, or
-    /// bytes from `feed_slice`. Unread from `buf_pos`; searched for line ends
-    /// up to `scanned`.
-    buf: Vec<u8>,
-    buf_pos: usize,
-    scanned: usize,
-    /// The last line ended with a CR at the end of the input: a LF that starts
-    /// the next input belongs to it.
+    /// The start of a line that the input so far has not ended: never holds
+    /// a CR or LF, so it is never scanned again. At the start of a stream it
+    /// may hold the first bytes of a byte order mark instead.
+    partial: Vec<u8>,
+    /// The last line ended with a CR at the end of a chunk: a LF that starts
+    /// the next chunk belongs to it.
     pending_cr: bool,
     bom: Bom,
     input: Input,
@@ -283,9 +301,7 @@ impl Parser {
             max_line_len: config.max_line_len,
             chunk: Bytes::new(),
             pos: 0,
-            buf: Vec::new(),
-            buf_pos: 0,
-            scanned: 0,
+            partial: Vec::new(),
             pending_cr: false,
             bom: Bom::Pending,
             input: Input::Open,
@@ -294,6 +310,7 @@ impl Parser {
                 comments: config.comments,
                 data: Data::None,
                 data_len: 0,
+                joined: Vec::new(),
                 event_type: None,
                 id_buffer: None,
                 last_event_id: None,
@@ -315,13 +332,15 @@ impl Parser {
         if self.input != Input::Open || chunk.is_empty() {
             return;
         }
-        self.save_unread_chunk();
-        self.chunk = chunk;
+        self.chunk = if self.pos < self.chunk.len() {
+            join(&self.chunk[self.pos..], &chunk)
+        } else {
+            chunk
+        };
         self.pos = 0;
     }
 
-    /// Gives the parser the next chunk of the stream by copying it into its
-    /// buffer.
+    /// Gives the parser the next chunk of the stream by copying it.
     ///
     /// Prefer [`feed`](Self::feed) when the bytes are already a [`Bytes`]:
     /// the events' data can then share the chunk instead of copying it.
@@ -329,27 +348,25 @@ impl Parser {
         if self.input != Input::Open || chunk.is_empty() {
             return;
         }
-        self.save_unread_chunk();
-        self.buf.extend_from_slice(chunk);
-    }
-
-    /// Moves the unread rest of `chunk` to the end of `buf`, which then holds
-    /// all unread input, in order.
-    fn save_unread_chunk(&mut self) {
-        self.compact();
         if self.pos < self.chunk.len() {
-            self.buf.extend_from_slice(&self.chunk[self.pos..]);
+            self.chunk = join(&self.chunk[self.pos..], chunk);
+            self.pos = 0;
+            return;
         }
-        self.chunk = Bytes::new();
-        self.pos = 0;
-    }
-
-    /// Drops the read part of `buf`.
-    fn compact(&mut self) {
-        if self.buf_pos > 0 {
-            self.buf.drain(..self.buf_pos);
-            self.scanned -= self.buf_pos;
-            self.buf_pos = 0;
+        // Bytes that continue an unfinished line go straight to it (a small
+        // read in the middle of a line allocates nothing); the rest, from
+        // the line end on, becomes the chunk.
+        let mut rest = chunk;
+        if !self.partial.is_empty() && self.bom == Bom::Done {
+            let offset = find_line_end(chunk).unwrap_or(chunk.len());
+            if self.partial.len() + offset <= self.max_line_len {
+                self.partial.extend_from_slice(&chunk[..offset]);
+                rest = &chunk[offset..];
+            }
+        }
+        if !rest.is_empty() {
+            self.chunk = Bytes::copy_from_slice(rest);
+            self.pos = 0;
         }
     }
 
@@ -388,9 +405,7 @@ impl Parser {
     fn clear_input(&mut self) {
         self.chunk = Bytes::new();
         self.pos = 0;
-        self.buf.clear();
-        self.buf_pos = 0;
-        self.scanned = 0;
+        self.partial.clear();
         self.pending_cr = false;
     }
 
@@ -425,208 +440,147 @@ impl Parser {
     /// returns `None` and input is ignored until [`reset`](Self::reset).
     pub fn next_item(&mut self) -> Option<Result<Item, Error>> {
         loop {
-            match self.input {
-                Input::Ended(_) | Input::Failed => return None,
-                Input::Open | Input::Finishing => {}
+            // (After an error or the end of the stream the chunk is empty and
+            // stays so: `feed` ignores input then.)
+            if self.pos >= self.chunk.len() {
+                return self.input_read();
             }
-            if self.bom == Bom::Pending && !self.skip_bom() {
-                return None;
+            if self.bom == Bom::Pending || self.pending_cr || !self.partial.is_empty() {
+                match self.step_at_line_start() {
+                    Step::Go => continue,
+                    Step::Item(item) => return self.checked(item),
+                }
             }
-            // `buf` is read first; a partial line there is completed from the
-            // chunk; when neither has a complete line, more input is needed.
-            let partial_in_buf = self.buf_pos < self.buf.len() && self.scanned == self.buf.len();
-            let item = if self.buf_pos < self.buf.len() && !partial_in_buf {
-                self.next_from_buf()
-            } else if self.pos < self.chunk.len() {
-                if partial_in_buf {
-                    self.continue_from_chunk()
-                } else {
-                    self.next_from_chunk()
+            // The common case: a line that lies in the chunk, read in place.
+            let rest = &self.chunk[self.pos..];
+            let Some(offset) = find_line_end(rest) else {
+                // It starts a line that a later chunk ends.
+                if rest.len() > self.max_line_len {
+                    return self.checked(Err(self.line_too_long()));
                 }
-            } else {
-                // All read: let go of the chunk, so the HTTP stack can reuse
-                // its buffer while the connection idles (events that share
-                // it keep it alive as long as they need).
-                self.chunk = Bytes::new();
-                self.pos = 0;
-                if self.input == Input::Finishing {
-                    self.end_stream();
-                }
-                return None;
+                self.partial.extend_from_slice(rest);
+                self.pos = self.chunk.len();
+                continue;
             };
-            if let Some(item) = item {
-                if item.is_err() {
-                    self.fail();
-                }
-                return Some(item);
+            if offset > self.max_line_len {
+                return self.checked(Err(self.line_too_long()));
             }
-        }
-    }
-
-    /// Reads on from `buf`: a complete line there, or the start of one that
-    /// `chunk` completes.
-    fn next_from_buf(&mut self) -> Option<Result<Item, Error>> {
-        if self.pending_cr {
-            self.pending_cr = false;
-            if self.buf[self.buf_pos] == b'\n' {
-                self.buf_pos += 1;
-                self.scanned = self.scanned.max(self.buf_pos);
-                return None;
-            }
-        }
-        let start = self.buf_pos;
-        let Some(offset) = find_line_end(&self.buf[self.scanned..]) else {
-            // A partial line: the chunk, if any, continues it.
-            self.scanned = self.buf.len();
-            return self.check_line_len(self.buf.len() - start).err().map(Err);
-        };
-        let end = self.scanned + offset;
-        if let Err(error) = self.check_line_len(end - start) {
-            return Some(Err(error));
-        }
-        let (next, pending_cr) = after_line_end(&self.buf, end);
-        self.pending_cr = pending_cr;
-        let item = self.event.line(&self.buf[start..end], None);
-        self.buf_pos = next;
-        self.scanned = next;
-        if self.buf_pos == self.buf.len() {
-            self.buf.clear();
-            self.buf_pos = 0;
-            self.scanned = 0;
-        }
-        item
-    }
-
-    /// Completes the partial line in `buf` with the chunk.
-    fn continue_from_chunk(&mut self) -> Option<Result<Item, Error>> {
-        let rest = &self.chunk[self.pos..];
-        let have = self.buf.len() - self.buf_pos;
-        let Some(offset) = find_line_end(rest) else {
-            if let Err(error) = self.check_line_len(have + rest.len()) {
-                return Some(Err(error));
-            }
-            self.compact();
-            self.buf.extend_from_slice(&self.chunk[self.pos..]);
-            self.scanned = self.buf.len();
-            self.pos = self.chunk.len();
-            return None;
-        };
-        if let Err(error) = self.check_line_len(have + offset) {
-            return Some(Err(error));
-        }
-        let end = self.pos + offset;
-        self.compact();
-        self.buf.extend_from_slice(&self.chunk[self.pos..end]);
-        (self.pos, self.pending_cr) = after_line_end(&self.chunk, end);
-        self.scanned = 0;
-        if self.buf.len() < HAND_OVER_FROM {
-            let item = self.event.line(&self.buf, None);
-            self.buf.clear();
-            return item;
-        }
-        // A long line: hand the buffer itself over, so a data value is a
-        // slice of it rather than a second copy, and start a new buffer of
-        // the same capacity (allocated, not copied) for the next long line.
-        let capacity = self.buf.capacity();
-        let line = Bytes::from(std::mem::replace(
-            &mut self.buf,
-            Vec::with_capacity(capacity),
-        ));
-        self.event.line(&line, Some((&line, 0)))
-    }
-
-    /// Reads on from the chunk, in place, line after line until one makes an
-    /// item.
-    fn next_from_chunk(&mut self) -> Option<Result<Item, Error>> {
-        if self.pending_cr {
-            self.pending_cr = false;
-            if self.chunk[self.pos] == b'\n' {
-                self.pos += 1;
-                return None;
-            }
-        }
-        let max_line_len = self.max_line_len;
-        let chunk = &self.chunk;
-        let event = &mut self.event;
-        let mut start = self.pos;
-        while let Some(offset) = find_line_end(&chunk[start..]) {
-            if offset > max_line_len {
-                return Some(Err(Error::LineTooLong {
-                    limit: max_line_len,
-                }));
-            }
+            let start = self.pos;
             let end = start + offset;
-            let (next, pending_cr) = after_line_end(chunk, end);
-            let item = event.line(&chunk[start..end], Some((chunk, start)));
-            start = next;
-            if item.is_some() || pending_cr || start == chunk.len() {
-                self.pos = next;
-                self.pending_cr = pending_cr;
-                return item;
+            (self.pos, self.pending_cr) = after_line_end(&self.chunk, end);
+            // A blank line dispatches: the event is built right here, in
+            // the caller's return slot, not moved through several calls.
+            if offset == 0 {
+                match self.event.dispatch() {
+                    None => continue,
+                    Some(Ok(item)) => return Some(Ok(item)),
+                    Some(Err(error)) => return self.checked(Err(error)),
+                }
+            }
+            if let Some(item) = self
+                .event
+                .line(&self.chunk[start..end], Some((&self.chunk, start)))
+            {
+                return self.checked(item);
             }
         }
-        // No line end in the rest: it starts a line that a later chunk ends.
-        self.pos = chunk.len();
-        if let Err(error) = self.check_line_len(chunk.len() - start) {
-            return Some(Err(error));
+    }
+
+    /// Everything fed so far is read: lets go of the chunk, so the HTTP stack
+    /// can reuse its buffer while the connection idles (events that share it
+    /// keep it alive as long as they need), and ends the stream if
+    /// [`finish`](Self::finish) was called.
+    fn input_read(&mut self) -> Option<Result<Item, Error>> {
+        if !self.chunk.is_empty() {
+            self.chunk = Bytes::new();
+            self.pos = 0;
         }
-        self.buf.extend_from_slice(&self.chunk[start..]);
-        self.scanned = self.buf.len();
+        if self.input == Input::Finishing {
+            self.end_stream();
+        }
         None
     }
 
-    fn check_line_len(&self, len: usize) -> Result<(), Error> {
-        if len > self.max_line_len {
-            return Err(Error::LineTooLong {
-                limit: self.max_line_len,
-            });
-        }
-        Ok(())
-    }
-
-    fn fail(&mut self) {
-        self.input = Input::Failed;
-        self.clear_input();
-        self.buf = Vec::new();
-        self.event.discard();
-    }
-
-    /// Strips one byte order mark at the start of the stream. Returns false
-    /// when all the input so far is a proper prefix of it and more is needed.
-    fn skip_bom(&mut self) -> bool {
-        let unread = self.buf[self.buf_pos..]
-            .iter()
-            .chain(&self.chunk[self.pos..]);
-        let mut seen = 0;
-        for (byte, expected) in unread.zip(BOM) {
-            if byte != expected {
+    /// What reading in place cannot do: strip a byte order mark, complete a
+    /// CRLF split across chunks, or complete the line in `partial`.
+    fn step_at_line_start(&mut self) -> Step {
+        let rest = &self.chunk[self.pos..];
+        if self.bom == Bom::Pending {
+            // `partial` holds the BOM bytes seen so far (none at first).
+            let have = self.partial.len();
+            let take = (BOM.len() - have).min(rest.len());
+            if rest[..take] != BOM[have..have + take] {
                 // Not a BOM: its first bytes, if any, start the first line.
                 self.bom = Bom::Done;
-                return true;
+            } else if have + take == BOM.len() {
+                self.partial.clear();
+                self.pos += take;
+                self.bom = Bom::Done;
+            } else {
+                // All the input is a proper prefix of the BOM: wait for more.
+                // (At the end of the input it is an unfinished line.)
+                self.partial.extend_from_slice(rest);
+                self.pos = self.chunk.len();
             }
-            seen += 1;
+            return Step::Go;
         }
-        if seen == BOM.len() {
-            let from_buf = (self.buf.len() - self.buf_pos).min(BOM.len());
-            self.buf_pos += from_buf;
-            self.scanned = self.scanned.max(self.buf_pos);
-            self.pos += BOM.len() - from_buf;
-            self.bom = Bom::Done;
-            return true;
+        if self.pending_cr {
+            self.pending_cr = false;
+            self.pos += usize::from(rest[0] == b'\n');
+            return Step::Go;
         }
-        // All the input is a proper prefix of the BOM: wait for more.
-        if self.input == Input::Finishing {
-            self.bom = Bom::Done;
-            return true;
+        let have = self.partial.len();
+        let Some(offset) = find_line_end(rest) else {
+            if have + rest.len() > self.max_line_len {
+                return Step::Item(Err(self.line_too_long()));
+            }
+            self.partial.extend_from_slice(rest);
+            self.pos = self.chunk.len();
+            return Step::Go;
+        };
+        if have + offset > self.max_line_len {
+            return Step::Item(Err(self.line_too_long()));
         }
-        false
+        let end = self.pos + offset;
+        self.partial.extend_from_slice(&rest[..offset]);
+        (self.pos, self.pending_cr) = after_line_end(&self.chunk, end);
+        let item = if self.partial.len() < HAND_OVER_FROM {
+            let item = self.event.line(&self.partial, None);
+            self.partial.clear();
+            item
+        } else {
+            // A long line: hand the buffer itself over, so that a data value
+            // is a slice of it rather than a second copy.
+            let line = Bytes::from(std::mem::take(&mut self.partial));
+            self.event.line(&line, Some((&line, 0)))
+        };
+        match item {
+            Some(item) => Step::Item(item),
+            None => Step::Go,
+        }
+    }
+
+    fn line_too_long(&self) -> Error {
+        Error::LineTooLong {
+            limit: self.max_line_len,
+        }
+    }
+
+    /// Passes an item on; an error ends the stream.
+    fn checked(&mut self, item: Result<Item, Error>) -> Option<Result<Item, Error>> {
+        if item.is_err() {
+            self.input = Input::Failed;
+            self.clear_input();
+            self.partial = Vec::new();
+            self.event.discard();
+        }
+        Some(item)
     }
 
     /// At the end of the input, discards what is unfinished and records
     /// whether anything was.
     fn end_stream(&mut self) {
-        let partial_line = self.buf_pos < self.buf.len();
-        let end = if partial_line || self.event.pending() {
+        let end = if !self.partial.is_empty() || self.event.pending() {
             StreamEnd::Truncated
         } else {
             StreamEnd::Complete
@@ -635,6 +589,22 @@ impl Parser {
         self.event.discard();
         self.input = Input::Ended(end);
     }
+}
+
+/// What [`Parser::step_at_line_start`] did.
+enum Step {
+    /// Read on.
+    Go,
+    /// A line made an item, or failed.
+    Item(Result<Item, Error>),
+}
+
+/// `a` followed by `b`, in a new chunk.
+fn join(a: &[u8], b: &[u8]) -> Bytes {
+    let mut joined = Vec::with_capacity(a.len() + b.len());
+    joined.extend_from_slice(a);
+    joined.extend_from_slice(b);
+    Bytes::from(joined)
 }
 
 impl Event {
@@ -646,6 +616,9 @@ impl Event {
     }
 
     fn discard(&mut self) {
+        if matches!(self.data, Data::Many) {
+            self.clear_joined();
+        }
         self.data = Data::None;
         self.data_len = 0;
         self.event_type = None;
@@ -766,21 +739,29 @@ impl Event {
             return Err(self.too_large());
         }
         self.data_len = grown;
-        match &mut self.data {
+        match &self.data {
             Data::None => self.data = Data::One(decode(line, start, shared)),
             Data::One(first) => {
-                let mut joined = Vec::with_capacity(first.len() + 1 + value.len());
-                joined.extend_from_slice(first.as_bytes());
-                joined.push(b'\n');
-                joined.extend_from_slice(value);
-                self.data = Data::Many(joined);
+                self.joined.clear();
+                self.joined.extend_from_slice(first.as_bytes());
+                self.joined.push(b'\n');
+                self.joined.extend_from_slice(value);
+                self.data = Data::Many;
             }
-            Data::Many(joined) => {
-                joined.push(b'\n');
-                joined.extend_from_slice(value);
+            Data::Many => {
+                self.joined.push(b'\n');
+                self.joined.extend_from_slice(value);
             }
         }
         Ok(())
+    }
+
+    /// Empties the multi-line data buffer, and frees it when it grew large.
+    fn clear_joined(&mut self) {
+        self.joined.clear();
+        if self.joined.capacity() > KEEP_JOINED {
+            self.joined = Vec::new();
+        }
     }
 
     fn too_large(&self) -> Error {
@@ -790,6 +771,7 @@ impl Event {
     }
 
     /// <https://html.spec.whatwg.org/multipage/server-sent-events.html#dispatchMessage>
+    #[inline(always)]
     fn dispatch(&mut self) -> Option<Result<Item, Error>> {
         // 1. "Set the last event ID string of the event source to the value of
         //    the last event ID buffer." Even when no event follows.
@@ -808,10 +790,14 @@ impl Event {
                 return None;
             }
             Data::One(data) => data,
-            Data::Many(raw) => ByteString::from(
-                String::from_utf8(raw)
-                    .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned()),
-            ),
+            Data::Many => {
+                let data = match std::str::from_utf8(&self.joined) {
+                    Ok(text) => ByteString::from(text),
+                    Err(_) => ByteString::from(String::from_utf8_lossy(&self.joined).into_owned()),
+                };
+                self.clear_joined();
+                data
+            }
         };
         // Replacement characters can make decoded data longer than the raw
         // bytes the limit counted. The limit counts the final LF too.
@@ -829,14 +815,41 @@ impl Event {
     }
 }
 
-/// The offset of the first CR or LF in `input`. Short inputs (tiny chunks)
-/// are scanned byte by byte, which costs less than setting up `memchr2`.
+/// The offset of the first CR or LF in `input`.
+///
+/// Most lines are short, and setting up `memchr2` costs more than reading a
+/// short line 8 bytes at a time, so the first `SCAN_WORDS` words are read
+/// here and `memchr2` takes the rest of a long line.
 fn find_line_end(input: &[u8]) -> Option<usize> {
-    if input.len() < 16 {
-        input.iter().position(|&b| b == b'\n' || b == b'\r')
-    } else {
-        memchr::memchr2(b'\n', b'\r', input)
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    let mut at = 0;
+    let mut words = 0;
+    while let Some(bytes) = input.get(at..at + 8) {
+        if words == SCAN_WORDS {
+            return memchr::memchr2(b'\n', b'\r', &input[at..]).map(|offset| at + offset);
+        }
+        let word = u64::from_le_bytes(bytes.try_into().unwrap_or_default());
+        // The bytes below 0x0E (CR). Borrows can mark bytes after the first
+        // one, but the lowest mark is always right.
+        let below = word.wrapping_sub(ONES * 0x0E) & !word & HIGH;
+        if below == 0 {
+            at += 8;
+            words += 1;
+            continue;
+        }
+        let first = at + (below.trailing_zeros() / 8) as usize;
+        if matches!(input[first], b'\n' | b'\r') {
+            return Some(first);
+        }
+        // Another control character (a tab, say): read on after it.
+        at = first + 1;
+        words += 1;
     }
+    let tail = input.get(at..).unwrap_or_default();
+    tail.iter()
+        .position(|&b| b == b'\n' || b == b'\r')
+        .map(|offset| at + offset)
 }
 
 /// Where the next line starts after the line end at `input[end]`, and
@@ -868,7 +881,7 @@ fn same(a: &Option<Arc<str>>, b: &Option<Arc<str>>) -> bool {
 /// instead of sharing them measured no faster.)
 fn decode(line: &[u8], from: usize, shared: Option<(&Bytes, usize)>) -> ByteString {
     let value = &line[from..];
-    if let Some((chunk, offset)) = shared {
+    if let Some((chunk, offset)) = shared.filter(|_| value.len() >= SHARE_FROM) {
         let start = offset + from;
         if let Ok(text) = ByteString::try_from(chunk.slice(start..start + value.len())) {
             return text;
@@ -1233,14 +1246,14 @@ mod tests {
         let error = loop {
             parser.feed(chunk.clone());
             fed += chunk.len();
-            assert!(parser.buf.len() <= limit);
+            assert!(parser.partial.len() <= limit);
             if let Some(result) = parser.next_item() {
                 break result.unwrap_err();
             }
             assert!(fed <= limit + chunk.len(), "no error after {fed} bytes");
         };
         assert!(matches!(error, Error::LineTooLong { .. }));
-        assert!(parser.buf.capacity() <= 2 * limit);
+        assert!(parser.partial.capacity() <= 2 * limit);
     }
 
     #[test]
@@ -1261,15 +1274,52 @@ mod tests {
     }
 
     #[test]
-    fn single_line_data_shares_the_fed_chunk() {
-        let chunk = Bytes::from_static(b"data: shared\n\n");
+    fn single_line_data_shares_the_fed_chunk_unless_small() {
+        let long = "x".repeat(SHARE_FROM);
+        let short = "y".repeat(SHARE_FROM - 1);
+        let chunk = Bytes::from(format!("data: {long}\n\ndata: {short}\n\n"));
         let mut parser = Parser::new();
         parser.feed(chunk.clone());
-        let Some(Ok(Item::Event(event))) = parser.next_item() else {
-            panic!("no event");
-        };
-        let data = event.into_data().into_bytes();
-        assert_eq!(data.as_ptr(), chunk[6..].as_ptr());
+        let mut data = Vec::new();
+        while let Some(Ok(Item::Event(event))) = parser.next_item() {
+            data.push(event.into_data().into_bytes());
+        }
+        assert_eq!(data[0], long.as_bytes());
+        assert_eq!(data[0].as_ptr(), chunk[6..].as_ptr());
+        assert_eq!(data[1], short.as_bytes());
+        let in_chunk = chunk.as_ptr_range();
+        assert!(
+            !in_chunk.contains(&data[1].as_ptr()),
+            "a short value is copied"
+        );
+    }
+
+    #[test]
+    fn line_end_scan_agrees_with_a_plain_search() {
+        // Every mix of line ends, other control bytes (which the word scan
+        // stops at and must pass over), high bytes and plain ones, at every
+        // length and offset around the word and memchr2 boundaries.
+        let alphabet = [b'\n', b'\r', b'\t', 0, 0x0D - 1, 0x0E, b'a', 0x80, 0xFF];
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        for len in 0..(SCAN_WORDS * 8 + 40) {
+            for _ in 0..200 {
+                let input: Vec<u8> = (0..len)
+                    .map(|_| {
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        // Mostly plain bytes, so that line ends come late.
+                        if state.is_multiple_of(8) {
+                            alphabet[(state >> 8) as usize % alphabet.len()]
+                        } else {
+                            b'a' + (state >> 8) as u8 % 26
+                        }
+                    })
+                    .collect();
+                let expected = input.iter().position(|&b| b == b'\n' || b == b'\r');
+                assert_eq!(find_line_end(&input), expected, "{input:?}");
+            }
+        }
     }
 
     #[test]
