@@ -217,6 +217,9 @@ const KEEP_JOINED: usize = 64 * 1024;
 /// 40-byte and 150-byte values, the threshold between the two was best.)
 const SHARE_FROM: usize = 64;
 
+/// The most capacity the copy of fed slices keeps when all is read.
+const KEEP_COPIED: usize = 64 * 1024;
+
 /// How many 8-byte words of a line are scanned before `memchr2` takes over.
 const SCAN_WORDS: usize = 8;
 
@@ -255,8 +258,12 @@ struct Event {
 #[derive(Debug, Clone)]
 pub struct Parser {
     max_line_len: usize,
-    /// The chunk being read, and how far. Released (set empty) once read.
+    /// The input being read, and how far: `chunk` when it was fed as
+    /// `Bytes`, `copied` (when `in_copied`) when it was fed as a slice.
+    /// Released once read (`copied` keeps its capacity).
     chunk: Bytes,
+    copied: Vec<u8>,
+    in_copied: bool,
     pos: usize,
     /// The start of a line that the input so far has not ended: never holds
     /// a CR or LF, so it is never scanned again. At the start of a stream it
@@ -300,6 +307,8 @@ impl Parser {
         Self {
             max_line_len: config.max_line_len,
             chunk: Bytes::new(),
+            copied: Vec::new(),
+            in_copied: false,
             pos: 0,
             partial: Vec::new(),
             pending_cr: false,
@@ -332,11 +341,15 @@ impl Parser {
         if self.input != Input::Open || chunk.is_empty() {
             return;
         }
-        self.chunk = if self.pos < self.chunk.len() {
-            join(&self.chunk[self.pos..], &chunk)
+        if self.in_copied {
+            // The unread rest of a slice: keep reading from the copy.
+            self.copied.drain(..self.pos);
+            self.copied.extend_from_slice(&chunk);
+        } else if self.pos < self.chunk.len() {
+            self.chunk = join(&self.chunk[self.pos..], &chunk);
         } else {
-            chunk
-        };
+            self.chunk = chunk;
+        }
         self.pos = 0;
     }
 
@@ -348,14 +361,20 @@ impl Parser {
         if self.input != Input::Open || chunk.is_empty() {
             return;
         }
+        if self.in_copied {
+            self.copied.drain(..self.pos);
+            self.copied.extend_from_slice(chunk);
+            self.pos = 0;
+            return;
+        }
         if self.pos < self.chunk.len() {
             self.chunk = join(&self.chunk[self.pos..], chunk);
             self.pos = 0;
             return;
         }
         // Bytes that continue an unfinished line go straight to it (a small
-        // read in the middle of a line allocates nothing); the rest, from
-        // the line end on, becomes the chunk.
+        // read in the middle of a line is copied once); the rest, from the
+        // line end on, is copied to be read like a chunk.
         let mut rest = chunk;
         if !self.partial.is_empty() && self.bom == Bom::Done {
             let offset = find_line_end(chunk).unwrap_or(chunk.len());
@@ -365,7 +384,8 @@ impl Parser {
             }
         }
         if !rest.is_empty() {
-            self.chunk = Bytes::copy_from_slice(rest);
+            self.copied.extend_from_slice(rest);
+            self.in_copied = true;
             self.pos = 0;
         }
     }
@@ -404,6 +424,8 @@ impl Parser {
 
     fn clear_input(&mut self) {
         self.chunk = Bytes::new();
+        self.copied.clear();
+        self.in_copied = false;
         self.pos = 0;
         self.partial.clear();
         self.pending_cr = false;
@@ -442,7 +464,12 @@ impl Parser {
         loop {
             // (After an error or the end of the stream the chunk is empty and
             // stays so: `feed` ignores input then.)
-            if self.pos >= self.chunk.len() {
+            let len = if self.in_copied {
+                self.copied.len()
+            } else {
+                self.chunk.len()
+            };
+            if self.pos >= len {
                 return self.input_read();
             }
             if self.bom == Bom::Pending || self.pending_cr || !self.partial.is_empty() {
@@ -452,14 +479,19 @@ impl Parser {
                 }
             }
             // The common case: a line that lies in the chunk, read in place.
-            let rest = &self.chunk[self.pos..];
+            let (input, shared) = if self.in_copied {
+                (&self.copied[..], None)
+            } else {
+                (&self.chunk[..], Some(&self.chunk))
+            };
+            let rest = &input[self.pos..];
             let Some(offset) = find_line_end(rest) else {
                 // It starts a line that a later chunk ends.
                 if rest.len() > self.max_line_len {
                     return self.checked(Err(self.line_too_long()));
                 }
                 self.partial.extend_from_slice(rest);
-                self.pos = self.chunk.len();
+                self.pos = input.len();
                 continue;
             };
             if offset > self.max_line_len {
@@ -467,7 +499,7 @@ impl Parser {
             }
             let start = self.pos;
             let end = start + offset;
-            (self.pos, self.pending_cr) = after_line_end(&self.chunk, end);
+            (self.pos, self.pending_cr) = after_line_end(input, end);
             // A blank line dispatches: the event is built right here, in
             // the caller's return slot, not moved through several calls.
             if offset == 0 {
@@ -479,7 +511,7 @@ impl Parser {
             }
             if let Some(item) = self
                 .event
-                .line(&self.chunk[start..end], Some((&self.chunk, start)))
+                .line(&input[start..end], shared.map(|chunk| (chunk, start)))
             {
                 return self.checked(item);
             }
@@ -491,10 +523,16 @@ impl Parser {
     /// keep it alive as long as they need), and ends the stream if
     /// [`finish`](Self::finish) was called.
     fn input_read(&mut self) -> Option<Result<Item, Error>> {
-        if !self.chunk.is_empty() {
+        if self.in_copied {
+            self.copied.clear();
+            if self.copied.capacity() > KEEP_COPIED {
+                self.copied = Vec::new();
+            }
+            self.in_copied = false;
+        } else if !self.chunk.is_empty() {
             self.chunk = Bytes::new();
-            self.pos = 0;
         }
+        self.pos = 0;
         if self.input == Input::Finishing {
             self.end_stream();
         }
@@ -504,7 +542,12 @@ impl Parser {
     /// What reading in place cannot do: strip a byte order mark, complete a
     /// CRLF split across chunks, or complete the line in `partial`.
     fn step_at_line_start(&mut self) -> Step {
-        let rest = &self.chunk[self.pos..];
+        let input = if self.in_copied {
+            &self.copied[..]
+        } else {
+            &self.chunk[..]
+        };
+        let rest = &input[self.pos..];
         if self.bom == Bom::Pending {
             // `partial` holds the BOM bytes seen so far (none at first).
             let have = self.partial.len();
@@ -520,7 +563,7 @@ impl Parser {
                 // All the input is a proper prefix of the BOM: wait for more.
                 // (At the end of the input it is an unfinished line.)
                 self.partial.extend_from_slice(rest);
-                self.pos = self.chunk.len();
+                self.pos = input.len();
             }
             return Step::Go;
         }
@@ -535,7 +578,7 @@ impl Parser {
                 return Step::Item(Err(self.line_too_long()));
             }
             self.partial.extend_from_slice(rest);
-            self.pos = self.chunk.len();
+            self.pos = input.len();
             return Step::Go;
         };
         if have + offset > self.max_line_len {
@@ -543,7 +586,7 @@ impl Parser {
         }
         let end = self.pos + offset;
         self.partial.extend_from_slice(&rest[..offset]);
-        (self.pos, self.pending_cr) = after_line_end(&self.chunk, end);
+        (self.pos, self.pending_cr) = after_line_end(input, end);
         let item = if self.partial.len() < HAND_OVER_FROM {
             let item = self.event.line(&self.partial, None);
             self.partial.clear();
@@ -572,6 +615,7 @@ impl Parser {
             self.input = Input::Failed;
             self.clear_input();
             self.partial = Vec::new();
+            self.copied = Vec::new();
             self.event.discard();
         }
         Some(item)
@@ -820,6 +864,7 @@ impl Event {
 /// Most lines are short, and setting up `memchr2` costs more than reading a
 /// short line 8 bytes at a time, so the first `SCAN_WORDS` words are read
 /// here and `memchr2` takes the rest of a long line.
+#[inline]
 fn find_line_end(input: &[u8]) -> Option<usize> {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
@@ -848,7 +893,7 @@ fn find_line_end(input: &[u8]) -> Option<usize> {
     }
     let tail = input.get(at..).unwrap_or_default();
     tail.iter()
-        .position(|&b| b == b'\n' || b == b'\r')
+        .position(|&b| b <= b'\r' && (b == b'\n' || b == b'\r'))
         .map(|offset| at + offset)
 }
 
