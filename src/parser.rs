@@ -72,7 +72,7 @@ use bytes::Bytes;
 use bytestring::ByteString;
 
 use crate::error::Error;
-use crate::event::MessageEvent;
+use crate::event::{DEFAULT_EVENT_TYPE, MessageEvent};
 
 /// The default limit on the length of one line, in bytes: 8 MiB.
 ///
@@ -104,6 +104,51 @@ pub enum Item {
     /// [`ParserBuilder::comments`] is on; the spec ignores them, but servers
     /// send them as keep-alives.
     Comment(ByteString),
+}
+
+/// What [`Parser::next_item_ref`] hands out: an [`Item`] that borrows from
+/// the parser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ItemRef<'a> {
+    /// A dispatched event, as [`Item::Event`].
+    Event(EventRef<'a>),
+    /// A `retry:` field, as [`Item::Retry`].
+    Retry(Duration),
+    /// A comment line, as [`Item::Comment`] (only with
+    /// [`ParserBuilder::comments`]).
+    Comment(&'a str),
+}
+
+/// A dispatched event that borrows its strings from the parser, from
+/// [`Parser::next_item_ref`]: the same accessors as [`MessageEvent`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventRef<'a> {
+    event_type: &'a str,
+    data: &'a str,
+    last_event_id: &'a str,
+}
+
+impl<'a> EventRef<'a> {
+    /// The event type: the last `event:` field's value, or `"message"`.
+    pub fn event_type(&self) -> &'a str {
+        self.event_type
+    }
+
+    /// The data: every `data:` field's value, joined with `"\n"`.
+    pub fn data(&self) -> &'a str {
+        self.data
+    }
+
+    /// The last event ID when this event was dispatched.
+    pub fn last_event_id(&self) -> &'a str {
+        self.last_event_id
+    }
+
+    /// An owned copy, to keep after the next call on the parser.
+    pub fn to_owned(&self) -> MessageEvent {
+        MessageEvent::new(self.event_type, self.data, self.last_event_id)
+    }
 }
 
 /// How a finished stream ended, from [`Parser::stream_end`].
@@ -197,11 +242,14 @@ enum Input {
 enum Data {
     /// No `data` field yet: a blank line dispatches nothing.
     None,
-    /// One `data` field: its value, usually a slice of the input chunk.
-    One(ByteString),
-    /// Several: their raw values joined with LF in `Event::joined`, decoded
-    /// at dispatch.
-    Many,
+    /// One `data` field, whose raw value lies at this range of the input
+    /// being read (moved to `Joined` before the input is let go of).
+    InInput(usize, usize),
+    /// One `data` field, whose raw value is this slice of a long line that
+    /// was handed over.
+    Handed(Bytes),
+    /// The raw values joined with LF in `Event::joined`.
+    Joined,
 }
 
 /// A line at least this long that spans chunks is handed over to the event
@@ -238,13 +286,24 @@ struct Event {
     /// The raw values of multi-line data, joined with LF. Keeps its capacity
     /// from event to event (up to `KEEP_JOINED`).
     joined: Vec<u8>,
-    /// `None`: empty (the type will be "message").
-    event_type: Option<Arc<str>>,
-    /// `None`: empty.
-    id_buffer: Option<Arc<str>>,
-    /// The stream's last event ID string, set at each dispatch.
-    last_event_id: Option<Arc<str>>,
-    /// Recent event types, reused when an event names one again.
+    /// The event type buffer, as its index in `types`; `None`: empty (the
+    /// type will be "message").
+    event_type: Option<usize>,
+    /// The last event ID buffer, and whether an `id` field set it since the
+    /// last dispatch.
+    id_buffer: String,
+    id_set: bool,
+    /// The stream's last event ID string, set at each dispatch, and the same
+    /// as an `Arc` for owned events, made when first needed.
+    last_event_id: String,
+    last_event_id_shared: Option<Arc<str>>,
+    /// What the last [`ItemRef`] borrows besides the input and `types`: a
+    /// handed-over value, replacement-decoded data, a comment.
+    held: Bytes,
+    lossy: String,
+    held_comment: ByteString,
+    /// Recent event types, reused when an event names one again. The event
+    /// type buffer is always one of them.
     types: [Option<Arc<str>>; TYPE_CACHE],
     next_type: usize,
     reconnection_time: Option<Duration>,
@@ -272,6 +331,9 @@ pub struct Parser {
     /// The last line ended with a CR at the end of a chunk: a LF that starts
     /// the next chunk belongs to it.
     pending_cr: bool,
+    /// About the length of the last long line handed over: room for the
+    /// next is made at once rather than by doubling.
+    long_line: usize,
     bom: Bom,
     input: Input,
     event: Event,
@@ -312,6 +374,7 @@ impl Parser {
             pos: 0,
             partial: Vec::new(),
             pending_cr: false,
+            long_line: 0,
             bom: Bom::Pending,
             input: Input::Open,
             event: Event {
@@ -320,9 +383,14 @@ impl Parser {
                 data: Data::None,
                 data_len: 0,
                 joined: Vec::new(),
+                held: Bytes::new(),
+                lossy: String::new(),
+                held_comment: ByteString::new(),
                 event_type: None,
-                id_buffer: None,
-                last_event_id: None,
+                id_buffer: String::new(),
+                id_set: false,
+                last_event_id: String::new(),
+                last_event_id_shared: None,
                 types: Default::default(),
                 next_type: 0,
                 reconnection_time: None,
@@ -341,6 +409,7 @@ impl Parser {
         if self.input != Input::Open || chunk.is_empty() {
             return;
         }
+        self.detach();
         if self.in_copied {
             // The unread rest of a slice: keep reading from the copy.
             self.copied.drain(..self.pos);
@@ -361,6 +430,7 @@ impl Parser {
         if self.input != Input::Open || chunk.is_empty() {
             return;
         }
+        self.detach();
         if self.in_copied {
             self.copied.drain(..self.pos);
             self.copied.extend_from_slice(chunk);
@@ -435,15 +505,19 @@ impl Parser {
     /// (a blank line) committed, even one that dispatched no event. Empty
     /// until then, or after an empty `id:`.
     pub fn last_event_id(&self) -> &str {
-        self.event.last_event_id.as_deref().unwrap_or_default()
+        &self.event.last_event_id
     }
 
     /// Seeds the last event ID, for example to resume a feed after a restart.
     /// Events without an `id:` field report it until the server sends one.
     pub fn set_last_event_id(&mut self, id: &str) {
-        let id = (!id.is_empty()).then(|| Arc::from(id));
-        self.event.last_event_id.clone_from(&id);
-        self.event.id_buffer = id;
+        let event = &mut self.event;
+        event.last_event_id.clear();
+        event.last_event_id.push_str(id);
+        event.last_event_id_shared = None;
+        event.id_buffer.clear();
+        event.id_buffer.push_str(id);
+        event.id_set = false;
     }
 
     /// The reconnection time from the most recent valid `retry:` field, if
@@ -461,59 +535,137 @@ impl Parser {
     /// exceeds a limit. The error is returned once; after it, `next_item`
     /// returns `None` and input is ignored until [`reset`](Self::reset).
     pub fn next_item(&mut self) -> Option<Result<Item, Error>> {
+        match self.advance() {
+            Next::Wait => None,
+            Next::Item(item) => self.checked(item),
+            // The event is built here, in the caller's return slot: moved
+            // through several calls, the 72-byte item cost more than the
+            // parsing (the caller's wide loads of it stalled on the narrow
+            // stores that had just written it).
+            Next::Dispatch => {
+                let (input, chunk) = if self.in_copied {
+                    (&self.copied[..], None)
+                } else {
+                    (&self.chunk[..], Some(&self.chunk))
+                };
+                match self.event.take_owned(input, chunk) {
+                    Ok(event) => Some(Ok(Item::Event(event))),
+                    Err(error) => self.checked(Err(error)),
+                }
+            }
+        }
+    }
+
+    /// Like [`next_item`](Self::next_item), but the event borrows from the
+    /// parser instead of owning its strings: no allocation and no reference
+    /// counting per event, so the fastest way to consume a stream whose
+    /// events are handled at once (parsing JSON from the data, say).
+    ///
+    /// The item lives until the next call on the parser; call
+    /// [`EventRef::to_owned`] to keep an event longer. Both methods can be
+    /// mixed on one stream.
+    ///
+    /// ```
+    /// use ssefeed::parser::{ItemRef, Parser};
+    ///
+    /// let mut parser = Parser::new();
+    /// let mut total = 0;
+    /// parser.feed_slice(b"data: {\"n\": 1}\n\nevent: tick\ndata: {\"n\": 2}\n\n");
+    /// while let Some(item) = parser.next_item_ref() {
+    ///     if let ItemRef::Event(event) = item? {
+    ///         let n = event.data().trim_matches(|c: char| !c.is_ascii_digit());
+    ///         total += n.parse::<u32>().unwrap();
+    ///     }
+    /// }
+    /// assert_eq!(total, 3);
+    /// # Ok::<(), ssefeed::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`next_item`](Self::next_item).
+    pub fn next_item_ref(&mut self) -> Option<Result<ItemRef<'_>, Error>> {
+        // What the last item held is no longer borrowed: let a long line go
+        // back to the allocator before the next one is read.
+        if !self.event.held.is_empty() {
+            self.event.held = Bytes::new();
+        }
+        match self.advance() {
+            Next::Wait => None,
+            Next::Item(Ok(item)) => Some(Ok(self.event.hold(item))),
+            Next::Item(Err(error)) => {
+                self.fail();
+                Some(Err(error))
+            }
+            Next::Dispatch => {
+                let input = if self.in_copied {
+                    &self.copied[..]
+                } else {
+                    &self.chunk[..]
+                };
+                let event = self.event.take_ref(input);
+                if event.is_err() {
+                    // (Only fields that the event does not borrow.)
+                    self.input = Input::Failed;
+                    self.pos = usize::MAX;
+                }
+                Some(event.map(ItemRef::Event))
+            }
+        }
+    }
+
+    /// Reads lines until one completes an event (left in `event` for the
+    /// caller to take), makes another item, or the input runs out.
+    #[inline(always)]
+    fn advance(&mut self) -> Next {
         loop {
-            // (After an error or the end of the stream the chunk is empty and
-            // stays so: `feed` ignores input then.)
+            // (After an error or the end of the stream nothing is left to
+            // read, and `feed` ignores input.)
             let len = if self.in_copied {
                 self.copied.len()
             } else {
                 self.chunk.len()
             };
             if self.pos >= len {
-                return self.input_read();
+                self.input_read();
+                return Next::Wait;
             }
             if self.bom == Bom::Pending || self.pending_cr || !self.partial.is_empty() {
                 match self.step_at_line_start() {
-                    Step::Go => continue,
-                    Step::Item(item) => return self.checked(item),
+                    Next::Wait => continue,
+                    next => return next,
                 }
             }
-            // The common case: a line that lies in the chunk, read in place.
-            let (input, shared) = if self.in_copied {
-                (&self.copied[..], None)
+            // The common case: a line that lies in the input, read in place.
+            let input = if self.in_copied {
+                &self.copied[..]
             } else {
-                (&self.chunk[..], Some(&self.chunk))
+                &self.chunk[..]
             };
             let rest = &input[self.pos..];
             let Some(offset) = find_line_end(rest) else {
                 // It starts a line that a later chunk ends.
                 if rest.len() > self.max_line_len {
-                    return self.checked(Err(self.line_too_long()));
+                    return Next::Item(Err(self.line_too_long()));
                 }
                 self.partial.extend_from_slice(rest);
                 self.pos = input.len();
                 continue;
             };
             if offset > self.max_line_len {
-                return self.checked(Err(self.line_too_long()));
+                return Next::Item(Err(self.line_too_long()));
             }
             let start = self.pos;
             let end = start + offset;
             (self.pos, self.pending_cr) = after_line_end(input, end);
-            // A blank line dispatches: the event is built right here, in
-            // the caller's return slot, not moved through several calls.
             if offset == 0 {
-                match self.event.dispatch() {
-                    None => continue,
-                    Some(Ok(item)) => return Some(Ok(item)),
-                    Some(Err(error)) => return self.checked(Err(error)),
+                if self.event.begin_dispatch() {
+                    return Next::Dispatch;
                 }
+                continue;
             }
-            if let Some(item) = self
-                .event
-                .line(&input[start..end], shared.map(|chunk| (chunk, start)))
-            {
-                return self.checked(item);
+            if let Some(item) = self.event.line(input, &input[start..end], At::Input(start)) {
+                return Next::Item(item);
             }
         }
     }
@@ -522,7 +674,15 @@ impl Parser {
     /// can reuse its buffer while the connection idles (events that share it
     /// keep it alive as long as they need), and ends the stream if
     /// [`finish`](Self::finish) was called.
-    fn input_read(&mut self) -> Option<Result<Item, Error>> {
+    fn input_read(&mut self) {
+        if self.input == Input::Failed {
+            self.clear_input();
+            self.partial = Vec::new();
+            self.copied = Vec::new();
+            self.event.discard();
+            return;
+        }
+        self.detach();
         if self.in_copied {
             self.copied.clear();
             if self.copied.capacity() > KEEP_COPIED {
@@ -536,12 +696,27 @@ impl Parser {
         if self.input == Input::Finishing {
             self.end_stream();
         }
-        None
+    }
+
+    /// Copies a data value that lies in the input out of it, before the
+    /// input is let go of or moved.
+    fn detach(&mut self) {
+        if let Data::InInput(start, end) = self.event.data {
+            let input = if self.in_copied {
+                &self.copied[..]
+            } else {
+                &self.chunk[..]
+            };
+            self.event.start_joined();
+            self.event.joined.extend_from_slice(&input[start..end]);
+            self.event.data = Data::Joined;
+        }
     }
 
     /// What reading in place cannot do: strip a byte order mark, complete a
-    /// CRLF split across chunks, or complete the line in `partial`.
-    fn step_at_line_start(&mut self) -> Step {
+    /// CRLF split across chunks, or complete the line in `partial`. (That
+    /// line is never blank: `partial` is not empty.)
+    fn step_at_line_start(&mut self) -> Next {
         let input = if self.in_copied {
             &self.copied[..]
         } else {
@@ -565,41 +740,44 @@ impl Parser {
                 self.partial.extend_from_slice(rest);
                 self.pos = input.len();
             }
-            return Step::Go;
+            return Next::Wait;
         }
         if self.pending_cr {
             self.pending_cr = false;
             self.pos += usize::from(rest[0] == b'\n');
-            return Step::Go;
+            return Next::Wait;
         }
         let have = self.partial.len();
         let Some(offset) = find_line_end(rest) else {
             if have + rest.len() > self.max_line_len {
-                return Step::Item(Err(self.line_too_long()));
+                return Next::Item(Err(self.line_too_long()));
             }
+            reserve_long(&mut self.partial, rest.len(), self.long_line);
             self.partial.extend_from_slice(rest);
             self.pos = input.len();
-            return Step::Go;
+            return Next::Wait;
         };
         if have + offset > self.max_line_len {
-            return Step::Item(Err(self.line_too_long()));
+            return Next::Item(Err(self.line_too_long()));
         }
         let end = self.pos + offset;
+        reserve_long(&mut self.partial, offset, self.long_line);
         self.partial.extend_from_slice(&rest[..offset]);
         (self.pos, self.pending_cr) = after_line_end(input, end);
         let item = if self.partial.len() < HAND_OVER_FROM {
-            let item = self.event.line(&self.partial, None);
+            let item = self.event.line(input, &self.partial, At::Copy);
             self.partial.clear();
             item
         } else {
             // A long line: hand the buffer itself over, so that a data value
             // is a slice of it rather than a second copy.
             let line = Bytes::from(std::mem::take(&mut self.partial));
-            self.event.line(&line, Some((&line, 0)))
+            self.long_line = line.len() + line.len() / 16;
+            self.event.line(input, &line, At::Handed(&line))
         };
         match item {
-            Some(item) => Step::Item(item),
-            None => Step::Go,
+            Some(item) => Next::Item(item),
+            None => Next::Wait,
         }
     }
 
@@ -612,13 +790,16 @@ impl Parser {
     /// Passes an item on; an error ends the stream.
     fn checked(&mut self, item: Result<Item, Error>) -> Option<Result<Item, Error>> {
         if item.is_err() {
-            self.input = Input::Failed;
-            self.clear_input();
-            self.partial = Vec::new();
-            self.copied = Vec::new();
-            self.event.discard();
+            self.fail();
         }
         Some(item)
+    }
+
+    /// Ends the stream after an error: nothing more is read, and the input is
+    /// let go of at the next call.
+    fn fail(&mut self) {
+        self.input = Input::Failed;
+        self.pos = usize::MAX;
     }
 
     /// At the end of the input, discards what is unfinished and records
@@ -635,12 +816,35 @@ impl Parser {
     }
 }
 
-/// What [`Parser::step_at_line_start`] did.
-enum Step {
-    /// Read on.
-    Go,
-    /// A line made an item, or failed.
+/// What [`Parser::advance`] found.
+enum Next {
+    /// Nothing yet (from `step_at_line_start`: read on).
+    Wait,
+    /// A blank line ended an event with data: take it from `Parser::event`.
+    Dispatch,
+    /// A line made another item, or failed.
     Item(Result<Item, Error>),
+}
+
+/// Where a line given to [`Event::line`] lies.
+#[derive(Clone, Copy)]
+enum At<'a> {
+    /// In the input being read, at this offset.
+    Input(usize),
+    /// In a buffer that is about to be reused: values are copied.
+    Copy,
+    /// In this chunk of its own (a long line that spanned chunks).
+    Handed(&'a Bytes),
+}
+
+/// Makes room for `more` bytes in `partial`: when the line is long already
+/// and the last long line was longer, room for that much at once (each
+/// doubling would copy the line again).
+fn reserve_long(partial: &mut Vec<u8>, more: usize, long_line: usize) {
+    let need = partial.len() + more;
+    if need > partial.capacity() && need > HAND_OVER_FROM / 2 && long_line > need {
+        partial.reserve_exact(long_line - partial.len());
+    }
 }
 
 /// `a` followed by `b`, in a new chunk.
@@ -656,32 +860,33 @@ impl Event {
     fn pending(&self) -> bool {
         !matches!(self.data, Data::None)
             || self.event_type.is_some()
-            || self.id_buffer != self.last_event_id
+            || (self.id_set && self.id_buffer != self.last_event_id)
     }
 
     fn discard(&mut self) {
-        if matches!(self.data, Data::Many) {
+        if matches!(self.data, Data::Joined) {
             self.clear_joined();
         }
         self.data = Data::None;
         self.data_len = 0;
         self.event_type = None;
-        self.id_buffer.clone_from(&self.last_event_id);
+        if self.id_set {
+            self.id_buffer.clone_from(&self.last_event_id);
+            self.id_set = false;
+        }
     }
 
-    /// Processes one line, without its line ending. `shared` is the chunk the
-    /// line lies in and the line's offset in it, when it lies in one: values
-    /// can then be slices of it rather than copies.
+    /// Processes one line that is not blank, without its line ending. `at`
+    /// says where it lies; `input` is the input being read (where a data
+    /// value read earlier may lie).
     ///
     /// <https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation>
-    fn line(
-        &mut self,
-        line: &[u8],
-        shared: Option<(&Bytes, usize)>,
-    ) -> Option<Result<Item, Error>> {
-        // "If the line is empty (a blank line): Dispatch the event."
+    fn line(&mut self, input: &[u8], line: &[u8], at: At<'_>) -> Option<Result<Item, Error>> {
+        // "If the line is empty (a blank line): Dispatch the event." (The
+        // caller does, with `begin_dispatch`.)
         let Some(&first) = line.first() else {
-            return self.dispatch();
+            debug_assert!(false, "blank lines are dispatched by the caller");
+            return None;
         };
         // "If the line starts with a U+003A COLON character (:): Ignore the line."
         if first == b':' {
@@ -689,7 +894,11 @@ impl Event {
                 return None;
             }
             let from = 1 + usize::from(line.get(1) == Some(&b' '));
-            return Some(Ok(Item::Comment(decode(line, from, shared))));
+            let handed = match at {
+                At::Handed(chunk) => Some(chunk.slice(from..)),
+                _ => None,
+            };
+            return Some(Ok(Item::Comment(decode(&line[from..], handed))));
         }
         // "If the line contains a U+003A COLON character (:)": the field name
         // is before it, the value after it with one leading space removed.
@@ -699,7 +908,10 @@ impl Event {
         // The common case first: a `data:` line.
         if line.starts_with(b"data:") {
             let value_start = 5 + usize::from(line.get(5) == Some(&b' '));
-            return self.append_data(line, value_start, shared).err().map(Err);
+            return self
+                .append_data(input, line, value_start, at)
+                .err()
+                .map(Err);
         }
         let (name, value_start) = match line.iter().take(6).position(|&b| b == b':') {
             Some(colon) => (
@@ -712,20 +924,26 @@ impl Event {
         match name {
             // "Append the field value to the data buffer, then append a single
             // U+000A LINE FEED (LF) character to the data buffer."
-            b"data" => self.append_data(line, value_start, shared).err().map(Err),
+            b"data" => self
+                .append_data(input, line, value_start, at)
+                .err()
+                .map(Err),
             // "Set the event type buffer to the field value."
             b"event" => {
-                self.event_type = self.shared_type(value);
+                self.event_type = self.type_index(value);
                 None
             }
             // "If the field value does not contain U+0000 NULL, then set the
             // last event ID buffer to the field value. Otherwise, ignore the
             // field."
             b"id" => {
-                if memchr::memchr(0, value).is_none()
-                    && value != self.id_buffer.as_deref().unwrap_or_default().as_bytes()
-                {
-                    self.id_buffer = (!value.is_empty()).then(|| decode_arc(value));
+                if memchr::memchr(0, value).is_none() && value != self.id_buffer.as_bytes() {
+                    self.id_buffer.clear();
+                    match std::str::from_utf8(value) {
+                        Ok(text) => self.id_buffer.push_str(text),
+                        Err(_) => self.id_buffer.push_str(&String::from_utf8_lossy(value)),
+                    }
+                    self.id_set = true;
                 }
                 None
             }
@@ -750,32 +968,34 @@ impl Event {
         }
     }
 
-    /// The event type for `value`: `None` for the empty buffer, else a
-    /// shared `Arc` when the type was seen recently. (`event: message` fills
-    /// the buffer too: a stream that ends after it is truncated.)
-    fn shared_type(&mut self, value: &[u8]) -> Option<Arc<str>> {
+    /// The event type buffer for `value`: `None` when empty, else its index
+    /// in `types`, where it is added unless it was seen recently. (Adding
+    /// may evict the type of the event being built, but this one replaces
+    /// it.) `event: message` fills the buffer too: a stream that ends after
+    /// it is truncated.
+    fn type_index(&mut self, value: &[u8]) -> Option<usize> {
         if value.is_empty() {
             return None;
         }
         if let Some(known) = self
             .types
             .iter()
-            .flatten()
-            .find(|known| known.as_bytes() == value)
+            .position(|known| known.as_deref().map(str::as_bytes) == Some(value))
         {
-            return Some(known.clone());
+            return Some(known);
         }
-        let new = decode_arc(value);
-        self.types[self.next_type] = Some(new.clone());
-        self.next_type = (self.next_type + 1) % TYPE_CACHE;
-        Some(new)
+        let index = self.next_type;
+        self.types[index] = Some(decode_arc(value));
+        self.next_type = (index + 1) % TYPE_CACHE;
+        Some(index)
     }
 
     fn append_data(
         &mut self,
+        input: &[u8],
         line: &[u8],
         start: usize,
-        shared: Option<(&Bytes, usize)>,
+        at: At<'_>,
     ) -> Result<(), Error> {
         let value = &line[start..];
         let grown = self.data_len.saturating_add(value.len()).saturating_add(1);
@@ -784,20 +1004,49 @@ impl Event {
         }
         self.data_len = grown;
         match &self.data {
-            Data::None => self.data = Data::One(decode(line, start, shared)),
-            Data::One(first) => {
-                self.joined.clear();
-                self.joined.extend_from_slice(first.as_bytes());
+            Data::None => match at {
+                At::Input(offset) => {
+                    self.data = Data::InInput(offset + start, offset + line.len());
+                }
+                At::Handed(chunk) => self.data = Data::Handed(chunk.slice(start..)),
+                At::Copy => {
+                    self.start_joined();
+                    self.joined.extend_from_slice(value);
+                    self.data = Data::Joined;
+                }
+            },
+            Data::InInput(from, to) => {
+                let first = &input[*from..*to];
+                self.start_joined();
+                self.joined.extend_from_slice(first);
                 self.joined.push(b'\n');
                 self.joined.extend_from_slice(value);
-                self.data = Data::Many;
+                self.data = Data::Joined;
             }
-            Data::Many => {
+            Data::Handed(first) => {
+                let first = first.clone();
+                self.start_joined();
+                self.joined.extend_from_slice(&first);
+                self.joined.push(b'\n');
+                self.joined.extend_from_slice(value);
+                self.data = Data::Joined;
+            }
+            Data::Joined => {
                 self.joined.push(b'\n');
                 self.joined.extend_from_slice(value);
             }
         }
         Ok(())
+    }
+
+    /// Empties the multi-line data buffer for a new value, and lets go of it
+    /// first when it grew large.
+    fn start_joined(&mut self) {
+        if self.joined.capacity() > KEEP_JOINED {
+            self.joined = Vec::new();
+        } else {
+            self.joined.clear();
+        }
     }
 
     /// Empties the multi-line data buffer, and frees it when it grew large.
@@ -814,48 +1063,126 @@ impl Event {
         }
     }
 
-    /// <https://html.spec.whatwg.org/multipage/server-sent-events.html#dispatchMessage>
+    /// The first steps of
+    /// [dispatch](https://html.spec.whatwg.org/multipage/server-sent-events.html#dispatchMessage),
+    /// at a blank line. Returns whether an event follows, to be taken with
+    /// `take_owned` or `take_ref`.
     #[inline(always)]
-    fn dispatch(&mut self) -> Option<Result<Item, Error>> {
+    fn begin_dispatch(&mut self) -> bool {
         // 1. "Set the last event ID string of the event source to the value of
         //    the last event ID buffer." Even when no event follows.
-        if !same(&self.last_event_id, &self.id_buffer) {
-            self.last_event_id.clone_from(&self.id_buffer);
+        if self.id_set {
+            self.id_set = false;
+            if self.last_event_id != self.id_buffer {
+                self.last_event_id.clone_from(&self.id_buffer);
+                self.last_event_id_shared = None;
+            }
         }
         // 2. "If the data buffer is an empty string, set the data buffer and
         //    the event type buffer to the empty string and return."
-        // 3. "If the data buffer's last character is a U+000A LINE FEED (LF)
-        //    character, then remove the last character from the data buffer."
-        //    (Our buffers hold the values without the final LF.)
+        if matches!(self.data, Data::None) {
+            self.event_type = None;
+            return false;
+        }
+        true
+    }
+
+    /// The rest of dispatch: the event, owning its strings. (3: our buffers
+    /// hold the values without the final LF. 4-7: the type is the event type
+    /// buffer, or "message" when empty; the buffers are reset.)
+    #[inline(always)]
+    fn take_owned(&mut self, input: &[u8], chunk: Option<&Bytes>) -> Result<MessageEvent, Error> {
         self.data_len = 0;
         let data = match std::mem::replace(&mut self.data, Data::None) {
-            Data::None => {
-                self.event_type = None;
-                return None;
-            }
-            Data::One(data) => data,
-            Data::Many => {
-                let data = match std::str::from_utf8(&self.joined) {
-                    Ok(text) => ByteString::from(text),
-                    Err(_) => ByteString::from(String::from_utf8_lossy(&self.joined).into_owned()),
-                };
+            Data::None | Data::Joined => {
+                let data = decode(&self.joined, None);
                 self.clear_joined();
                 data
             }
+            Data::InInput(start, end) => decode(
+                &input[start..end],
+                chunk
+                    .filter(|_| end - start >= SHARE_FROM)
+                    .map(|chunk| chunk.slice(start..end)),
+            ),
+            Data::Handed(value) => decode(&value.clone(), Some(value)),
         };
         // Replacement characters can make decoded data longer than the raw
         // bytes the limit counted. The limit counts the final LF too.
         if data.len() >= self.max_event_len {
             self.event_type = None;
-            return Some(Err(self.too_large()));
+            return Err(self.too_large());
         }
-        // 4-7. The type is the event type buffer, or "message" when empty;
-        //    the buffers are reset for the next event.
-        Some(Ok(Item::Event(MessageEvent::from_parts(
-            self.event_type.take(),
+        let event_type = self
+            .event_type
+            .take()
+            .and_then(|index| self.types[index].clone());
+        let last_event_id = (!self.last_event_id.is_empty()).then(|| {
+            self.last_event_id_shared
+                .get_or_insert_with(|| Arc::from(self.last_event_id.as_str()))
+                .clone()
+        });
+        Ok(MessageEvent::from_parts(event_type, data, last_event_id))
+    }
+
+    /// The rest of dispatch, as `take_owned`, for an event that borrows from
+    /// the parser: the input, `joined`, and the `held` fields.
+    fn take_ref<'a>(&'a mut self, input: &'a [u8]) -> Result<EventRef<'a>, Error> {
+        self.data_len = 0;
+        let type_index = self.event_type.take();
+        let raw: &[u8] = match std::mem::replace(&mut self.data, Data::None) {
+            Data::None | Data::Joined => &self.joined,
+            Data::InInput(start, end) => &input[start..end],
+            Data::Handed(value) => {
+                self.held = value;
+                &self.held
+            }
+        };
+        let data = match std::str::from_utf8(raw) {
+            Ok(text) => text,
+            Err(_) => {
+                self.lossy.clear();
+                self.lossy.push_str(&String::from_utf8_lossy(raw));
+                if self.lossy.len() >= self.max_event_len {
+                    return Err(Error::EventTooLarge {
+                        limit: self.max_event_len,
+                    });
+                }
+                &self.lossy
+            }
+        };
+        let event_type = type_index.and_then(|index| self.types[index].as_deref());
+        Ok(EventRef {
+            event_type: event_type.unwrap_or(DEFAULT_EVENT_TYPE),
             data,
-            self.last_event_id.clone(),
-        ))))
+            last_event_id: &self.last_event_id,
+        })
+    }
+
+    /// An item other than an event, for `next_item_ref`.
+    fn hold(&mut self, item: Item) -> ItemRef<'_> {
+        match item {
+            Item::Retry(time) => ItemRef::Retry(time),
+            Item::Comment(text) => {
+                self.held_comment = text;
+                ItemRef::Comment(&self.held_comment)
+            }
+            // (`line` leaves events to `take_ref`, but this would do.)
+            Item::Event(event) => {
+                let index = match event.event_type() {
+                    DEFAULT_EVENT_TYPE => None,
+                    other => self.type_index(other.as_bytes()),
+                };
+                self.held_comment = event.into_data();
+                ItemRef::Event(EventRef {
+                    event_type: index
+                        .and_then(|index| self.types[index].as_deref())
+                        .unwrap_or(DEFAULT_EVENT_TYPE),
+                    data: &self.held_comment,
+                    last_event_id: &self.last_event_id,
+                })
+            }
+        }
     }
 }
 
@@ -912,25 +1239,13 @@ fn after_line_end(input: &[u8], end: usize) -> (usize, bool) {
     }
 }
 
-/// Whether two optional `Arc`s are the same allocation (or both empty).
-fn same(a: &Option<Arc<str>>, b: &Option<Arc<str>>) -> bool {
-    match (a, b) {
-        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-        (None, None) => true,
-        _ => false,
-    }
-}
-
-/// UTF-8 decodes `line[from..]` with replacement: a slice of the shared chunk
-/// when the line lies in one and is valid, else a copy. (Copying small values
-/// instead of sharing them measured no faster.)
-fn decode(line: &[u8], from: usize, shared: Option<(&Bytes, usize)>) -> ByteString {
-    let value = &line[from..];
-    if let Some((chunk, offset)) = shared.filter(|_| value.len() >= SHARE_FROM) {
-        let start = offset + from;
-        if let Ok(text) = ByteString::try_from(chunk.slice(start..start + value.len())) {
-            return text;
-        }
+/// UTF-8 decodes `value` with replacement: `shared` (the same bytes in a
+/// chunk) when given and valid, else a copy.
+fn decode(value: &[u8], shared: Option<Bytes>) -> ByteString {
+    if let Some(shared) = shared
+        && let Ok(text) = ByteString::try_from(shared)
+    {
+        return text;
     }
     match std::str::from_utf8(value) {
         Ok(text) => ByteString::from(text),

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{StreamExt, stream};
-use ssefeed::parser::{Item, Parser, StreamEnd};
+use ssefeed::parser::{Item, ItemRef, Parser, StreamEnd};
 use ssefeed::{Error, EventStream};
 
 // ---------------------------------------------------------------------------
@@ -64,9 +64,34 @@ enum Feed {
     Slice,
     /// `feed(Bytes)` of every chunk first, then one drain.
     NoDrain,
+    /// `feed(Bytes)`, draining with `next_item_ref` after each chunk.
+    BytesRef,
+    /// `feed_slice(&[u8])`, draining with `next_item_ref` after each chunk.
+    SliceRef,
 }
 
-const FEEDS: [Feed; 3] = [Feed::Bytes, Feed::Slice, Feed::NoDrain];
+const FEEDS: [Feed; 5] = [
+    Feed::Bytes,
+    Feed::Slice,
+    Feed::NoDrain,
+    Feed::BytesRef,
+    Feed::SliceRef,
+];
+
+/// Drains with `next_item_ref`, which must give what `next_item` gives.
+fn drain_ref(parser: &mut Parser, out: &mut Vec<Out>) {
+    while let Some(item) = parser.next_item_ref() {
+        out.push(match item {
+            Ok(ItemRef::Event(e)) => ev(e.event_type(), e.data(), e.last_event_id()),
+            Ok(ItemRef::Retry(time)) => Out::Retry(millis(time)),
+            Ok(ItemRef::Comment(text)) => Out::Comment(text.to_owned()),
+            Ok(other) => panic!("unexpected item {other:?}"),
+            Err(Error::LineTooLong { .. }) => Out::Error("line"),
+            Err(Error::EventTooLarge { .. }) => Out::Error("event"),
+            Err(other) => panic!("unexpected error {other:?}"),
+        });
+    }
+}
 
 fn drain(parser: &mut Parser, out: &mut Vec<Out>) {
     while let Some(item) = parser.next_item() {
@@ -96,15 +121,22 @@ fn parse_streams(mut parser: Parser, streams: &[Vec<&[u8]>], feed: Feed) -> Vec<
         }
         for chunk in chunks {
             match feed {
-                Feed::Bytes | Feed::NoDrain => parser.feed(Bytes::copy_from_slice(chunk)),
-                Feed::Slice => parser.feed_slice(chunk),
+                Feed::Bytes | Feed::NoDrain | Feed::BytesRef => {
+                    parser.feed(Bytes::copy_from_slice(chunk));
+                }
+                Feed::Slice | Feed::SliceRef => parser.feed_slice(chunk),
             }
-            if feed != Feed::NoDrain {
-                drain(&mut parser, &mut out);
+            match feed {
+                Feed::NoDrain => {}
+                Feed::BytesRef | Feed::SliceRef => drain_ref(&mut parser, &mut out),
+                Feed::Bytes | Feed::Slice => drain(&mut parser, &mut out),
             }
         }
         parser.finish();
-        drain(&mut parser, &mut out);
+        match feed {
+            Feed::BytesRef | Feed::SliceRef => drain_ref(&mut parser, &mut out),
+            _ => drain(&mut parser, &mut out),
+        }
         assert!(parser.next_item().is_none(), "items after the end");
         out.push(Out::End(
             parser.stream_end(),

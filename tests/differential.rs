@@ -11,7 +11,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use proptest::prelude::*;
 use proptest::sample::select;
-use ssefeed::parser::{Item, Parser, StreamEnd};
+use ssefeed::parser::{Item, ItemRef, Parser, StreamEnd};
 
 /// What a parse produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,6 +136,25 @@ enum Feed {
     Slice,
     /// `feed(Bytes)` without draining before the next chunk.
     NoDrain,
+    /// `feed(Bytes)`, then drain with `next_item_ref`.
+    BytesRef,
+    /// `feed_slice`, then drain with `next_item_ref`.
+    SliceRef,
+}
+
+fn drain_ref(parser: &mut Parser, out: &mut Vec<Out>) {
+    while let Some(item) = parser.next_item_ref() {
+        out.push(match item.expect("no error with the default limits") {
+            ItemRef::Event(e) => Out::Event(
+                e.event_type().to_owned(),
+                e.data().to_owned(),
+                e.last_event_id().to_owned(),
+            ),
+            ItemRef::Retry(time) => Out::Retry(millis(time)),
+            ItemRef::Comment(text) => Out::Comment(text.to_owned()),
+            other => panic!("unexpected item {other:?}"),
+        });
+    }
 }
 
 fn millis(time: Duration) -> u64 {
@@ -169,15 +188,23 @@ fn parse(mut parser: Parser, seed: &str, streams: &[Vec<(&[u8], Feed)>]) -> Vec<
         }
         for &(chunk, feed) in chunks {
             match feed {
-                Feed::Bytes | Feed::NoDrain => parser.feed(Bytes::copy_from_slice(chunk)),
-                Feed::Slice => parser.feed_slice(chunk),
+                Feed::Bytes | Feed::NoDrain | Feed::BytesRef => {
+                    parser.feed(Bytes::copy_from_slice(chunk));
+                }
+                Feed::Slice | Feed::SliceRef => parser.feed_slice(chunk),
             }
-            if !matches!(feed, Feed::NoDrain) {
-                drain(&mut parser, &mut out);
+            match feed {
+                Feed::NoDrain => {}
+                Feed::BytesRef | Feed::SliceRef => drain_ref(&mut parser, &mut out),
+                Feed::Bytes | Feed::Slice => drain(&mut parser, &mut out),
             }
         }
         parser.finish();
-        drain(&mut parser, &mut out);
+        // The last chunk's mode also says how the end is drained.
+        match chunks.last().map(|&(_, feed)| feed) {
+            Some(Feed::BytesRef | Feed::SliceRef) => drain_ref(&mut parser, &mut out),
+            _ => drain(&mut parser, &mut out),
+        }
         out.push(Out::End(
             parser.stream_end().expect("the stream ended"),
             parser.last_event_id().to_owned(),
@@ -193,10 +220,12 @@ fn cut<'a>(input: &'a [u8], cuts: &[(usize, u8)]) -> Vec<(&'a [u8], Feed)> {
     let mut points: Vec<(usize, Feed)> = cuts
         .iter()
         .map(|&(at, mode)| {
-            let feed = match mode % 3 {
+            let feed = match mode % 5 {
                 0 => Feed::Bytes,
                 1 => Feed::Slice,
-                _ => Feed::NoDrain,
+                2 => Feed::NoDrain,
+                3 => Feed::BytesRef,
+                _ => Feed::SliceRef,
             };
             (at % (input.len() + 1), feed)
         })
