@@ -265,6 +265,13 @@ const KEEP_JOINED: usize = 64 * 1024;
 /// 40-byte and 150-byte values, the threshold between the two was best.)
 const SHARE_FROM: usize = 64;
 
+/// The validated text of a chunk when the input is not a chunk.
+static NO_TEXT: ByteString = ByteString::new();
+
+/// The rest of a fed slice at least this long is copied into a chunk of its
+/// own rather than into the reused buffer.
+const OWN_CHUNK_FROM: usize = 512;
+
 /// The most capacity the copy of fed slices keeps when all is read.
 const KEEP_COPIED: usize = 64 * 1024;
 
@@ -324,6 +331,9 @@ pub struct Parser {
     copied: Vec<u8>,
     in_copied: bool,
     pos: usize,
+    /// The part of `chunk` that is valid UTF-8, once `check_text` ran.
+    text: ByteString,
+    text_checked: bool,
     /// The start of a line that the input so far has not ended: never holds
     /// a CR or LF, so it is never scanned again. At the start of a stream it
     /// may hold the first bytes of a byte order mark instead.
@@ -372,6 +382,8 @@ impl Parser {
             copied: Vec::new(),
             in_copied: false,
             pos: 0,
+            text: ByteString::new(),
+            text_checked: false,
             partial: Vec::new(),
             pending_cr: false,
             long_line: 0,
@@ -415,9 +427,10 @@ impl Parser {
             self.copied.drain(..self.pos);
             self.copied.extend_from_slice(&chunk);
         } else if self.pos < self.chunk.len() {
-            self.chunk = join(&self.chunk[self.pos..], &chunk);
+            let joined = join(&self.chunk[self.pos..], &chunk);
+            self.set_chunk(joined);
         } else {
-            self.chunk = chunk;
+            self.set_chunk(chunk);
         }
         self.pos = 0;
     }
@@ -426,7 +439,71 @@ impl Parser {
     ///
     /// Prefer [`feed`](Self::feed) when the bytes are already a [`Bytes`]:
     /// the events' data can then share the chunk instead of copying it.
+    #[inline]
     pub fn feed_slice(&mut self, chunk: &[u8]) {
+        // The common case for small reads: all input before was read, and it
+        // left a line unfinished, which this continues. (The other cases
+        // are done below too.)
+        if !self.partial.is_empty() && self.nothing_to_read() && self.bom == Bom::Done {
+            let line_end = find_line_end(chunk);
+            let offset = line_end.unwrap_or(chunk.len());
+            if self.partial.len() + offset <= self.max_line_len {
+                self.partial.extend_from_slice(&chunk[..offset]);
+                if line_end.is_some() {
+                    self.copy_rest(&chunk[offset..]);
+                }
+                return;
+            }
+        }
+        self.copy_slice(chunk);
+    }
+
+    /// Whether the input is open and everything fed was read.
+    #[inline(always)]
+    fn nothing_to_read(&self) -> bool {
+        self.chunk.is_empty() && !self.in_copied && self.input == Input::Open
+    }
+
+    /// Copies the rest of a slice, from a line end on, to be read: a large
+    /// rest into a chunk of its own (which values can share and which is
+    /// validated as UTF-8 once), a small one into a buffer that is reused.
+    fn copy_rest(&mut self, rest: &[u8]) {
+        if rest.len() >= OWN_CHUNK_FROM {
+            self.set_chunk(Bytes::copy_from_slice(rest));
+        } else {
+            self.copied.extend_from_slice(rest);
+            self.in_copied = true;
+        }
+        self.pos = 0;
+    }
+
+    /// Reads `chunk` from now on; it has not been validated as UTF-8.
+    fn set_chunk(&mut self, chunk: Bytes) {
+        self.chunk = chunk;
+        if self.text_checked {
+            self.text_checked = false;
+            self.text = ByteString::new();
+        }
+    }
+
+    /// Validates the chunk as UTF-8 once, when a value in it is first
+    /// decoded: afterwards a value in its valid part is a `&str` slice of
+    /// `text`, with no validation of its own (which, for short values, costs
+    /// more than the pass over the whole chunk).
+    fn check_text(&mut self) {
+        if self.text_checked || self.in_copied {
+            return;
+        }
+        self.text_checked = true;
+        self.text = match ByteString::try_from(self.chunk.clone()) {
+            Ok(text) => text,
+            Err(error) => {
+                ByteString::try_from(self.chunk.slice(..error.valid_up_to())).unwrap_or_default()
+            }
+        };
+    }
+
+    fn copy_slice(&mut self, chunk: &[u8]) {
         if self.input != Input::Open || chunk.is_empty() {
             return;
         }
@@ -438,7 +515,8 @@ impl Parser {
             return;
         }
         if self.pos < self.chunk.len() {
-            self.chunk = join(&self.chunk[self.pos..], chunk);
+            let joined = join(&self.chunk[self.pos..], chunk);
+            self.set_chunk(joined);
             self.pos = 0;
             return;
         }
@@ -454,9 +532,7 @@ impl Parser {
             }
         }
         if !rest.is_empty() {
-            self.copied.extend_from_slice(rest);
-            self.in_copied = true;
-            self.pos = 0;
+            self.copy_rest(rest);
         }
     }
 
@@ -493,7 +569,7 @@ impl Parser {
     }
 
     fn clear_input(&mut self) {
-        self.chunk = Bytes::new();
+        self.set_chunk(Bytes::new());
         self.copied.clear();
         self.in_copied = false;
         self.pos = 0;
@@ -534,7 +610,15 @@ impl Parser {
     /// [`Error::LineTooLong`] or [`Error::EventTooLarge`] when the input
     /// exceeds a limit. The error is returned once; after it, `next_item`
     /// returns `None` and input is ignored until [`reset`](Self::reset).
+    #[inline]
     pub fn next_item(&mut self) -> Option<Result<Item, Error>> {
+        if self.nothing_to_read() {
+            return None;
+        }
+        self.next_owned()
+    }
+
+    fn next_owned(&mut self) -> Option<Result<Item, Error>> {
         match self.advance() {
             Next::Wait => None,
             Next::Item(item) => self.checked(item),
@@ -543,12 +627,13 @@ impl Parser {
             // parsing (the caller's wide loads of it stalled on the narrow
             // stores that had just written it).
             Next::Dispatch => {
-                let (input, chunk) = if self.in_copied {
-                    (&self.copied[..], None)
+                self.check_text();
+                let (input, text, chunk) = if self.in_copied {
+                    (&self.copied[..], &NO_TEXT, None)
                 } else {
-                    (&self.chunk[..], Some(&self.chunk))
+                    (&self.chunk[..], &self.text, Some(&self.chunk))
                 };
-                match self.event.take_owned(input, chunk) {
+                match self.event.take_owned(input, text, chunk) {
                     Ok(event) => Some(Ok(Item::Event(event))),
                     Err(error) => self.checked(Err(error)),
                 }
@@ -584,7 +669,15 @@ impl Parser {
     /// # Errors
     ///
     /// As [`next_item`](Self::next_item).
+    #[inline]
     pub fn next_item_ref(&mut self) -> Option<Result<ItemRef<'_>, Error>> {
+        if self.nothing_to_read() {
+            return None;
+        }
+        self.next_borrowed()
+    }
+
+    fn next_borrowed(&mut self) -> Option<Result<ItemRef<'_>, Error>> {
         // What the last item held is no longer borrowed: let a long line go
         // back to the allocator before the next one is read.
         if !self.event.held.is_empty() {
@@ -598,12 +691,13 @@ impl Parser {
                 Some(Err(error))
             }
             Next::Dispatch => {
-                let input = if self.in_copied {
-                    &self.copied[..]
+                self.check_text();
+                let (input, text) = if self.in_copied {
+                    (&self.copied[..], "")
                 } else {
-                    &self.chunk[..]
+                    (&self.chunk[..], &*self.text)
                 };
-                let event = self.event.take_ref(input);
+                let event = self.event.take_ref(input, text);
                 if event.is_err() {
                     // (Only fields that the event does not borrow.)
                     self.input = Input::Failed;
@@ -674,7 +768,17 @@ impl Parser {
     /// can reuse its buffer while the connection idles (events that share it
     /// keep it alive as long as they need), and ends the stream if
     /// [`finish`](Self::finish) was called.
+    #[inline(always)]
     fn input_read(&mut self) {
+        // Most often (small chunks, each read at once) nothing is left to do.
+        if !self.in_copied && self.chunk.is_empty() && self.input == Input::Open {
+            self.pos = 0;
+            return;
+        }
+        self.let_go_of_input();
+    }
+
+    fn let_go_of_input(&mut self) {
         if self.input == Input::Failed {
             self.clear_input();
             self.partial = Vec::new();
@@ -690,7 +794,7 @@ impl Parser {
             }
             self.in_copied = false;
         } else if !self.chunk.is_empty() {
-            self.chunk = Bytes::new();
+            self.set_chunk(Bytes::new());
         }
         self.pos = 0;
         if self.input == Input::Finishing {
@@ -700,7 +804,14 @@ impl Parser {
 
     /// Copies a data value that lies in the input out of it, before the
     /// input is let go of or moved.
+    #[inline(always)]
     fn detach(&mut self) {
+        if matches!(self.event.data, Data::InInput(..)) {
+            self.detach_data();
+        }
+    }
+
+    fn detach_data(&mut self) {
         if let Data::InInput(start, end) = self.event.data {
             let input = if self.in_copied {
                 &self.copied[..]
@@ -1091,7 +1202,12 @@ impl Event {
     /// hold the values without the final LF. 4-7: the type is the event type
     /// buffer, or "message" when empty; the buffers are reset.)
     #[inline(always)]
-    fn take_owned(&mut self, input: &[u8], chunk: Option<&Bytes>) -> Result<MessageEvent, Error> {
+    fn take_owned(
+        &mut self,
+        input: &[u8],
+        text: &ByteString,
+        chunk: Option<&Bytes>,
+    ) -> Result<MessageEvent, Error> {
         self.data_len = 0;
         let data = match std::mem::replace(&mut self.data, Data::None) {
             Data::None | Data::Joined => {
@@ -1099,12 +1215,16 @@ impl Event {
                 self.clear_joined();
                 data
             }
-            Data::InInput(start, end) => decode(
-                &input[start..end],
-                chunk
-                    .filter(|_| end - start >= SHARE_FROM)
-                    .map(|chunk| chunk.slice(start..end)),
-            ),
+            Data::InInput(start, end) => match text.get(start..end) {
+                Some(value) if value.len() >= SHARE_FROM => text.slice_ref(value),
+                Some(value) => ByteString::from(value),
+                None => decode(
+                    &input[start..end],
+                    chunk
+                        .filter(|_| end - start >= SHARE_FROM)
+                        .map(|chunk| chunk.slice(start..end)),
+                ),
+            },
             Data::Handed(value) => decode(&value.clone(), Some(value)),
         };
         // Replacement characters can make decoded data longer than the raw
@@ -1127,12 +1247,22 @@ impl Event {
 
     /// The rest of dispatch, as `take_owned`, for an event that borrows from
     /// the parser: the input, `joined`, and the `held` fields.
-    fn take_ref<'a>(&'a mut self, input: &'a [u8]) -> Result<EventRef<'a>, Error> {
+    fn take_ref<'a>(&'a mut self, input: &'a [u8], text: &'a str) -> Result<EventRef<'a>, Error> {
         self.data_len = 0;
         let type_index = self.event_type.take();
         let raw: &[u8] = match std::mem::replace(&mut self.data, Data::None) {
             Data::None | Data::Joined => &self.joined,
-            Data::InInput(start, end) => &input[start..end],
+            Data::InInput(start, end) => match text.get(start..end) {
+                Some(value) => {
+                    let event_type = type_index.and_then(|index| self.types[index].as_deref());
+                    return Ok(EventRef {
+                        event_type: event_type.unwrap_or(DEFAULT_EVENT_TYPE),
+                        data: value,
+                        last_event_id: &self.last_event_id,
+                    });
+                }
+                None => &input[start..end],
+            },
             Data::Handed(value) => {
                 self.held = value;
                 &self.held
@@ -1195,6 +1325,21 @@ impl Event {
 fn find_line_end(input: &[u8]) -> Option<usize> {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    if let (4..8, Some(head), Some(tail)) = (
+        input.len(),
+        input.first_chunk::<4>(),
+        input.last_chunk::<4>(),
+    ) {
+        // A short input (a small chunk): its first and last four bytes
+        // cover it; most often neither has a control character.
+        const ONES4: u32 = u32::from_ne_bytes([0x01; 4]);
+        const HIGH4: u32 = u32::from_ne_bytes([0x80; 4]);
+        let below = |word: u32| word.wrapping_sub(ONES4 * 0x0E) & !word & HIGH4;
+        let (head, tail) = (u32::from_le_bytes(*head), u32::from_le_bytes(*tail));
+        if below(head) | below(tail) == 0 {
+            return None;
+        }
+    }
     let mut at = 0;
     let mut words = 0;
     while let Some(bytes) = input.get(at..at + 8) {
@@ -1652,6 +1797,33 @@ mod tests {
             !in_chunk.contains(&data[1].as_ptr()),
             "a short value is copied"
         );
+    }
+
+    #[test]
+    fn a_slice_fed_after_a_read_chunk_does_not_use_its_text() {
+        // The chunk is read to its end (its text validated for the event)
+        // but not let go of, as no `None` was taken yet; the slice after it
+        // is read from the copy.
+        for by_ref in [false, true] {
+            let mut parser = Parser::new();
+            parser.feed(Bytes::from_static(b"data: first value\n\n"));
+            let first = if by_ref {
+                parser.next_item_ref().map(|item| match item {
+                    Ok(ItemRef::Event(event)) => event.data().to_owned(),
+                    other => panic!("{other:?}"),
+                })
+            } else {
+                parser.next_item().map(|item| match item {
+                    Ok(Item::Event(event)) => event.data().to_owned(),
+                    other => panic!("{other:?}"),
+                })
+            };
+            assert_eq!(first.as_deref(), Some("first value"));
+            parser.feed_slice(b"data: second\n\n");
+            let mut out = Vec::new();
+            drain(&mut parser, &mut out);
+            assert_eq!(out, [ev("message", "second", "")], "by_ref: {by_ref}");
+        }
     }
 
     #[test]
