@@ -296,8 +296,9 @@ struct Event {
     /// The event type buffer, as its index in `types`; `None`: empty (the
     /// type will be "message").
     event_type: Option<usize>,
-    /// The last event ID buffer, and whether an `id` field set it since the
-    /// last dispatch.
+    /// The last event ID buffer when an `id` field set it since the last
+    /// dispatch (`id_set`); otherwise the buffer is `last_event_id`, and
+    /// this holds nothing of meaning (only capacity).
     id_buffer: String,
     id_set: bool,
     /// The stream's last event ID string, set at each dispatch, and the same
@@ -450,12 +451,42 @@ impl Parser {
             if self.partial.len() + offset <= self.max_line_len {
                 self.partial.extend_from_slice(&chunk[..offset]);
                 if line_end.is_some() {
-                    self.copy_rest(&chunk[offset..]);
+                    self.complete_line(&chunk[offset..]);
                 }
                 return;
             }
         }
         self.copy_slice(chunk);
+    }
+
+    /// `partial` is a complete line, and `rest` of a fed slice starts with
+    /// its line end. A line that cannot make an item is processed now, and
+    /// the rest, if it holds no other line end, continues `partial`: small
+    /// reads then copy nothing else. Otherwise the rest waits for
+    /// `next_item`.
+    fn complete_line(&mut self, rest: &[u8]) {
+        let line = &self.partial[..];
+        let quiet = if line.starts_with(b"data:") {
+            let value = line.len() - 5 - usize::from(line.get(5) == Some(&b' '));
+            self.event.data_len + value < self.event.max_event_len
+        } else {
+            line.starts_with(b"id:") || line.starts_with(b"event:")
+        };
+        if !quiet {
+            self.copy_rest(rest);
+            return;
+        }
+        let item = self.event.line(&[], line, At::Copy);
+        debug_assert!(item.is_none(), "{item:?}");
+        self.partial.clear();
+        let (next, pending_cr) = after_line_end(rest, 0);
+        self.pending_cr = pending_cr;
+        let rest = &rest[next..];
+        if !rest.is_empty() && find_line_end(rest).is_none() && rest.len() <= self.max_line_len {
+            self.partial.extend_from_slice(rest);
+        } else if !rest.is_empty() {
+            self.copy_rest(rest);
+        }
     }
 
     /// Whether the input is open and everything fed was read.
@@ -591,8 +622,6 @@ impl Parser {
         event.last_event_id.clear();
         event.last_event_id.push_str(id);
         event.last_event_id_shared = None;
-        event.id_buffer.clear();
-        event.id_buffer.push_str(id);
         event.id_set = false;
     }
 
@@ -981,10 +1010,7 @@ impl Event {
         self.data = Data::None;
         self.data_len = 0;
         self.event_type = None;
-        if self.id_set {
-            self.id_buffer.clone_from(&self.last_event_id);
-            self.id_set = false;
-        }
+        self.id_set = false;
     }
 
     /// Processes one line that is not blank, without its line ending. `at`
@@ -1024,12 +1050,18 @@ impl Event {
                 .err()
                 .map(Err);
         }
-        let (name, value_start) = match line.iter().take(6).position(|&b| b == b':') {
-            Some(colon) => (
-                &line[..colon],
-                colon + 1 + usize::from(line.get(colon + 1) == Some(&b' ')),
-            ),
-            None => (line, line.len()),
+        let (name, value_start) = if line.starts_with(b"id:") {
+            (&b"id"[..], 3 + usize::from(line.get(3) == Some(&b' ')))
+        } else if line.starts_with(b"event:") {
+            (&b"event"[..], 6 + usize::from(line.get(6) == Some(&b' ')))
+        } else {
+            match line.iter().take(6).position(|&b| b == b':') {
+                Some(colon) => (
+                    &line[..colon],
+                    colon + 1 + usize::from(line.get(colon + 1) == Some(&b' ')),
+                ),
+                None => (line, line.len()),
+            }
         };
         let value = &line[value_start..];
         match name {
@@ -1048,7 +1080,12 @@ impl Event {
             // last event ID buffer to the field value. Otherwise, ignore the
             // field."
             b"id" => {
-                if memchr::memchr(0, value).is_none() && value != self.id_buffer.as_bytes() {
+                let buffer = if self.id_set {
+                    &self.id_buffer
+                } else {
+                    &self.last_event_id
+                };
+                if value != buffer.as_bytes() && memchr::memchr(0, value).is_none() {
                     self.id_buffer.clear();
                     match std::str::from_utf8(value) {
                         Ok(text) => self.id_buffer.push_str(text),
@@ -1185,7 +1222,9 @@ impl Event {
         if self.id_set {
             self.id_set = false;
             if self.last_event_id != self.id_buffer {
-                self.last_event_id.clone_from(&self.id_buffer);
+                // (`id_buffer` is read only while `id_set`, so it can take
+                // the old string, and its capacity, in exchange.)
+                std::mem::swap(&mut self.last_event_id, &mut self.id_buffer);
                 self.last_event_id_shared = None;
             }
         }
