@@ -10,6 +10,12 @@
 //! sse-core synchronously, the `Stream`-only parsers by polling them by hand
 //! with a no-op waker over an in-memory `stream::iter` (it is always ready,
 //! so no executor or runtime is measured).
+//!
+//! ssefeed runs twice: `ssefeed` is `feed(Bytes)` + `next_item` (events that
+//! own their strings, as `EventSource` hands out; the chunk is cloned in,
+//! which is two atomic reference count updates per chunk), and
+//! `ssefeed-borrowed` is `feed_slice(&[u8])` + `next_item_ref` (the same
+//! borrowed slices as the peers get, and events that borrow from the parser).
 
 use std::convert::Infallible;
 use std::fmt::Write as _;
@@ -22,7 +28,7 @@ use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use eventsource_stream::Eventsource as _;
 use futures_util::stream::{self, Stream};
-use ssefeed::parser::{Item, Parser};
+use ssefeed::parser::{Item, ItemRef, Parser};
 
 /// Total size each corpus is grown to (the last event may go past it).
 const CORPUS_BYTES: usize = 4 * 1024 * 1024;
@@ -55,8 +61,9 @@ type Driver = fn(&[Bytes]) -> Tally;
 
 /// The parsers raced, by name. The memchr floor is not here: it dispatches
 /// nothing, so it is exempt from the event check.
-const CONTENDERS: [(&str, Driver); 4] = [
+const CONTENDERS: [(&str, Driver); 5] = [
     ("ssefeed", ssefeed_parse),
+    ("ssefeed-borrowed", ssefeed_borrowed_parse),
     ("eventsource-stream", eventsource_stream_parse),
     ("sse-stream", sse_stream_parse),
     ("sse-core", sse_core_parse),
@@ -74,6 +81,25 @@ fn ssefeed_parse(chunks: &[Bytes]) -> Tally {
     let mut tally = Tally::default();
     for chunk in chunks {
         parser.feed(chunk.clone());
+        drain(&mut parser, &mut tally);
+    }
+    parser.finish();
+    drain(&mut parser, &mut tally);
+    tally
+}
+
+fn ssefeed_borrowed_parse(chunks: &[Bytes]) -> Tally {
+    fn drain(parser: &mut Parser, tally: &mut Tally) {
+        while let Some(item) = parser.next_item_ref() {
+            if let ItemRef::Event(event) = item.expect("ssefeed failed") {
+                tally.add(event.data());
+            }
+        }
+    }
+    let mut parser = Parser::new();
+    let mut tally = Tally::default();
+    for chunk in chunks {
+        parser.feed_slice(chunk);
         drain(&mut parser, &mut tally);
     }
     parser.finish();

@@ -268,6 +268,9 @@ const SHARE_FROM: usize = 64;
 /// The validated text of a chunk when the input is not a chunk.
 static NO_TEXT: ByteString = ByteString::new();
 
+/// A chunk shorter than this that continues an unfinished line is copied.
+const SMALL_CHUNK: usize = 64;
+
 /// The rest of a fed slice at least this long is copied into a chunk of its
 /// own rather than into the reused buffer.
 const OWN_CHUNK_FROM: usize = 512;
@@ -419,6 +422,12 @@ impl Parser {
     /// [`finish`](Self::finish), or after an error, are ignored until
     /// [`reset`](Self::reset).
     pub fn feed(&mut self, chunk: Bytes) {
+        if chunk.len() < SMALL_CHUNK && !self.partial.is_empty() {
+            // A small piece of a line: nothing in it is worth sharing, and
+            // copying it (as from a slice) lets go of it at once.
+            self.feed_slice(&chunk);
+            return;
+        }
         if self.input != Input::Open || chunk.is_empty() {
             return;
         }
@@ -466,7 +475,10 @@ impl Parser {
     /// `next_item`.
     fn complete_line(&mut self, rest: &[u8]) {
         let line = &self.partial[..];
-        let quiet = if line.starts_with(b"data:") {
+        // (A long line is left to `next_item`, which hands it over whole.)
+        let quiet = if line.len() >= HAND_OVER_FROM {
+            false
+        } else if line.starts_with(b"data:") {
             let value = line.len() - 5 - usize::from(line.get(5) == Some(&b' '));
             self.event.data_len + value < self.event.max_event_len
         } else {
