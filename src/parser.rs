@@ -33,6 +33,10 @@
 //! # Ok::<(), ssefeed::Error>(())
 //! ```
 //!
+//! [`Parser::next_item_ref`] is the same with events that borrow from the
+//! parser ([`EventRef`]): no allocation or reference count per event, for
+//! consumers that handle each event at once.
+//!
 //! # How it works (notes for maintainers)
 //!
 //! Input sits in two places: the `Bytes` chunk last given to

@@ -81,6 +81,7 @@ fn main() {
             comments: true,
             feed_slice: false,
             feed_all_first: false,
+            by_ref: false,
             splits: vec![stream.len() / 3, 2 * stream.len() / 3],
             body: stream,
         };
@@ -95,6 +96,7 @@ fn main() {
         comments: false,
         feed_slice: true,
         feed_all_first: false,
+        by_ref: false,
         splits: vec![8, 14],
         body: b"data: a\r\n\r\ndata: b\r\n\r\n",
     };

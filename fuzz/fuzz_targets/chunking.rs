@@ -1,15 +1,17 @@
 //! The same bytes, fed whole and cut at split points taken from the input
 //! (see `ChunkingInput`), must give the same events, `retry:` values,
-//! comments, errors, last event ID and stream end; and, when no limit error
+//! comments, errors, last event ID and stream end (the cut input's items
+//! taken with `next_item` or `next_item_ref`); and, when no limit error
 //! occurred, the same as the naive reference parser.
 #![no_main]
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use ssefeed::parser::{Parser, StreamEnd};
-use ssefeed_fuzz::{ChunkingInput, Out, Run, drain, reference};
+use ssefeed_fuzz::{ChunkingInput, Out, Run, drain, drain_ref, reference};
 
-fn run(input: &ChunkingInput<'_>, chunks: &[&[u8]]) -> Run {
+fn run(input: &ChunkingInput<'_>, chunks: &[&[u8]], by_ref: bool) -> Run {
+    let drain = if by_ref { drain_ref } else { drain };
     let mut parser = Parser::builder().comments(input.comments).build();
     let mut items = Vec::new();
     for chunk in chunks {
@@ -36,8 +38,8 @@ fn run(input: &ChunkingInput<'_>, chunks: &[&[u8]]) -> Run {
 
 fuzz_target!(|data: &[u8]| {
     let input = ChunkingInput::decode(data);
-    let whole = run(&input, &[input.body]);
-    let chunked = run(&input, &input.chunks());
+    let whole = run(&input, &[input.body], false);
+    let chunked = run(&input, &input.chunks(), input.by_ref);
     assert_eq!(chunked, whole, "chunked differs from whole for {input:?}");
 
     let errored = whole.items.iter().any(|item| matches!(item, Out::Error(_)));

@@ -6,7 +6,7 @@
 pub mod machine_input;
 pub mod reference;
 
-use ssefeed::parser::{Item, Parser, StreamEnd};
+use ssefeed::parser::{Item, ItemRef, Parser, StreamEnd};
 
 /// What a parse produced, in a form easy to compare.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +47,25 @@ impl Out {
     }
 }
 
+/// Takes every item the parser has now, with `next_item_ref`.
+pub fn drain_ref(parser: &mut Parser, out: &mut Vec<Out>) {
+    while let Some(item) = parser.next_item_ref() {
+        out.push(match item {
+            Ok(ItemRef::Event(event)) => Out::Event {
+                event_type: event.event_type().to_owned(),
+                data: event.data().to_owned(),
+                last_event_id: event.last_event_id().to_owned(),
+            },
+            Ok(ItemRef::Retry(time)) => {
+                Out::Retry(u64::try_from(time.as_millis()).expect("retry fits a u64"))
+            }
+            Ok(ItemRef::Comment(text)) => Out::Comment(text.to_owned()),
+            Err(error) => Out::Error(error.to_string()),
+            Ok(other) => panic!("unknown parser item {other:?}"),
+        });
+    }
+}
+
 /// Takes every item the parser has now.
 pub fn drain(parser: &mut Parser, out: &mut Vec<Out>) {
     while let Some(item) = parser.next_item() {
@@ -70,7 +89,7 @@ pub struct Run {
 /// Header bits 0-3: the number of split points (each a little-endian `u16`
 /// taken modulo the body length + 1); bit 4: report comments; bit 5: feed
 /// with `feed_slice` instead of `feed`; bit 6: feed every chunk before
-/// taking any item.
+/// taking any item; bit 7: take items with `next_item_ref` (when cut).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChunkingInput<'a> {
     /// Report comments.
@@ -79,6 +98,8 @@ pub struct ChunkingInput<'a> {
     pub feed_slice: bool,
     /// Feed all chunks first, then take the items.
     pub feed_all_first: bool,
+    /// Take the items of the cut input with `next_item_ref`.
+    pub by_ref: bool,
     /// Where the body is cut, sorted, each at most `body.len()`.
     pub splits: Vec<usize>,
     /// The event stream.
@@ -100,6 +121,7 @@ impl<'a> ChunkingInput<'a> {
             comments: header & 0x10 != 0,
             feed_slice: header & 0x20 != 0,
             feed_all_first: header & 0x40 != 0,
+            by_ref: header & 0x80 != 0,
             splits,
             body,
         }
@@ -112,6 +134,7 @@ impl<'a> ChunkingInput<'a> {
         header |= u8::from(self.comments) << 4;
         header |= u8::from(self.feed_slice) << 5;
         header |= u8::from(self.feed_all_first) << 6;
+        header |= u8::from(self.by_ref) << 7;
         let mut out = vec![header];
         for &split in &self.splits {
             out.extend_from_slice(&u16::try_from(split).expect("split fits u16").to_le_bytes());
