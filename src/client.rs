@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::ops::ControlFlow;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -110,6 +111,9 @@ pub struct EventSource {
     sleep: Option<Pin<Box<Sleep>>>,
     /// The instant `sleep` is set for, if it is armed.
     sleep_at: Option<Instant>,
+    /// The machine wants the time of each chunk (an idle timeout or
+    /// `max_elapsed` is set); otherwise the clock is not read per chunk.
+    timed_chunks: bool,
 }
 
 impl EventSource {
@@ -234,80 +238,109 @@ impl Stream for EventSource {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         loop {
+            // The hot path: the next event of the chunks already read.
             if let Some(event) = this.machine.poll_event() {
                 trace_event(&event);
                 return Poll::Ready(Some(event));
             }
-            while let Some(action) = this.machine.poll_action() {
-                match action {
-                    Action::Disconnect => this.conn = Conn::Idle,
-                    Action::Connect { last_event_id } => match this.connect(&last_event_id) {
-                        Ok(response) => this.conn = Conn::Requesting(response),
-                        Err(error) => {
-                            this.close();
-                            return Poll::Ready(Some(Err(error)));
-                        }
-                    },
-                    #[allow(unreachable_patterns)] // Action is non_exhaustive
-                    _ => {}
-                }
+            if let ControlFlow::Break(poll) = this.poll_io(cx) {
+                return poll;
             }
-            if this.machine.ready_state() == ReadyState::Closed {
-                this.conn = Conn::Idle;
-                return Poll::Ready(None);
+        }
+    }
+}
+
+impl EventSource {
+    /// Acts on the machine's actions, then polls the connection and the
+    /// timer: `Continue` when the machine took an input (and may have an
+    /// event), `Break` with what `poll_next` returns otherwise. Kept out of
+    /// line, so that `poll_next`, called once per event, stays small.
+    #[inline(never)]
+    fn poll_io(&mut self, cx: &mut Context<'_>) -> ControlFlow<Poll<Option<Result<Event, Error>>>> {
+        while let Some(action) = self.machine.poll_action() {
+            match action {
+                Action::Disconnect => self.conn = Conn::Idle,
+                Action::Connect { last_event_id } => match self.connect(&last_event_id) {
+                    Ok(response) => self.conn = Conn::Requesting(response),
+                    Err(error) => {
+                        self.close();
+                        return ControlFlow::Break(Poll::Ready(Some(Err(error))));
+                    }
+                },
+                #[allow(unreachable_patterns)] // Action is non_exhaustive
+                _ => {}
             }
-            match &mut this.conn {
-                Conn::Idle => {}
-                Conn::Requesting(response) => {
-                    if let Poll::Ready(result) = response.as_mut().poll(cx) {
-                        let now = Instant::now().into_std();
-                        match result {
-                            Ok(response) => {
-                                let headers = response.headers();
-                                let content_type = header_str(headers, header::CONTENT_TYPE);
-                                let retry_after = header_str(headers, header::RETRY_AFTER)
-                                    .as_deref()
-                                    .and_then(parse_retry_after);
-                                let status = response.status().as_u16();
-                                this.conn = Conn::Streaming(Box::pin(response.bytes_stream()));
-                                this.machine.handle_response(
-                                    now,
-                                    status,
-                                    content_type.as_deref(),
-                                    retry_after,
-                                );
-                            }
-                            Err(error) => {
-                                this.conn = Conn::Idle;
-                                this.machine.handle_error(now, Error::Transport(error));
-                            }
-                        }
-                        continue;
+        }
+        if self.machine.ready_state() == ReadyState::Closed {
+            self.conn = Conn::Idle;
+            return ControlFlow::Break(Poll::Ready(None));
+        }
+        if !self.poll_conn(cx) {
+            if !self.poll_timer(cx) {
+                return ControlFlow::Break(Poll::Pending);
+            }
+            self.machine.handle_timeout(Instant::now().into_std());
+        }
+        // Something happened: the machine may have an event now.
+        ControlFlow::Continue(())
+    }
+
+    /// Polls the request or the body, and hands what came to the machine;
+    /// false when nothing did.
+    fn poll_conn(&mut self, cx: &mut Context<'_>) -> bool {
+        match &mut self.conn {
+            Conn::Idle => false,
+            Conn::Requesting(response) => {
+                let Poll::Ready(result) = response.as_mut().poll(cx) else {
+                    return false;
+                };
+                let now = Instant::now().into_std();
+                match result {
+                    Ok(response) => {
+                        let headers = response.headers();
+                        let content_type = header_str(headers, header::CONTENT_TYPE);
+                        let retry_after = header_str(headers, header::RETRY_AFTER)
+                            .as_deref()
+                            .and_then(parse_retry_after);
+                        let status = response.status().as_u16();
+                        self.conn = Conn::Streaming(Box::pin(response.bytes_stream()));
+                        self.machine.handle_response(
+                            now,
+                            status,
+                            content_type.as_deref(),
+                            retry_after,
+                        );
+                    }
+                    Err(error) => {
+                        self.conn = Conn::Idle;
+                        self.machine.handle_error(now, Error::Transport(error));
                     }
                 }
-                Conn::Streaming(body) => {
-                    if let Poll::Ready(chunk) = body.as_mut().poll_next(cx) {
+                true
+            }
+            Conn::Streaming(body) => {
+                let Poll::Ready(chunk) = body.as_mut().poll_next(cx) else {
+                    return false;
+                };
+                match chunk {
+                    // The clock is read per chunk only when the machine
+                    // uses the time (an idle timeout, `max_elapsed`).
+                    Some(Ok(bytes)) if !self.timed_chunks => {
+                        self.machine.handle_bytes_untimed(bytes);
+                    }
+                    Some(Ok(bytes)) => self.machine.handle_bytes(Instant::now().into_std(), bytes),
+                    Some(Err(error)) => {
+                        self.conn = Conn::Idle;
                         let now = Instant::now().into_std();
-                        match chunk {
-                            Some(Ok(bytes)) => this.machine.handle_bytes(now, bytes),
-                            Some(Err(error)) => {
-                                this.conn = Conn::Idle;
-                                this.machine.handle_error(now, Error::Transport(error));
-                            }
-                            None => {
-                                this.conn = Conn::Idle;
-                                this.machine.handle_eof(now);
-                            }
-                        }
-                        continue;
+                        self.machine.handle_error(now, Error::Transport(error));
+                    }
+                    None => {
+                        self.conn = Conn::Idle;
+                        self.machine.handle_eof(Instant::now().into_std());
                     }
                 }
+                true
             }
-            if this.poll_timer(cx) {
-                this.machine.handle_timeout(Instant::now().into_std());
-                continue;
-            }
-            return Poll::Pending;
         }
     }
 }
@@ -514,6 +547,7 @@ impl EventSourceBuilder {
         }
         Ok(EventSource {
             requests,
+            timed_chunks: machine.chunks_need_time(),
             machine,
             conn: Conn::Idle,
             sleep: None,
@@ -550,6 +584,23 @@ mod tests {
             .unwrap();
         assert_eq!(source.ready_state(), ReadyState::Connecting);
         drop(source);
+    }
+
+    #[test]
+    fn the_clock_is_read_per_chunk_only_when_the_machine_uses_the_time() {
+        let timed = |configure: fn(EventSourceBuilder) -> EventSourceBuilder| {
+            let request = reqwest::Client::new().get("http://localhost/feed");
+            configure(EventSource::builder(request))
+                .build()
+                .unwrap()
+                .timed_chunks
+        };
+        assert!(!timed(|b| b));
+        assert!(!timed(|b| b.retry_policy(RetryPolicy::new().max_retries(3))));
+        assert!(timed(|b| b.idle_timeout(Duration::from_secs(1))));
+        assert!(timed(|b| {
+            b.retry_policy(RetryPolicy::new().max_elapsed(Duration::from_secs(1)))
+        }));
     }
 
     #[test]

@@ -187,8 +187,17 @@ impl Machine {
 
     /// The next thing the driver must do.
     #[must_use]
+    #[inline]
     pub fn poll_action(&mut self) -> Option<Action> {
-        self.actions.pop_front()
+        if self.actions.is_empty() {
+            return None;
+        }
+        let action = self.actions.pop_front();
+        if self.actions.is_empty() {
+            // Actions come a few per connection: hold no buffer between.
+            self.actions = VecDeque::new();
+        }
+        action
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should next be called:
@@ -211,25 +220,50 @@ impl Machine {
     /// The next event or final error. `None` means "nothing now" — or, when
     /// [`ready_state`](Self::ready_state) is `Closed`, "nothing ever".
     #[must_use]
+    #[inline]
     pub fn poll_event(&mut self) -> Option<Result<Event, Error>> {
-        if let Some(event) = self.events.pop_front() {
-            return Some(event);
-        }
-        if !matches!(self.state, State::Open { .. }) {
-            return None;
-        }
-        loop {
-            match self.parser.next_item()? {
-                Ok(item) => {
-                    if let Some(event) = self.take_item(item) {
-                        return Some(Ok(event));
+        if self.events.is_empty() && matches!(self.state, State::Open { .. }) {
+            // The hot path: an open connection's events, straight from the
+            // parser.
+            loop {
+                match self.parser.next_item()? {
+                    Ok(Item::Event(message)) => {
+                        self.take_message();
+                        return Some(Ok(Event::Message(message)));
+                    }
+                    Ok(item) => {
+                        if let Some(event) = self.take_item(item) {
+                            return Some(Ok(event));
+                        }
+                    }
+                    Err(error) => {
+                        self.fail(error);
+                        break;
                     }
                 }
-                Err(error) => {
-                    self.fail(error);
-                    return self.events.pop_front();
-                }
             }
+        }
+        self.pop_queued()
+    }
+
+    /// The next queued event (an open, a reconnect, a final error, or the
+    /// events completed at the end of a body).
+    fn pop_queued(&mut self) -> Option<Result<Event, Error>> {
+        let event = self.events.pop_front();
+        if event.is_some() && self.events.is_empty() {
+            // Queued events come a few per connection: hold no buffer
+            // between (an idle connection keeps none).
+            self.events = VecDeque::new();
+        }
+        event
+    }
+
+    /// A message event is delivered: the connection made progress.
+    #[inline]
+    fn take_message(&mut self) {
+        self.progressed = true;
+        if let State::Open { last_activity } = self.state {
+            self.last_progress = last_activity;
         }
     }
 
@@ -237,10 +271,7 @@ impl Machine {
     fn take_item(&mut self, item: Item) -> Option<Event> {
         match item {
             Item::Event(message) => {
-                self.progressed = true;
-                if let State::Open { last_activity } = self.state {
-                    self.last_progress = last_activity;
-                }
+                self.take_message();
                 Some(Event::Message(message))
             }
             Item::Retry(time) => {
@@ -305,6 +336,25 @@ impl Machine {
     pub fn handle_bytes(&mut self, now: Instant, bytes: Bytes) {
         if let State::Open { last_activity } = &mut self.state {
             *last_activity = now;
+            self.parser.feed(bytes);
+        }
+    }
+
+    /// Whether [`handle_bytes`](Self::handle_bytes) needs the time: only the
+    /// idle timeout and [`RetryPolicy::max_elapsed`] read it.
+    #[cfg(feature = "client")]
+    pub(crate) fn chunks_need_time(&self) -> bool {
+        self.idle_timeout.is_some() || self.policy.max_elapsed.is_some()
+    }
+
+    /// [`handle_bytes`](Self::handle_bytes) without the time, for a machine
+    /// whose chunks do not need it ([`chunks_need_time`](Self::chunks_need_time)
+    /// is false): the time of the last bytes is then never read.
+    #[cfg(feature = "client")]
+    #[inline]
+    pub(crate) fn handle_bytes_untimed(&mut self, bytes: Bytes) {
+        debug_assert!(!self.chunks_need_time());
+        if let State::Open { .. } = self.state {
             self.parser.feed(bytes);
         }
     }
@@ -375,7 +425,7 @@ impl Machine {
             self.actions.push_back(Action::Disconnect);
         }
         self.state = State::Closed;
-        self.events.clear();
+        self.events = VecDeque::new();
         self.parser.reset();
     }
 
@@ -549,6 +599,21 @@ mod tests {
         let mut taken = actions(machine);
         assert_eq!(taken.len(), 1, "{taken:?}");
         (at, taken.remove(0))
+    }
+
+    #[test]
+    fn drained_queues_hold_no_buffer() {
+        // An idle connection keeps no event or action buffer.
+        let t0 = Instant::now();
+        let mut m = machine(t0);
+        assert_eq!(m.actions.capacity(), 0);
+        m.handle_response(t0, 200, SSE, None);
+        assert_eq!(events(&mut m), ["open"]);
+        assert_eq!(m.events.capacity(), 0);
+        m.handle_eof(t0);
+        assert_eq!(events(&mut m).len(), 1);
+        assert_eq!(actions(&mut m), [Action::Disconnect]);
+        assert_eq!((m.events.capacity(), m.actions.capacity()), (0, 0));
     }
 
     #[test]
