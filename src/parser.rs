@@ -1468,7 +1468,7 @@ fn decode(value: &[u8], shared: Option<Bytes>) -> ByteString {
     {
         return text;
     }
-    match std::str::from_utf8(value) {
+    match simdutf8::basic::from_utf8(value) {
         Ok(text) => ByteString::from(text),
         Err(_) => ByteString::from(String::from_utf8_lossy(value).into_owned()),
     }
