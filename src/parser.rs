@@ -1115,7 +1115,7 @@ impl Event {
                 // (Short values are the rule: a plain search beats
                 // setting up memchr.)
                 let nul = if value.len() < 32 {
-                    value.contains(&0)
+                    value.iter().any(|&b| b == 0)
                 } else {
                     memchr::memchr(0, value).is_some()
                 };
