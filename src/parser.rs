@@ -803,7 +803,9 @@ impl Parser {
                 &self.chunk[..]
             };
             let rest = &input[self.pos..];
-            let Some(offset) = find_line_end(rest) else {
+            // (A blank line, the end of most events, is seen without a scan.)
+            let blank = matches!(rest[0], b'\n' | b'\r');
+            let Some(offset) = (if blank { Some(0) } else { find_line_end(rest) }) else {
                 // It starts a line that a later chunk ends.
                 if rest.len() > self.max_line_len {
                     return Next::Item(Err(self.line_too_long()));
