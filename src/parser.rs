@@ -285,6 +285,10 @@ const SMALL_CHUNK: usize = 64;
 /// own rather than into the reused buffer.
 const OWN_CHUNK_FROM: usize = 512;
 
+/// An unfinished line at the end of a fed slice at least this long is
+/// stashed rather than copied with the rest.
+const STASH_FROM: usize = 1024;
+
 /// The most capacity the copy of fed slices keeps when all is read.
 const KEEP_COPIED: usize = 64 * 1024;
 
@@ -352,6 +356,10 @@ pub struct Parser {
     /// a CR or LF, so it is never scanned again. At the start of a stream it
     /// may hold the first bytes of a byte order mark instead.
     partial: Vec<u8>,
+    /// The unfinished line at the end of a fed slice, when it is long: it
+    /// becomes `partial` once `chunk` (which ends at a line end) is read,
+    /// instead of being copied into the chunk and out again.
+    stash: Vec<u8>,
     /// The last line ended with a CR at the end of a chunk: a LF that starts
     /// the next chunk belongs to it.
     pending_cr: bool,
@@ -399,6 +407,7 @@ impl Parser {
             text: ByteString::new(),
             text_checked: false,
             partial: Vec::new(),
+            stash: Vec::new(),
             pending_cr: false,
             long_line: 0,
             bom: Bom::Pending,
@@ -442,6 +451,7 @@ impl Parser {
             return;
         }
         self.detach();
+        self.settle_stash();
         if self.in_copied {
             // The unread rest of a slice: keep reading from the copy.
             self.copied.drain(..self.pos);
@@ -468,6 +478,7 @@ impl Parser {
             let line_end = find_line_end(chunk);
             let offset = line_end.unwrap_or(chunk.len());
             if self.partial.len() + offset <= self.max_line_len {
+                reserve_long(&mut self.partial, offset, self.long_line);
                 self.partial.extend_from_slice(&chunk[..offset]);
                 if line_end.is_some() {
                     self.complete_line(&chunk[offset..]);
@@ -520,7 +531,31 @@ impl Parser {
     /// Copies the rest of a slice, from a line end on, to be read: a large
     /// rest into a chunk of its own (which values can share and which is
     /// validated as UTF-8 once), a small one into a buffer that is reused.
-    fn copy_rest(&mut self, rest: &[u8]) {
+    fn copy_rest(&mut self, mut rest: &[u8]) {
+        if rest.len() >= OWN_CHUNK_FROM {
+            // A long unfinished line at the end goes to the stash (or,
+            // with no line end before it, straight to `partial`).
+            let keep = memchr::memrchr2(b'\n', b'\r', rest).map_or(0, |last| last + 1);
+            let tail = rest.len() - keep;
+            if tail >= STASH_FROM
+                && tail <= self.max_line_len
+                && self.bom == Bom::Done
+                && !self.pending_cr
+                && self.stash.is_empty()
+            {
+                let target = if keep == 0 {
+                    &mut self.partial
+                } else {
+                    &mut self.stash
+                };
+                reserve_long(target, tail, self.long_line);
+                target.extend_from_slice(&rest[keep..]);
+                rest = &rest[..keep];
+            }
+        }
+        if rest.is_empty() {
+            return;
+        }
         if rest.len() >= OWN_CHUNK_FROM {
             self.set_chunk(Bytes::copy_from_slice(rest));
         } else {
@@ -572,6 +607,7 @@ impl Parser {
             return;
         }
         self.detach();
+        self.settle_stash();
         if self.in_copied {
             self.copied.drain(..self.pos);
             self.copied.extend_from_slice(chunk);
@@ -638,6 +674,7 @@ impl Parser {
         self.in_copied = false;
         self.pos = 0;
         self.partial.clear();
+        self.stash.clear();
         self.pending_cr = false;
     }
 
@@ -810,6 +847,7 @@ impl Parser {
                 if rest.len() > self.max_line_len {
                     return Next::Item(Err(self.line_too_long()));
                 }
+                reserve_long(&mut self.partial, rest.len(), self.long_line);
                 self.partial.extend_from_slice(rest);
                 self.pos = input.len();
                 continue;
@@ -877,8 +915,50 @@ impl Parser {
             self.set_chunk(Bytes::new());
         }
         self.pos = 0;
+        self.unstash();
         if self.input == Input::Finishing {
             self.end_stream();
+        }
+    }
+
+    /// The chunk before the stash is read (it ended at a line end, so
+    /// `partial` is empty): the stash is the unfinished line now. (The
+    /// stash does not start with a LF, so a CR at the chunk's end is not
+    /// waiting for one.)
+    fn unstash(&mut self) {
+        if !self.stash.is_empty() {
+            debug_assert!(self.partial.is_empty());
+            std::mem::swap(&mut self.partial, &mut self.stash);
+            self.stash.clear();
+            self.pending_cr = false;
+        }
+    }
+
+    /// Before new input: a stash goes back behind the unread rest of the
+    /// chunk, or becomes `partial` when the chunk is read.
+    fn settle_stash(&mut self) {
+        if self.stash.is_empty() {
+            return;
+        }
+        let unread = if self.in_copied {
+            self.pos < self.copied.len()
+        } else {
+            self.pos < self.chunk.len()
+        };
+        if !unread {
+            self.unstash();
+        } else if self.in_copied {
+            self.copied.drain(..self.pos);
+            self.copied.extend_from_slice(&self.stash);
+            self.stash.clear();
+            self.pos = 0;
+        } else {
+            let mut unread = Vec::with_capacity(self.chunk.len() - self.pos + self.stash.len());
+            unread.extend_from_slice(&self.chunk[self.pos..]);
+            unread.extend_from_slice(&self.stash);
+            self.stash.clear();
+            self.set_chunk(Bytes::from(unread));
+            self.pos = 0;
         }
     }
 
@@ -1031,9 +1111,17 @@ enum At<'a> {
 /// Makes room for `more` bytes in `partial`: when the line is long already
 /// and the last long line was longer, room for that much at once (each
 /// doubling would copy the line again).
+#[inline(always)]
 fn reserve_long(partial: &mut Vec<u8>, more: usize, long_line: usize) {
+    if partial.len() + more > partial.capacity() {
+        grow_long(partial, more, long_line);
+    }
+}
+
+#[cold]
+fn grow_long(partial: &mut Vec<u8>, more: usize, long_line: usize) {
     let need = partial.len() + more;
-    if need > partial.capacity() && need > HAND_OVER_FROM / 2 && long_line > need {
+    if need > HAND_OVER_FROM / 2 && long_line > need {
         partial.reserve_exact(long_line - partial.len());
     }
 }
@@ -1915,6 +2003,81 @@ mod tests {
             let mut out = Vec::new();
             drain(&mut parser, &mut out);
             assert_eq!(out, [ev("message", "second", "")], "by_ref: {by_ref}");
+        }
+    }
+
+    #[test]
+    fn long_lines_in_mixed_feeds_match_the_whole_input() {
+        // Lines around the stash, hand-over and copy thresholds, with every
+        // line ending, fed in random slices and chunks, drained or not, with
+        // owned or borrowed items: always what the whole input gives.
+        let mut state = 0x2545_F491_4F6C_DD1D_u64;
+        let mut next = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for round in 0..40 {
+            let mut input = Vec::new();
+            if round % 5 == 0 {
+                input.extend_from_slice(BOM);
+            }
+            for n in 0..6 {
+                let len = [10, 700, 1100, 2500, HAND_OVER_FROM + 100][next(5)];
+                let eol: &[u8] = [&b"\n"[..], b"\r", b"\r\n"][next(3)];
+                let field = ["data: ", "id: ", ": ", "event: "][next(4)];
+                input.extend_from_slice(field.as_bytes());
+                input.extend(std::iter::repeat_n(b'a' + (n % 26) as u8, len));
+                input.extend_from_slice(eol);
+                if next(2) == 0 {
+                    input.extend_from_slice(eol);
+                }
+            }
+            if round % 3 == 0 {
+                input.extend_from_slice(b"data: unfinished");
+            }
+            let whole = {
+                let mut parser = Parser::builder().comments(true).build();
+                let mut out = Vec::new();
+                parser.feed(Bytes::from(input.clone()));
+                drain(&mut parser, &mut out);
+                parser.finish();
+                drain(&mut parser, &mut out);
+                (out, parser.last_event_id().to_owned(), parser.stream_end())
+            };
+            let mut parser = Parser::builder().comments(true).build();
+            let mut out = Vec::new();
+            let mut at = 0;
+            while at < input.len() {
+                let size = [1, 7, 600, 1500, 5000, 20_000][next(6)];
+                let piece = &input[at..input.len().min(at + size)];
+                at += piece.len();
+                if next(2) == 0 {
+                    parser.feed_slice(piece);
+                } else {
+                    parser.feed(Bytes::copy_from_slice(piece));
+                }
+                match next(3) {
+                    0 => {}
+                    1 => drain(&mut parser, &mut out),
+                    _ => {
+                        while let Some(item) = parser.next_item_ref() {
+                            out.push(match item {
+                                Ok(ItemRef::Event(e)) => {
+                                    ev(e.event_type(), e.data(), e.last_event_id())
+                                }
+                                Ok(ItemRef::Comment(text)) => Out::Comment(text.to_owned()),
+                                other => panic!("{other:?}"),
+                            });
+                        }
+                    }
+                }
+            }
+            parser.finish();
+            drain(&mut parser, &mut out);
+            let cut = (out, parser.last_event_id().to_owned(), parser.stream_end());
+            assert_eq!(cut, whole, "round {round}");
         }
     }
 
