@@ -824,6 +824,15 @@ impl Parser {
                 self.chunk.len()
             };
             if self.pos >= len {
+                if self.input == Input::Finishing
+                    && self.bom == Bom::Pending
+                    && self.partial.len() > self.max_line_len
+                {
+                    // The input ended inside what might have been a byte
+                    // order mark: those bytes are a line, and too long.
+                    self.bom = Bom::Done;
+                    return Next::Item(Err(self.line_too_long()));
+                }
                 self.input_read();
                 return Next::Wait;
             }
@@ -2078,6 +2087,33 @@ mod tests {
             drain(&mut parser, &mut out);
             let cut = (out, parser.last_event_id().to_owned(), parser.stream_end());
             assert_eq!(cut, whole, "round {round}");
+        }
+    }
+
+    #[test]
+    fn a_bom_prefix_at_the_end_is_a_line_within_the_limit() {
+        // Found by the `parse` fuzz target: two bytes of a BOM, then the
+        // end, with a line limit of one byte.
+        for feed_slice in [false, true] {
+            let mut parser = Parser::builder().max_line_len(1).build();
+            if feed_slice {
+                parser.feed_slice(b"\xEF\xBB");
+            } else {
+                parser.feed(Bytes::from_static(b"\xEF\xBB"));
+            }
+            assert!(parser.next_item().is_none());
+            parser.finish();
+            assert!(matches!(
+                parser.next_item(),
+                Some(Err(Error::LineTooLong { limit: 1 }))
+            ));
+            assert!(parser.next_item().is_none());
+            // Within the limit, it is an unfinished line.
+            let mut parser = Parser::builder().max_line_len(2).build();
+            parser.feed_slice(b"\xEF\xBB");
+            parser.finish();
+            assert!(parser.next_item().is_none());
+            assert_eq!(parser.stream_end(), Some(StreamEnd::Truncated));
         }
     }
 

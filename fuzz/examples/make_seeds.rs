@@ -91,6 +91,9 @@ fn main() {
     let mut small = vec![0x03, 7, 5, 3];
     small.extend_from_slice(b"data: ab\ndata: cd\n\ndata: 123\n\n:234567890");
     write("parse", "small-limits", &small);
+    // Found by the fuzzer: a line limit of 1 byte, then two bytes of a BOM
+    // and the end of the input (a two-byte line, too long).
+    write("parse", "bom-prefix-over-line-limit", &[0x01, 0, 0, 0, 0xEF, 0xBB]);
     // A CR and its LF in different chunks.
     let crlf = ChunkingInput {
         comments: false,
