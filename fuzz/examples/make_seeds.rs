@@ -93,7 +93,11 @@ fn main() {
     write("parse", "small-limits", &small);
     // Found by the fuzzer: a line limit of 1 byte, then two bytes of a BOM
     // and the end of the input (a two-byte line, too long).
-    write("parse", "bom-prefix-over-line-limit", &[0x01, 0, 0, 0, 0xEF, 0xBB]);
+    write(
+        "parse",
+        "bom-prefix-over-line-limit",
+        &[0x01, 0, 0, 0, 0xEF, 0xBB],
+    );
     // A CR and its LF in different chunks.
     let crlf = ChunkingInput {
         comments: false,
