@@ -11,9 +11,11 @@ pub const DEFAULT_EVENT_TYPE: &str = "message";
 /// `MessageEvent` listener.
 ///
 /// Cloning is cheap: the data is a [`ByteString`] and the type and ID are
-/// `Arc<str>`s. When the parser is fed [`bytes::Bytes`] and an event's data
-/// lies inside one chunk, [`data`](Self::data) shares that chunk instead of
-/// copying it, and an event type or ID that repeats is shared between events.
+/// `Arc<str>`s. Long single-line data from a large chunk shares one
+/// validated copy of that chunk with the other events in it (short data is
+/// copied: cheaper than sharing), and an event type or ID that repeats is
+/// shared between events. For no allocation at all, see
+/// [`Parser::next_item_ref`](crate::parser::Parser::next_item_ref).
 #[derive(Clone)]
 pub struct MessageEvent {
     /// `None` for the default type, "message".
