@@ -720,7 +720,7 @@ impl Parser {
     fn next_owned(&mut self) -> Option<Result<Item, Error>> {
         match self.advance() {
             Next::Wait => None,
-            Next::Item(item) => self.checked(item),
+            Next::Item(item) => self.checked(item.map(Item::from)),
             // The event is built here, in the caller's return slot: moved
             // through several calls, the 72-byte item cost more than the
             // parsing (the caller's wide loads of it stalled on the narrow
@@ -818,11 +818,7 @@ impl Parser {
         loop {
             // (After an error or the end of the stream nothing is left to
             // read, and `feed` ignores input.)
-            let len = if self.in_copied {
-                self.copied.len()
-            } else {
-                self.chunk.len()
-            };
+            let len = input(&self.chunk, &self.copied, self.in_copied).len();
             if self.pos >= len {
                 if self.input == Input::Finishing
                     && self.bom == Bom::Pending
@@ -843,11 +839,7 @@ impl Parser {
                 }
             }
             // The common case: a line that lies in the input, read in place.
-            let input = if self.in_copied {
-                &self.copied[..]
-            } else {
-                &self.chunk[..]
-            };
+            let input = input(&self.chunk, &self.copied, self.in_copied);
             let rest = &input[self.pos..];
             // (A blank line, the end of most events, is seen without a scan.)
             let blank = matches!(rest[0], b'\n' | b'\r');
@@ -949,11 +941,7 @@ impl Parser {
         if self.stash.is_empty() {
             return;
         }
-        let unread = if self.in_copied {
-            self.pos < self.copied.len()
-        } else {
-            self.pos < self.chunk.len()
-        };
+        let unread = self.pos < input(&self.chunk, &self.copied, self.in_copied).len();
         if !unread {
             self.unstash();
         } else if self.in_copied {
@@ -982,11 +970,7 @@ impl Parser {
 
     fn detach_data(&mut self) {
         if let Data::InInput(start, end) = self.event.data {
-            let input = if self.in_copied {
-                &self.copied[..]
-            } else {
-                &self.chunk[..]
-            };
+            let input = input(&self.chunk, &self.copied, self.in_copied);
             self.event.start_joined();
             self.event.joined.extend_from_slice(&input[start..end]);
             self.event.data = Data::Joined;
@@ -997,11 +981,7 @@ impl Parser {
     /// CRLF split across chunks, or complete the line in `partial`. (That
     /// line is never blank: `partial` is not empty.)
     fn step_at_line_start(&mut self) -> Next {
-        let input = if self.in_copied {
-            &self.copied[..]
-        } else {
-            &self.chunk[..]
-        };
+        let input = input(&self.chunk, &self.copied, self.in_copied);
         let rest = &input[self.pos..];
         if self.bom == Bom::Pending {
             // `partial` holds the BOM bytes seen so far (none at first).
@@ -1103,7 +1083,24 @@ enum Next {
     /// A blank line ended an event with data: take it from `Parser::event`.
     Dispatch,
     /// A line made another item, or failed.
-    Item(Result<Item, Error>),
+    Item(Result<Field, Error>),
+}
+
+/// What a line other than a blank one can make (events are made at the
+/// blank line, by `take_owned` or `take_ref`).
+#[derive(Debug)]
+enum Field {
+    Retry(Duration),
+    Comment(ByteString),
+}
+
+impl From<Field> for Item {
+    fn from(field: Field) -> Self {
+        match field {
+            Field::Retry(time) => Self::Retry(time),
+            Field::Comment(text) => Self::Comment(text),
+        }
+    }
 }
 
 /// Where a line given to [`Event::line`] lies.
@@ -1133,6 +1130,12 @@ fn grow_long(partial: &mut Vec<u8>, more: usize, long_line: usize) {
     if need > HAND_OVER_FROM / 2 && long_line > need {
         partial.reserve_exact(long_line - partial.len());
     }
+}
+
+/// The input being read: the chunk, or the copy of fed slices.
+#[inline(always)]
+fn input<'a>(chunk: &'a Bytes, copied: &'a [u8], in_copied: bool) -> &'a [u8] {
+    if in_copied { copied } else { chunk }
 }
 
 /// `a` followed by `b`, in a new chunk.
@@ -1166,7 +1169,7 @@ impl Event {
     /// value read earlier may lie).
     ///
     /// <https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation>
-    fn line(&mut self, input: &[u8], line: &[u8], at: At<'_>) -> Option<Result<Item, Error>> {
+    fn line(&mut self, input: &[u8], line: &[u8], at: At<'_>) -> Option<Result<Field, Error>> {
         // "If the line is empty (a blank line): Dispatch the event." (The
         // caller does, with `begin_dispatch`.)
         let Some(&first) = line.first() else {
@@ -1183,7 +1186,7 @@ impl Event {
                 At::Handed(chunk) => Some(chunk.slice(from..)),
                 _ => None,
             };
-            return Some(Ok(Item::Comment(decode(&line[from..], handed))));
+            return Some(Ok(Field::Comment(decode(&line[from..], handed))));
         }
         // "If the line contains a U+003A COLON character (:)": the field name
         // is before it, the value after it with one leading space removed.
@@ -1260,7 +1263,7 @@ impl Event {
                 })?;
                 let time = Duration::from_millis(millis);
                 self.reconnection_time = Some(time);
-                Some(Ok(Item::Retry(time)))
+                Some(Ok(Field::Retry(time)))
             }
             // "Otherwise: The field is ignored."
             _ => None,
@@ -1476,27 +1479,12 @@ impl Event {
     }
 
     /// An item other than an event, for `next_item_ref`.
-    fn hold(&mut self, item: Item) -> ItemRef<'_> {
-        match item {
-            Item::Retry(time) => ItemRef::Retry(time),
-            Item::Comment(text) => {
+    fn hold(&mut self, field: Field) -> ItemRef<'_> {
+        match field {
+            Field::Retry(time) => ItemRef::Retry(time),
+            Field::Comment(text) => {
                 self.held_comment = text;
                 ItemRef::Comment(&self.held_comment)
-            }
-            // (`line` leaves events to `take_ref`, but this would do.)
-            Item::Event(event) => {
-                let index = match event.event_type() {
-                    DEFAULT_EVENT_TYPE => None,
-                    other => self.type_index(other.as_bytes()),
-                };
-                self.held_comment = event.into_data();
-                ItemRef::Event(EventRef {
-                    event_type: index
-                        .and_then(|index| self.types[index].as_deref())
-                        .unwrap_or(DEFAULT_EVENT_TYPE),
-                    data: &self.held_comment,
-                    last_event_id: &self.last_event_id,
-                })
             }
         }
     }
