@@ -53,7 +53,8 @@
 //! slice of that copy, a shorter one a copy of its own (cheaper than the two
 //! atomic reference count updates of a shared slice); a line completed in
 //! `partial` has its values copied out, unless it is long, when the buffer
-//! itself is handed over. A blank line builds the event in `next_item` itself, so that the
+//! itself is handed over (or, for [`Parser::next_item_ref`], swapped with the
+//! data buffer, so that long lines reuse the same few buffers). A blank line builds the event in `next_item` itself, so that the
 //! event is written once, into the caller's return slot. The event being
 //! built lives in its own struct (`Event`) so a line can be borrowed from the
 //! input while the event is updated.
@@ -254,7 +255,8 @@ enum Data {
     /// One `data` field, whose raw value is this slice of a long line that
     /// was handed over.
     Handed(Bytes),
-    /// The raw values joined with LF in `Event::joined`.
+    /// The raw values joined with LF in `Event::joined`, from
+    /// `Event::joined_from` on.
     Joined,
 }
 
@@ -264,6 +266,10 @@ const HAND_OVER_FROM: usize = 16 * 1024;
 
 /// The most capacity the multi-line data buffer keeps between events.
 const KEEP_JOINED: usize = 64 * 1024;
+
+/// The most capacity a buffer swapped out of the data buffer keeps, to hold
+/// the next unfinished line (see `Parser::swap_in_line`).
+const KEEP_LONG: usize = 1024 * 1024;
 
 /// Values at least this long are slices of the chunk they arrived in;
 /// shorter ones are copied. (A shared slice costs two atomic reference count
@@ -310,6 +316,9 @@ struct Event {
     /// The raw values of multi-line data, joined with LF. Keeps its capacity
     /// from event to event (up to `KEEP_JOINED`).
     joined: Vec<u8>,
+    /// Where the data starts in `joined`: 0, or past the field name when a
+    /// long `data:` line was swapped in whole (`Parser::swap_in_line`).
+    joined_from: usize,
     /// The event type buffer, as its index in `types`; `None`: empty (the
     /// type will be "message").
     event_type: Option<usize>,
@@ -366,6 +375,9 @@ pub struct Parser {
     /// About the length of the last long line handed over: room for the
     /// next is made at once rather than by doubling.
     long_line: usize,
+    /// The last call was `next_item_ref`: events are borrowed, so a long
+    /// line need not be handed over in a buffer of its own.
+    borrowing: bool,
     bom: Bom,
     input: Input,
     event: Event,
@@ -410,6 +422,7 @@ impl Parser {
             stash: Vec::new(),
             pending_cr: false,
             long_line: 0,
+            borrowing: false,
             bom: Bom::Pending,
             input: Input::Open,
             event: Event {
@@ -418,6 +431,7 @@ impl Parser {
                 data: Data::None,
                 data_len: 0,
                 joined: Vec::new(),
+                joined_from: 0,
                 held: Bytes::new(),
                 lossy: String::new(),
                 held_comment: ByteString::new(),
@@ -718,6 +732,7 @@ impl Parser {
     }
 
     fn next_owned(&mut self) -> Option<Result<Item, Error>> {
+        self.borrowing = false;
         match self.advance() {
             Next::Wait => None,
             Next::Item(item) => self.checked(item.map(Item::from)),
@@ -784,6 +799,11 @@ impl Parser {
         if !self.event.held.is_empty() {
             self.event.held = Bytes::new();
         }
+        // Nor a very long line swapped into the data buffer.
+        if self.event.joined.capacity() > KEEP_LONG && !matches!(self.event.data, Data::Joined) {
+            self.event.joined = Vec::new();
+        }
+        self.borrowing = true;
         match self.advance() {
             Next::Wait => None,
             Next::Item(Ok(item)) => Some(Ok(self.event.hold(item))),
@@ -1028,6 +1048,11 @@ impl Parser {
             let item = self.event.line(input, &self.partial, At::Copy);
             self.partial.clear();
             item
+        } else if self.borrowing
+            && matches!(self.event.data, Data::None)
+            && self.partial.starts_with(b"data:")
+        {
+            self.swap_in_line().err().map(Err)
         } else {
             // A long line: hand the buffer itself over, so that a data value
             // is a slice of it rather than a second copy.
@@ -1039,6 +1064,26 @@ impl Parser {
             Some(item) => Next::Item(item),
             None => Next::Wait,
         }
+    }
+
+    /// A long `data:` line that starts an event's data, for a borrowed
+    /// event: the line becomes the data buffer as it is, and the data
+    /// buffer's old storage the next unfinished line. The buffers go round
+    /// (with the stash's), so long lines cost no allocation.
+    fn swap_in_line(&mut self) -> Result<(), Error> {
+        let line = &self.partial;
+        let value_start = 5 + usize::from(line.get(5) == Some(&b' '));
+        self.event.grow_data(line.len() - value_start)?;
+        self.long_line = line.len() + line.len() / 16;
+        let event = &mut self.event;
+        std::mem::swap(&mut self.partial, &mut event.joined);
+        event.joined_from = value_start;
+        event.data = Data::Joined;
+        self.partial.clear();
+        if self.partial.capacity() > KEEP_LONG {
+            self.partial = Vec::new();
+        }
+        Ok(())
     }
 
     fn line_too_long(&self) -> Error {
@@ -1304,11 +1349,7 @@ impl Event {
         at: At<'_>,
     ) -> Result<(), Error> {
         let value = &line[start..];
-        let grown = self.data_len.saturating_add(value.len()).saturating_add(1);
-        if grown > self.max_event_len {
-            return Err(self.too_large());
-        }
-        self.data_len = grown;
+        self.grow_data(value.len())?;
         match &self.data {
             Data::None => match at {
                 At::Input(offset) => {
@@ -1345,9 +1386,21 @@ impl Event {
         Ok(())
     }
 
+    /// Counts a value of `len` bytes (and its LF) against the event limit.
+    #[inline(always)]
+    fn grow_data(&mut self, len: usize) -> Result<(), Error> {
+        let grown = self.data_len.saturating_add(len).saturating_add(1);
+        if grown > self.max_event_len {
+            return Err(self.too_large());
+        }
+        self.data_len = grown;
+        Ok(())
+    }
+
     /// Empties the multi-line data buffer for a new value, and lets go of it
     /// first when it grew large.
     fn start_joined(&mut self) {
+        self.joined_from = 0;
         if self.joined.capacity() > KEEP_JOINED {
             self.joined = Vec::new();
         } else {
@@ -1357,6 +1410,7 @@ impl Event {
 
     /// Empties the multi-line data buffer, and frees it when it grew large.
     fn clear_joined(&mut self) {
+        self.joined_from = 0;
         self.joined.clear();
         if self.joined.capacity() > KEEP_JOINED {
             self.joined = Vec::new();
@@ -1403,7 +1457,7 @@ impl Event {
         self.data_len = 0;
         let data = match std::mem::replace(&mut self.data, Data::None) {
             Data::None | Data::Joined => {
-                let data = decode(&self.joined, None);
+                let data = decode(&self.joined[self.joined_from..], None);
                 self.clear_joined();
                 data
             }
@@ -1438,7 +1492,7 @@ impl Event {
         self.data_len = 0;
         let type_index = self.event_type.take();
         let raw: &[u8] = match std::mem::replace(&mut self.data, Data::None) {
-            Data::None | Data::Joined => &self.joined,
+            Data::None | Data::Joined => &self.joined[self.joined_from..],
             Data::InInput(start, end) => match text.get(start..end) {
                 Some(value) => {
                     let event_type = type_index.and_then(|index| self.types[index].as_deref());
@@ -2142,6 +2196,74 @@ mod tests {
             types.push(event.shared_type().cloned().unwrap());
         }
         assert!(Arc::ptr_eq(&types[0], &types[1]));
+    }
+
+    #[test]
+    fn borrowed_long_lines_swap_buffers_instead_of_allocating() {
+        // With `next_item_ref`, a long data line becomes the data buffer and
+        // the buffers go round: after the first lines, the same three
+        // buffers hold every line, whatever the line ending.
+        let value = "y".repeat(HAND_OVER_FROM * 3);
+        let mut parser = Parser::new();
+        let buffers = |parser: &Parser| {
+            let mut held = [
+                parser.partial.as_ptr() as usize,
+                parser.stash.as_ptr() as usize,
+                parser.event.joined.as_ptr() as usize,
+            ];
+            held.sort_unstable();
+            held
+        };
+        let mut seen = Vec::new();
+        for round in 0..8 {
+            let eol = ["\n", "\r\n", "\r"][round % 3];
+            let input = format!("data: {value}{eol}{eol}data: {round}{eol}");
+            for piece in input.as_bytes().chunks(HAND_OVER_FROM + 7) {
+                parser.feed_slice(piece);
+                while let Some(item) = parser.next_item_ref() {
+                    let Ok(ItemRef::Event(event)) = item else {
+                        panic!("{item:?}");
+                    };
+                    assert_eq!(event.data(), value);
+                    // The data is the line itself, in the data buffer.
+                    let at = event.data().as_ptr() as usize;
+                    let joined = parser.event.joined.as_ptr() as usize;
+                    assert_eq!(at, joined + 6);
+                }
+            }
+            parser.feed_slice(eol.as_bytes());
+            let Some(Ok(ItemRef::Event(event))) = parser.next_item_ref() else {
+                panic!("round {round}: the short event");
+            };
+            assert_eq!(event.data(), round.to_string());
+            if round >= 3 {
+                seen.push(buffers(&parser));
+            }
+        }
+        assert!(seen.windows(2).all(|w| w[0] == w[1]), "{seen:x?}");
+
+        // A very long line is not kept once its event is done with.
+        let huge = "z".repeat(KEEP_LONG * 2);
+        let mut huge_events = 0;
+        for piece in format!("data: {huge}\n\n").as_bytes().chunks(64 * 1024) {
+            parser.feed_slice(piece);
+            while let Some(item) = parser.next_item_ref() {
+                let Ok(ItemRef::Event(event)) = item else {
+                    panic!("{item:?}");
+                };
+                assert_eq!(event.data().len(), huge.len());
+                huge_events += 1;
+            }
+        }
+        assert_eq!(huge_events, 1);
+        parser.feed_slice(b"data: small\n\n");
+        let Some(Ok(ItemRef::Event(event))) = parser.next_item_ref() else {
+            panic!("the small event");
+        };
+        assert_eq!(event.data(), "small");
+        assert!(parser.event.joined.capacity() <= KEEP_LONG);
+        assert!(parser.partial.capacity() <= KEEP_LONG);
+        assert!(parser.stash.capacity() <= KEEP_LONG);
     }
 
     #[test]
