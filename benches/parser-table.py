@@ -5,7 +5,7 @@ root = sys.argv[1] if len(sys.argv) > 1 else "target/criterion"
 corpora = ["tokens", "notifications", "64k-lines", "20-line", "notifications-crlf"]
 chunks = ["16KiB", "7B"]
 peers = ["eventsource-stream", "sse-stream", "sse-core"]
-ours = ["ssefeed", "ssefeed-borrowed"]
+ours = ["ssefeed", "ssefeed-bytes", "ssefeed-borrowed"]
 cols = ours + peers + ["memchr-floor"]
 def rate(group, name):
     d = os.path.join(root, group, name, "new")
@@ -16,8 +16,9 @@ def rate(group, name):
 def fmt(v):
     return f"{v/1000:.2f} GB/s" if v >= 1000 else f"{v:.0f} MB/s" if v >= 10 else f"{v:.2f} MB/s"
 print("| corpus | chunks | " + " | ".join(cols)
-      + " | ssefeed / fastest peer | borrowed / fastest peer | borrowed / floor |")
-print("|---|---|" + "---:|" * (len(cols) + 3))
+      + " | ssefeed / fastest peer | bytes / fastest peer | borrowed / fastest peer"
+      + " | borrowed / floor |")
+print("|---|---|" + "---:|" * (len(cols) + 4))
 for c in corpora:
     for k in chunks:
         g = f"{c}_{k}"
@@ -25,5 +26,6 @@ for c in corpora:
         best = max(peers, key=lambda n: r[n])
         print(f"| {c} | {k} | " + " | ".join(fmt(r[n]) for n in cols)
               + f" | {r['ssefeed']/r[best]:.2f}× ({best})"
+              + f" | {r['ssefeed-bytes']/r[best]:.2f}×"
               + f" | {r['ssefeed-borrowed']/r[best]:.2f}×"
               + f" | {r['ssefeed-borrowed']/r['memchr-floor']:.3f} |")
