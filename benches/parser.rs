@@ -2,7 +2,9 @@
 //! same bytes split into the same chunks, with a `memchr` count of line feeds
 //! as the floor that no line-based parser can beat.
 //!
-//! Run with `cargo bench --bench parser`. Every contender must dispatch the
+//! Run with `cargo bench --bench parser` (criterion), or with
+//! `PARSER_ROUNDS=15 cargo bench --bench parser` for interleaved rounds and
+//! per-round ratios (see `interleaved`). Every contender must dispatch the
 //! same events (count and data bytes) on every corpus before anything is
 //! timed; a mismatch panics, so a fast wrong answer cannot win.
 //!
@@ -29,7 +31,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use eventsource_stream::Eventsource as _;
 use futures_util::stream::{self, Stream};
 use ssefeed::parser::{Item, ItemRef, Parser};
@@ -368,70 +370,90 @@ fn chunked(bytes: &Bytes, size: usize) -> Vec<Bytes> {
         .collect()
 }
 
-fn bench_corpus(c: &mut Criterion, corpus: &Corpus) {
-    let events = corpus.event_ends.len();
-    for size in CHUNK_SIZES {
-        let chunks = chunked(&corpus.bytes, size);
-        let label = if size >= 1024 {
-            format!("{}KiB", size / 1024)
-        } else {
-            format!("{size}B")
-        };
-        let mut group = c.benchmark_group(format!("{}/{label}", corpus.name));
+/// The contenders ready to time on one corpus in chunks of `size`, each
+/// checked first: the chunks (or, for a slow contender, whole leading events
+/// of them) and the label of the chunk size.
+struct Cell {
+    label: String,
+    chunks: Vec<Bytes>,
+    inputs: Vec<(&'static str, Driver, Vec<Bytes>)>,
+}
 
-        // Check every contender against ssefeed before timing anything.
-        let expected = ssefeed_parse(&chunks);
+fn prepare(corpus: &Corpus, size: usize) -> Cell {
+    let events = corpus.event_ends.len();
+    let chunks = chunked(&corpus.bytes, size);
+    let label = if size >= 1024 {
+        format!("{}KiB", size / 1024)
+    } else {
+        format!("{size}B")
+    };
+    // Check every contender against ssefeed before timing anything.
+    let expected = ssefeed_parse(&chunks);
+    assert_eq!(
+        expected.events, events,
+        "{}: ssefeed miscounted",
+        corpus.name
+    );
+    let mut inputs = Vec::new();
+    for (name, parse) in CONTENDERS {
+        let started = Instant::now();
+        let tally = parse(&chunks);
+        let took = started.elapsed();
         assert_eq!(
-            expected.events, events,
-            "{}: ssefeed miscounted",
+            tally, expected,
+            "{name} disagrees with ssefeed on {} in {label} chunks",
             corpus.name
         );
-        let mut inputs = Vec::new();
-        for (name, parse) in CONTENDERS {
-            let started = Instant::now();
-            let tally = parse(&chunks);
-            let took = started.elapsed();
-            assert_eq!(
-                tally, expected,
-                "{name} disagrees with ssefeed on {} in {label} chunks",
-                corpus.name
-            );
-            if took <= SLOW_RUN {
-                inputs.push((name, parse, chunks.clone()));
-                continue;
-            }
-            // Too slow to run 20+ times: time it on whole leading events.
-            let keep = ((events as f64 * PREFIX_RUN.as_secs_f64() / took.as_secs_f64()) as usize)
-                .clamp(1, events);
-            let prefix = chunked(&corpus.prefix(keep), size);
-            let tally = parse(&prefix);
-            assert_eq!(tally, ssefeed_parse(&prefix), "{name} on the prefix");
-            assert_eq!(tally.events, keep, "{name} on the prefix");
-            eprintln!(
-                "note: {}/{label}: {name} took {took:.2?} for the whole corpus; \
-                 timed on its first {keep} of {events} events",
-                corpus.name
-            );
-            inputs.push((name, parse, prefix));
+        if took <= SLOW_RUN {
+            inputs.push((name, parse, chunks.clone()));
+            continue;
         }
+        // Too slow to run 20+ times: time it on whole leading events.
+        let keep = ((events as f64 * PREFIX_RUN.as_secs_f64() / took.as_secs_f64()) as usize)
+            .clamp(1, events);
+        let prefix = chunked(&corpus.prefix(keep), size);
+        let tally = parse(&prefix);
+        assert_eq!(tally, ssefeed_parse(&prefix), "{name} on the prefix");
+        assert_eq!(tally.events, keep, "{name} on the prefix");
+        eprintln!(
+            "note: {}/{label}: {name} took {took:.2?} for the whole corpus; \
+             timed on its first {keep} of {events} events",
+            corpus.name
+        );
+        inputs.push((name, parse, prefix));
+    }
+    Cell {
+        label,
+        chunks,
+        inputs,
+    }
+}
 
-        for (name, parse, chunks) in &inputs {
+fn bench_corpus(c: &mut Criterion, corpus: &Corpus) {
+    for size in CHUNK_SIZES {
+        let cell = prepare(corpus, size);
+        let mut group = c.benchmark_group(format!("{}/{}", corpus.name, cell.label));
+        for (name, parse, chunks) in &cell.inputs {
             let bytes: usize = chunks.iter().map(Bytes::len).sum();
             group.throughput(Throughput::Bytes(bytes as u64));
             group.bench_function(*name, |b| b.iter(|| black_box(parse(black_box(chunks)))));
         }
         group.throughput(Throughput::Bytes(corpus.bytes.len() as u64));
         group.bench_function("memchr-floor", |b| {
-            b.iter(|| black_box(memchr_floor(black_box(&chunks))))
+            b.iter(|| black_box(memchr_floor(black_box(&cell.chunks))))
         });
         group.finish();
     }
 }
 
-fn parsers(c: &mut Criterion) {
+fn corpora() -> [Corpus; 5] {
     let notifications = notifications();
     let crlf = notifications.with_crlf("notifications-crlf");
-    for corpus in [tokens(), notifications, large_lines(), multi_line(), crlf] {
+    [tokens(), notifications, large_lines(), multi_line(), crlf]
+}
+
+fn parsers(c: &mut Criterion) {
+    for corpus in corpora() {
         eprintln!(
             "corpus {}: {} bytes, {} events",
             corpus.name,
@@ -451,4 +473,132 @@ criterion_group! {
         .without_plots();
     targets = parsers
 }
-criterion_main!(benches);
+// ------------------------------------------------------- interleaved rounds
+
+/// How long one timing in a round lasts, at least (a run is repeated until
+/// then).
+const ROUND_SAMPLE: Duration = Duration::from_millis(20);
+
+/// Throughput of `run` in MB/s, over repeated runs of at least
+/// [`ROUND_SAMPLE`].
+fn time_runs(bytes: usize, mut run: impl FnMut()) -> f64 {
+    let started = Instant::now();
+    let mut runs = 0;
+    while started.elapsed() < ROUND_SAMPLE || runs == 0 {
+        run();
+        runs += 1;
+    }
+    (bytes * runs) as f64 / started.elapsed().as_secs_f64() / 1e6
+}
+
+/// The middle value and the quartiles of `values`.
+fn quartiles(values: &[f64]) -> [f64; 3] {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
+    [at(0.25), at(0.5), at(0.75)]
+}
+
+fn format_rate(mb_per_s: f64) -> String {
+    if mb_per_s >= 1000.0 {
+        format!("{:.2} GB/s", mb_per_s / 1000.0)
+    } else if mb_per_s >= 10.0 {
+        format!("{mb_per_s:.0} MB/s")
+    } else {
+        format!("{mb_per_s:.2} MB/s")
+    }
+}
+
+/// `PARSER_ROUNDS=n cargo bench --bench parser`: instead of criterion's
+/// contender-after-contender runs, time every contender once per round, in
+/// a rotating order, for `n` rounds, and print a table of median
+/// throughputs and of each ssefeed row's median ratio to the fastest peer
+/// *of the same round* (with quartiles). On a shared machine whose speed
+/// drifts over minutes, the ratio of timings taken seconds apart is the
+/// figure to trust.
+fn interleaved(rounds: usize) {
+    let mut header = false;
+    for corpus in corpora() {
+        for size in CHUNK_SIZES {
+            let cell = prepare(&corpus, size);
+            let names: Vec<&str> = cell.inputs.iter().map(|(name, ..)| *name).collect();
+            if !header {
+                header = true;
+                let ours: Vec<&str> = names
+                    .iter()
+                    .copied()
+                    .filter(|name| name.starts_with("ssefeed"))
+                    .collect();
+                println!(
+                    "| corpus | chunks | {} | memchr-floor | {} |",
+                    names.join(" | "),
+                    ours.iter()
+                        .map(|name| format!("{name} / fastest peer"))
+                        .collect::<Vec<_>>()
+                        .join(" | ")
+                );
+                println!("|---|---|{}", "---:|".repeat(names.len() + 1 + ours.len()));
+            }
+            // One column per contender, then the floor.
+            let mut rates = vec![Vec::with_capacity(rounds); names.len() + 1];
+            for round in 0..rounds {
+                for turn in 0..rates.len() {
+                    let column = (turn + round) % rates.len();
+                    let rate = match cell.inputs.get(column) {
+                        Some((_, parse, chunks)) => {
+                            let bytes = chunks.iter().map(Bytes::len).sum();
+                            time_runs(bytes, || {
+                                black_box(parse(black_box(chunks)));
+                            })
+                        }
+                        None => time_runs(corpus.bytes.len(), || {
+                            black_box(memchr_floor(black_box(&cell.chunks)));
+                        }),
+                    };
+                    rates[column].push(rate);
+                }
+            }
+            let peers: Vec<usize> = (0..names.len())
+                .filter(|&i| !names[i].starts_with("ssefeed"))
+                .collect();
+            let mut row = format!("| {} | {} |", corpus.name, cell.label);
+            for column in &rates {
+                row += &format!(" {} |", format_rate(quartiles(column)[1]));
+            }
+            for (i, name) in names.iter().enumerate() {
+                if !name.starts_with("ssefeed") {
+                    continue;
+                }
+                let ratios: Vec<f64> = (0..rounds)
+                    .map(|round| {
+                        let best = peers
+                            .iter()
+                            .map(|&peer| rates[peer][round])
+                            .fold(0.0, f64::max);
+                        rates[i][round] / best
+                    })
+                    .collect();
+                let [low, middle, high] = quartiles(&ratios);
+                row += &format!(" {middle:.2}× ({low:.2}–{high:.2}) |");
+            }
+            println!("{row}");
+        }
+    }
+}
+
+fn main() {
+    match std::env::var("PARSER_ROUNDS") {
+        Ok(rounds) => {
+            let rounds = rounds
+                .parse()
+                .ok()
+                .filter(|&rounds| rounds > 0)
+                .expect("PARSER_ROUNDS: a number of rounds, at least 1");
+            interleaved(rounds);
+        }
+        Err(_) => {
+            benches();
+            Criterion::default().configure_from_args().final_summary();
+        }
+    }
+}
