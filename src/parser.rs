@@ -52,10 +52,12 @@
 //! into a copy: see `check_text`); a value of 64 bytes or more becomes a
 //! slice of that copy, a shorter one a copy of its own (cheaper than the two
 //! atomic reference count updates of a shared slice); a line completed in
-//! `partial` has its values copied out, unless it is long, when the buffer
+//! `partial` has its values copied out (a first data value straight into
+//! the string an owned event will hold), unless it is long, when the buffer
 //! itself is handed over (or, for [`Parser::next_item_ref`], swapped with the
-//! data buffer, so that long lines reuse the same few buffers). A blank line builds the event in `next_item` itself, so that the
-//! event is written once, into the caller's return slot. The event being
+//! data buffer, so that long lines reuse the same few buffers). A blank line
+//! builds the event in `next_item` itself, so that the event is written once,
+//! into the caller's return slot. The event being
 //! built lives in its own struct (`Event`) so a line can be borrowed from the
 //! input while the event is updated.
 //!
@@ -255,6 +257,9 @@ enum Data {
     /// One `data` field, whose raw value is this slice of a long line that
     /// was handed over.
     Handed(Bytes),
+    /// One `data` field, copied out of a line that spanned reads and decoded
+    /// at once, for an owned event.
+    Text(ByteString),
     /// The raw values joined with LF in `Event::joined`, from
     /// `Event::joined_from` on.
     Joined,
@@ -310,6 +315,10 @@ const TYPE_CACHE: usize = 4;
 struct Event {
     max_event_len: usize,
     comments: bool,
+    /// The last call was `next_item_ref`: events are borrowed, so a long
+    /// line need not be handed over in a buffer of its own, and a short
+    /// value is not decoded ahead.
+    borrowing: bool,
     data: Data,
     /// Raw bytes in the data buffer, counting a LF per value.
     data_len: usize,
@@ -375,9 +384,6 @@ pub struct Parser {
     /// About the length of the last long line handed over: room for the
     /// next is made at once rather than by doubling.
     long_line: usize,
-    /// The last call was `next_item_ref`: events are borrowed, so a long
-    /// line need not be handed over in a buffer of its own.
-    borrowing: bool,
     bom: Bom,
     input: Input,
     event: Event,
@@ -422,12 +428,12 @@ impl Parser {
             stash: Vec::new(),
             pending_cr: false,
             long_line: 0,
-            borrowing: false,
             bom: Bom::Pending,
             input: Input::Open,
             event: Event {
                 max_event_len: config.max_event_len,
                 comments: config.comments,
+                borrowing: false,
                 data: Data::None,
                 data_len: 0,
                 joined: Vec::new(),
@@ -732,7 +738,7 @@ impl Parser {
     }
 
     fn next_owned(&mut self) -> Option<Result<Item, Error>> {
-        self.borrowing = false;
+        self.event.borrowing = false;
         match self.advance() {
             Next::Wait => None,
             Next::Item(item) => self.checked(item.map(Item::from)),
@@ -803,7 +809,7 @@ impl Parser {
         if self.event.joined.capacity() > KEEP_LONG && !matches!(self.event.data, Data::Joined) {
             self.event.joined = Vec::new();
         }
-        self.borrowing = true;
+        self.event.borrowing = true;
         match self.advance() {
             Next::Wait => None,
             Next::Item(Ok(item)) => Some(Ok(self.event.hold(item))),
@@ -1048,7 +1054,7 @@ impl Parser {
             let item = self.event.line(input, &self.partial, At::Copy);
             self.partial.clear();
             item
-        } else if self.borrowing
+        } else if self.event.borrowing
             && matches!(self.event.data, Data::None)
             && self.partial.starts_with(b"data:")
         {
@@ -1350,40 +1356,40 @@ impl Event {
     ) -> Result<(), Error> {
         let value = &line[start..];
         self.grow_data(value.len())?;
-        match &self.data {
+        match std::mem::replace(&mut self.data, Data::None) {
             Data::None => match at {
                 At::Input(offset) => {
                     self.data = Data::InInput(offset + start, offset + line.len());
                 }
                 At::Handed(chunk) => self.data = Data::Handed(chunk.slice(start..)),
+                // (Decoded now for an owned event: the line's buffer is
+                // about to be reused, and this is the copy it needs anyway.)
+                At::Copy if !self.borrowing => self.data = Data::Text(decode(value, None)),
                 At::Copy => {
                     self.start_joined();
                     self.joined.extend_from_slice(value);
                     self.data = Data::Joined;
                 }
             },
-            Data::InInput(from, to) => {
-                let first = &input[*from..*to];
-                self.start_joined();
-                self.joined.extend_from_slice(first);
-                self.joined.push(b'\n');
-                self.joined.extend_from_slice(value);
-                self.data = Data::Joined;
-            }
-            Data::Handed(first) => {
-                let first = first.clone();
-                self.start_joined();
-                self.joined.extend_from_slice(&first);
-                self.joined.push(b'\n');
-                self.joined.extend_from_slice(value);
-                self.data = Data::Joined;
-            }
+            Data::InInput(from, to) => self.join_first(&input[from..to], value),
+            Data::Handed(first) => self.join_first(&first, value),
+            Data::Text(first) => self.join_first(first.as_bytes(), value),
             Data::Joined => {
                 self.joined.push(b'\n');
                 self.joined.extend_from_slice(value);
+                self.data = Data::Joined;
             }
         }
         Ok(())
+    }
+
+    /// A second data value: the first and it, joined in `joined`.
+    fn join_first(&mut self, first: &[u8], value: &[u8]) {
+        self.start_joined();
+        self.joined.extend_from_slice(first);
+        self.joined.push(b'\n');
+        self.joined.extend_from_slice(value);
+        self.data = Data::Joined;
     }
 
     /// Counts a value of `len` bytes (and its LF) against the event limit.
@@ -1467,6 +1473,7 @@ impl Event {
                 None => decode(&input[start..end], None),
             },
             Data::Handed(value) => decode(&value.clone(), Some(value)),
+            Data::Text(text) => text,
         };
         // Replacement characters can make decoded data longer than the raw
         // bytes the limit counted. The limit counts the final LF too.
@@ -1506,6 +1513,10 @@ impl Event {
             },
             Data::Handed(value) => {
                 self.held = value;
+                &self.held
+            }
+            Data::Text(text) => {
+                self.held = text.into_bytes();
                 &self.held
             }
         };
@@ -2196,6 +2207,37 @@ mod tests {
             types.push(event.shared_type().cloned().unwrap());
         }
         assert!(Arc::ptr_eq(&types[0], &types[1]));
+    }
+
+    #[test]
+    fn a_value_decoded_ahead_for_an_owned_event_can_be_joined_or_borrowed() {
+        // A data line completed by small reads is decoded at once while
+        // events are owned; the event may still get a second value, or be
+        // taken with `next_item_ref`.
+        for (more, expected) in [("", "first"), ("data: second\n", "first\nsecond")] {
+            for by_ref in [false, true] {
+                let mut parser = Parser::new();
+                for piece in b"data: first\n".chunks(3) {
+                    parser.feed_slice(piece);
+                    assert!(parser.next_item().is_none());
+                }
+                assert!(matches!(parser.event.data, Data::Text(_)));
+                parser.feed_slice(more.as_bytes());
+                parser.feed_slice(b"\n");
+                let data = if by_ref {
+                    match parser.next_item_ref() {
+                        Some(Ok(ItemRef::Event(event))) => event.data().to_owned(),
+                        other => panic!("{other:?}"),
+                    }
+                } else {
+                    match parser.next_item() {
+                        Some(Ok(Item::Event(event))) => event.data().to_owned(),
+                        other => panic!("{other:?}"),
+                    }
+                };
+                assert_eq!(data, expected, "by_ref: {by_ref}");
+            }
+        }
     }
 
     #[test]
