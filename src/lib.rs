@@ -141,7 +141,14 @@
 //! # Feature flags
 //!
 //! - `client` (default): `EventSource` over reqwest (rustls) and tokio.
-//! - `json`: [`MessageEvent::json`] deserializes an event's data with serde.
+#![cfg_attr(
+    feature = "json",
+    doc = " - `json`: [`MessageEvent::json`] deserializes an event's data with serde."
+)]
+#![cfg_attr(
+    not(feature = "json"),
+    doc = " - `json`: `MessageEvent::json` deserializes an event's data with serde."
+)]
 //! - `tracing`: debug-level `tracing` events for connect, open, reconnect and
 //!   close; nothing the server sends is logged above debug.
 //!
