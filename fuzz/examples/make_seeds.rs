@@ -108,6 +108,35 @@ fn main() {
         body: b"data: a\r\n\r\ndata: b\r\n\r\n",
     };
     write("chunking", "split-crlf", &crlf.encode());
+    // Lines longer than the parser's 16 KiB hand-over threshold, cut inside
+    // them: a long line alone, a long first value joined with a second, a
+    // long comment and id; taken borrowed (long lines swap buffers) and
+    // owned (they are handed over).
+    let mut long = Vec::new();
+    for (field, len) in [("data: ", 17_000), ("data:", 16_400), ("id: ", 100)] {
+        long.extend_from_slice(field.as_bytes());
+        long.extend((0..len).map(|i| b"abc\xC3\xA9xyz"[i % 8]));
+        long.extend_from_slice(b"\n");
+    }
+    long.extend_from_slice(b"\r\n: ");
+    long.extend(std::iter::repeat_n(b'c', 16_500));
+    long.extend_from_slice(b"\rdata: after\r\r");
+    for by_ref in [true, false] {
+        let input = ChunkingInput {
+            comments: true,
+            feed_slice: by_ref,
+            feed_all_first: false,
+            by_ref,
+            splits: vec![3, 5000, 16_000, 17_010, 20_000, 33_410, 34_000, 50_000],
+            body: &long,
+        };
+        let name = if by_ref {
+            "long-lines-by-ref"
+        } else {
+            "long-lines-owned"
+        };
+        write("chunking", name, &input.encode());
+    }
 
     let plain = Config::plain();
     machine(
