@@ -274,7 +274,7 @@ const KEEP_JOINED: usize = 64 * 1024;
 
 /// The most capacity a buffer swapped out of the data buffer keeps, to hold
 /// the next unfinished line (see `Parser::swap_in_line`).
-const KEEP_LONG: usize = 1024 * 1024;
+const KEEP_LONG: usize = 256 * 1024;
 
 /// Values at least this long are slices of the chunk they arrived in;
 /// shorter ones are copied. (A shared slice costs two atomic reference count
