@@ -84,47 +84,56 @@ fn drain_owned(parser: &mut Parser, tally: &mut Tally) {
     }
 }
 
-fn ssefeed_parse(chunks: &[Bytes]) -> Tally {
-    let mut parser = Parser::new();
-    let mut tally = Tally::default();
-    for chunk in chunks {
-        parser.feed_slice(chunk);
-        drain_owned(&mut parser, &mut tally);
-    }
-    parser.finish();
-    drain_owned(&mut parser, &mut tally);
-    tally
-}
-
-fn ssefeed_bytes_parse(chunks: &[Bytes]) -> Tally {
-    let mut parser = Parser::new();
-    let mut tally = Tally::default();
-    for chunk in chunks {
-        parser.feed(chunk.clone());
-        drain_owned(&mut parser, &mut tally);
-    }
-    parser.finish();
-    drain_owned(&mut parser, &mut tally);
-    tally
-}
-
-fn ssefeed_borrowed_parse(chunks: &[Bytes]) -> Tally {
-    fn drain(parser: &mut Parser, tally: &mut Tally) {
-        while let Some(item) = parser.next_item_ref() {
-            if let ItemRef::Event(event) = item.expect("ssefeed failed") {
-                tally.add(event.data());
-            }
+fn drain_borrowed(parser: &mut Parser, tally: &mut Tally) {
+    while let Some(item) = parser.next_item_ref() {
+        if let ItemRef::Event(event) = item.expect("ssefeed failed") {
+            tally.add(event.data());
         }
     }
+}
+
+/// One ssefeed parse: `feed` each chunk and `drain` what it completes, then
+/// the same after the end of the input. (Generic, so each row is compiled
+/// with its own calls inlined.)
+#[inline(always)]
+fn ssefeed_run(
+    chunks: &[Bytes],
+    feed: impl Fn(&mut Parser, &Bytes),
+    drain: impl Fn(&mut Parser, &mut Tally),
+) -> Tally {
     let mut parser = Parser::new();
     let mut tally = Tally::default();
     for chunk in chunks {
-        parser.feed_slice(chunk);
+        feed(&mut parser, chunk);
         drain(&mut parser, &mut tally);
     }
     parser.finish();
     drain(&mut parser, &mut tally);
     tally
+}
+
+fn ssefeed_parse(chunks: &[Bytes]) -> Tally {
+    ssefeed_run(
+        chunks,
+        |parser, chunk| parser.feed_slice(chunk),
+        drain_owned,
+    )
+}
+
+fn ssefeed_bytes_parse(chunks: &[Bytes]) -> Tally {
+    ssefeed_run(
+        chunks,
+        |parser, chunk| parser.feed(chunk.clone()),
+        drain_owned,
+    )
+}
+
+fn ssefeed_borrowed_parse(chunks: &[Bytes]) -> Tally {
+    ssefeed_run(
+        chunks,
+        |parser, chunk| parser.feed_slice(chunk),
+        drain_borrowed,
+    )
 }
 
 /// Polls an always-ready stream to its end without an executor.
