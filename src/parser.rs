@@ -467,22 +467,35 @@ impl Parser {
             self.feed_slice(&chunk);
             return;
         }
+        if !self.prepare_input(&chunk) {
+            self.set_chunk(chunk);
+            self.pos = 0;
+        }
+    }
+
+    /// Before new input is added: returns `true` when `chunk` was dealt with
+    /// here (ignored, as the input is closed or it is empty; or appended to
+    /// the unread rest of the input), `false` when everything fed before is
+    /// read and `chunk` is the caller's to place. Data that lies in the
+    /// input is detached first, and a stash is settled.
+    fn prepare_input(&mut self, chunk: &[u8]) -> bool {
         if self.input != Input::Open || chunk.is_empty() {
-            return;
+            return true;
         }
         self.detach();
         self.settle_stash();
         if self.in_copied {
             // The unread rest of a slice: keep reading from the copy.
             self.copied.drain(..self.pos);
-            self.copied.extend_from_slice(&chunk);
+            self.copied.extend_from_slice(chunk);
         } else if self.pos < self.chunk.len() {
-            let joined = join(&self.chunk[self.pos..], &chunk);
+            let joined = join(&self.chunk[self.pos..], chunk);
             self.set_chunk(joined);
         } else {
-            self.set_chunk(chunk);
+            return false;
         }
         self.pos = 0;
+        true
     }
 
     /// Gives the parser the next chunk of the stream by copying it.
@@ -623,21 +636,7 @@ impl Parser {
     }
 
     fn copy_slice(&mut self, chunk: &[u8]) {
-        if self.input != Input::Open || chunk.is_empty() {
-            return;
-        }
-        self.detach();
-        self.settle_stash();
-        if self.in_copied {
-            self.copied.drain(..self.pos);
-            self.copied.extend_from_slice(chunk);
-            self.pos = 0;
-            return;
-        }
-        if self.pos < self.chunk.len() {
-            let joined = join(&self.chunk[self.pos..], chunk);
-            self.set_chunk(joined);
-            self.pos = 0;
+        if self.prepare_input(chunk) {
             return;
         }
         // Bytes that continue an unfinished line go straight to it (a small
