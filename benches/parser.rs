@@ -36,6 +36,10 @@ use eventsource_stream::Eventsource as _;
 use futures_util::stream::{self, Stream};
 use ssefeed::parser::{Item, ItemRef, Parser};
 
+#[path = "support/events.rs"]
+mod events;
+use events::{NOTIFICATION_SEED, Rng, TOKEN_SEED, WORDS, notification, token};
+
 /// Total size each corpus is grown to (the last event may go past it).
 const CORPUS_BYTES: usize = 4 * 1024 * 1024;
 /// The chunk sizes the corpora are fed in: network-sized and pathological.
@@ -202,27 +206,6 @@ fn memchr_floor(chunks: &[Bytes]) -> usize {
 
 // ------------------------------------------------------------------- corpora
 
-/// A deterministic xorshift64* generator: the corpora are the same on every
-/// run and every machine.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-}
-
 /// A corpus, and where each of its events ends (for cutting prefixes).
 struct Corpus {
     name: &'static str,
@@ -279,68 +262,14 @@ impl Corpus {
     }
 }
 
-const WORDS: &[&str] = &[
-    "the",
-    "stream",
-    "parser",
-    "event",
-    "token",
-    "model",
-    "reply",
-    "chunk",
-    "delta",
-    "value",
-    "server",
-    "client",
-    "résumé",
-    "naïve",
-    "日本語",
-    "emoji 🎉",
-    "data",
-    "field",
-    "line",
-    "byte",
-];
-
 /// 1. An LLM streaming tokens: tiny events, one short JSON `data:` line each.
 fn tokens() -> Corpus {
-    const TOKENS: &[&str] = &[
-        "Hello", " world", ",", " the", " a", " of", " and", " to", " in", " is", " that", " it",
-        ".", "\\n", "\\n\\n", " stream", "ing", " token", " café", " 日本", "語", " —", " \\\"",
-        "42", " parser", " Rust", "'s", " event", "s", " server",
-    ];
-    Corpus::build("tokens", 1, |rng, _, out| {
-        let token = rng.pick(TOKENS);
-        let _ = write!(
-            out,
-            "data: {{\"choices\":[{{\"delta\":{{\"content\":\"{token}\"}}}}]}}\n\n"
-        );
-    })
-}
-
-/// One ~200-byte notification with `id:` and `event:` lines.
-fn notification(rng: &mut Rng, n: usize, out: &mut String) {
-    const KINDS: &[&str] = &["notification", "mention", "like", "follow"];
-    let kind = rng.pick(KINDS);
-    let user = rng.below(100_000);
-    let mut text = String::new();
-    while text.len() < 40 + rng.below(60) {
-        if !text.is_empty() {
-            text.push(' ');
-        }
-        text.push_str(rng.pick(WORDS));
-    }
-    let _ = write!(
-        out,
-        "id: {n}\nevent: {kind}\ndata: {{\"id\":{n},\"type\":\"{kind}\",\"user\":\"user{user}\",\
-         \"text\":\"{text}\",\"ts\":{}}}\n\n",
-        1_700_000_000_000 + n as u64 * 37
-    );
+    Corpus::build("tokens", TOKEN_SEED, |rng, _, out| token(rng, out))
 }
 
 /// 2. Notifications: ~200-byte JSON events with `id:` and `event:`.
 fn notifications() -> Corpus {
-    Corpus::build("notifications", 2, notification)
+    Corpus::build("notifications", NOTIFICATION_SEED, notification)
 }
 
 /// 3. Large single-line events: 64 KiB of base64-like data each.

@@ -3,6 +3,10 @@
 
 use std::fmt::Write as _;
 
+#[path = "../../support/events.rs"]
+mod events;
+use events::{NOTIFICATION_SEED, Rng, TOKEN_SEED};
+
 /// The kinds of events a stream test sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -33,58 +37,6 @@ impl Kind {
     }
 }
 
-/// A deterministic xorshift64* generator: the corpora are the same on every
-/// run and every machine.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-}
-
-const TOKENS: &[&str] = &[
-    "Hello", " world", ",", " the", " a", " of", " and", " to", " in", " is", " that", " it", ".",
-    "\\n", "\\n\\n", " stream", "ing", " token", " café", " 日本", "語", " —", " \\\"", "42",
-    " parser", " Rust", "'s", " event", "s", " server",
-];
-
-const WORDS: &[&str] = &[
-    "the",
-    "stream",
-    "parser",
-    "event",
-    "token",
-    "model",
-    "reply",
-    "chunk",
-    "delta",
-    "value",
-    "server",
-    "client",
-    "résumé",
-    "naïve",
-    "日本語",
-    "emoji 🎉",
-    "data",
-    "field",
-    "line",
-    "byte",
-];
-
-const KINDS: &[&str] = &["notification", "mention", "like", "follow"];
-
 /// The events of a stream test, each a complete event ending in a blank line.
 #[derive(Debug)]
 pub struct Corpus {
@@ -101,8 +53,8 @@ impl Corpus {
     /// `events` events of `kind`.
     pub fn build(kind: Kind, events: usize) -> Self {
         let mut rng = Rng(match kind {
-            Kind::Llm => 1,
-            Kind::Notify => 2,
+            Kind::Llm => TOKEN_SEED,
+            Kind::Notify => NOTIFICATION_SEED,
         });
         let mut text = String::with_capacity(events * if kind == Kind::Llm { 50 } else { 220 });
         let mut event_ends = Vec::with_capacity(events);
@@ -110,30 +62,8 @@ impl Corpus {
         for n in 0..events {
             let start = text.len();
             match kind {
-                Kind::Llm => {
-                    let token = rng.pick(TOKENS);
-                    let _ = write!(
-                        text,
-                        "data: {{\"choices\":[{{\"delta\":{{\"content\":\"{token}\"}}}}]}}\n\n"
-                    );
-                }
-                Kind::Notify => {
-                    let kind = rng.pick(KINDS);
-                    let user = rng.below(100_000);
-                    let mut words = String::new();
-                    while words.len() < 40 + rng.below(60) {
-                        if !words.is_empty() {
-                            words.push(' ');
-                        }
-                        words.push_str(rng.pick(WORDS));
-                    }
-                    let _ = write!(
-                        text,
-                        "id: {n}\nevent: {kind}\ndata: {{\"id\":{n},\"type\":\"{kind}\",\
-                         \"user\":\"user{user}\",\"text\":\"{words}\",\"ts\":{}}}\n\n",
-                        1_700_000_000_000 + n as u64 * 37
-                    );
-                }
+                Kind::Llm => events::token(&mut rng, &mut text),
+                Kind::Notify => events::notification(&mut rng, n, &mut text),
             }
             // Every event has exactly one `data: ` line.
             let event = &text[start..];
