@@ -321,40 +321,23 @@ fn stream_test(
         ],
     );
     let mut samples: Vec<Vec<Measured>> = vec![Vec::new(); libs.len()];
-    for run in 0..runs {
-        for k in 0..libs.len() {
-            let i = (k + run) % libs.len();
-            let lib = libs[i];
-            eprintln!("{} / {lib} / run {}", test.name, run + 1);
-            let m = run_client(
-                bins,
-                &[
-                    "--lib",
-                    lib,
-                    "--url",
-                    &server.url,
-                    "--mode",
-                    "stream",
-                    "--events",
-                    &events,
-                ],
-            );
-            let want_data = if lib == "raw" {
-                "-".to_owned()
-            } else {
-                server.data_bytes.to_string()
-            };
-            let want = format!("events={events} data_bytes={want_data}");
-            if m.stdout.trim() != want {
-                die(&format!(
-                    "{}: {lib} reported {:?}, the server sent {want:?}",
-                    test.name,
-                    m.stdout.trim()
-                ));
-            }
-            samples[i].push(m);
+    let args = ["--mode", "stream", "--events", &events];
+    rotate_clients(bins, &server, libs, runs, test.name, &args, |i, lib, m| {
+        let want_data = if lib == "raw" {
+            "-".to_owned()
+        } else {
+            server.data_bytes.to_string()
+        };
+        let want = format!("events={events} data_bytes={want_data}");
+        if m.stdout.trim() != want {
+            die(&format!(
+                "{}: {lib} reported {:?}, the server sent {want:?}",
+                test.name,
+                m.stdout.trim()
+            ));
         }
-    }
+        samples[i].push(m);
+    });
     drop(server);
     libs.iter()
         .zip(samples)
@@ -389,35 +372,16 @@ fn idle_test(
     let server = Server::start(bins, &["--mode", "idle"]);
     let conns_arg = conns.to_string();
     let mut per: Vec<Vec<f64>> = vec![Vec::new(); libs.len()];
-    for run in 0..runs {
-        for k in 0..libs.len() {
-            let i = (k + run) % libs.len();
-            let lib = libs[i];
-            eprintln!("idle / {lib} / run {}", run + 1);
-            let m = run_client(
-                bins,
-                &[
-                    "--lib",
-                    lib,
-                    "--url",
-                    &server.url,
-                    "--mode",
-                    "idle",
-                    "--conns",
-                    &conns_arg,
-                ],
-            );
-            let field = |name: &str| -> f64 {
-                m.stdout
-                    .split_whitespace()
-                    .find_map(|kv| kv.strip_prefix(name))
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or_else(|| die(&format!("idle / {lib}: bad report {:?}", m.stdout)))
-            };
-            let (before, after) = (field("before_kib="), field("after_kib="));
-            per[i].push((after - before) / conns as f64);
-        }
-    }
+    let args = ["--mode", "idle", "--conns", &conns_arg];
+    rotate_clients(bins, &server, libs, runs, "idle", &args, |i, lib, m| {
+        let field = |name: &str| -> f64 {
+            report_field(&m.stdout, name)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| die(&format!("idle / {lib}: bad report {:?}", m.stdout)))
+        };
+        let (before, after) = (field("before_kib="), field("after_kib="));
+        per[i].push((after - before) / conns as f64);
+    });
     drop(server);
     libs.iter()
         .zip(per)
@@ -445,39 +409,19 @@ fn latency_test(
         ],
     );
     let mut pooled: Vec<Vec<u64>> = vec![Vec::new(); libs.len()];
-    for run in 0..runs {
-        for k in 0..libs.len() {
-            let i = (k + run) % libs.len();
-            let lib = libs[i];
-            eprintln!("latency / {lib} / run {}", run + 1);
-            let m = run_client(
-                bins,
-                &[
-                    "--lib",
-                    lib,
-                    "--url",
-                    &server.url,
-                    "--mode",
-                    "latency",
-                    "--events",
-                    &events_arg,
-                ],
-            );
-            let samples: Vec<u64> = m
-                .stdout
-                .split_whitespace()
-                .find_map(|kv| kv.strip_prefix("lat_ns="))
-                .map(|list| list.split(',').filter_map(|v| v.parse().ok()).collect())
-                .unwrap_or_default();
-            if samples.len() as u64 != events {
-                die(&format!(
-                    "latency / {lib}: {} samples, the server sent {events}",
-                    samples.len()
-                ));
-            }
-            pooled[i].extend(samples);
+    let args = ["--mode", "latency", "--events", &events_arg];
+    rotate_clients(bins, &server, libs, runs, "latency", &args, |i, lib, m| {
+        let samples: Vec<u64> = report_field(&m.stdout, "lat_ns=")
+            .map(|list| list.split(',').filter_map(|v| v.parse().ok()).collect())
+            .unwrap_or_default();
+        if samples.len() as u64 != events {
+            die(&format!(
+                "latency / {lib}: {} samples, the server sent {events}",
+                samples.len()
+            ));
         }
-    }
+        pooled[i].extend(samples);
+    });
     drop(server);
     libs.iter()
         .zip(pooled)
@@ -486,6 +430,38 @@ fn latency_test(
             (*lib, s)
         })
         .collect()
+}
+
+/// Runs the client `runs` times for each of `libs` against `server`, with
+/// `--lib`, `--url` and `args`. Each round takes the libraries in a rotated
+/// order, so that a machine whose speed drifts slows them all alike. Each
+/// measurement goes to `each`, with the library's index in `libs`.
+fn rotate_clients(
+    bins: &Bins,
+    server: &Server,
+    libs: &[&'static str],
+    runs: usize,
+    test: &str,
+    args: &[&str],
+    mut each: impl FnMut(usize, &'static str, Measured),
+) {
+    for run in 0..runs {
+        for k in 0..libs.len() {
+            let i = (k + run) % libs.len();
+            let lib = libs[i];
+            eprintln!("{test} / {lib} / run {}", run + 1);
+            let mut all = vec!["--lib", lib, "--url", &server.url];
+            all.extend_from_slice(args);
+            each(i, lib, run_client(bins, &all));
+        }
+    }
+}
+
+/// The value after `name` (`"key="`) in a line of `key=value` words.
+fn report_field<'a>(report: &'a str, name: &str) -> Option<&'a str> {
+    report
+        .split_whitespace()
+        .find_map(|word| word.strip_prefix(name))
 }
 
 /// A running `server`, killed when dropped.
@@ -508,8 +484,7 @@ impl Server {
             .read_line(&mut line)
             .expect("server's first line");
         let field = |name: &str| -> u64 {
-            line.split_whitespace()
-                .find_map(|kv| kv.strip_prefix(name))
+            report_field(&line, name)
                 .and_then(|v| v.parse().ok())
                 .unwrap_or_else(|| die(&format!("the server said {line:?}")))
         };
