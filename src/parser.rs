@@ -533,7 +533,7 @@ impl Parser {
         let quiet = if line.len() >= HAND_OVER_FROM {
             false
         } else if line.starts_with(b"data:") {
-            let value = line.len() - 5 - usize::from(line.get(5) == Some(&b' '));
+            let value = line.len() - data_value_start(line);
             self.event.data_len + value < self.event.max_event_len
         } else {
             line.starts_with(b"id:") || line.starts_with(b"event:")
@@ -893,7 +893,7 @@ impl Parser {
             let line = &input[start..end];
             if line.starts_with(b"data:") {
                 // The most common line, without a call.
-                let value_start = 5 + usize::from(line.get(5) == Some(&b' '));
+                let value_start = data_value_start(line);
                 match self
                     .event
                     .append_data(input, line, value_start, At::Input(start))
@@ -1077,7 +1077,7 @@ impl Parser {
     /// (with the stash's), so long lines cost no allocation.
     fn swap_in_line(&mut self) -> Result<(), Error> {
         let line = &self.partial;
-        let value_start = 5 + usize::from(line.get(5) == Some(&b' '));
+        let value_start = data_value_start(line);
         self.event.grow_data(line.len() - value_start)?;
         self.long_line = line.len() + line.len() / 16;
         let event = &mut self.event;
@@ -1182,6 +1182,13 @@ fn grow_long(partial: &mut Vec<u8>, more: usize, long_line: usize) {
     }
 }
 
+/// Where the value of a line that starts with `data:` starts: after the
+/// colon and one space, if there is one.
+#[inline(always)]
+fn data_value_start(line: &[u8]) -> usize {
+    5 + usize::from(line.get(5) == Some(&b' '))
+}
+
 /// The input being read: the chunk, or the copy of fed slices.
 #[inline(always)]
 fn input<'a>(chunk: &'a Bytes, copied: &'a [u8], in_copied: bool) -> &'a [u8] {
@@ -1245,7 +1252,7 @@ impl Event {
         // unknown field either way: only the first six bytes are searched.
         // The common case first: a `data:` line.
         if line.starts_with(b"data:") {
-            let value_start = 5 + usize::from(line.get(5) == Some(&b' '));
+            let value_start = data_value_start(line);
             return self
                 .append_data(input, line, value_start, at)
                 .err()
