@@ -8,19 +8,23 @@ use std::fmt;
 use std::future::Future;
 use std::ops::ControlFlow;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
 use reqwest::header::{self, HeaderValue};
 use tokio::time::{Instant, Sleep};
 
-use crate::error::Error;
-use crate::event::{Event, ReadyState};
+use crate::error::{BoxError, Error};
+use crate::event::{CloseReason, Event, ReadyState};
 use crate::machine::{Action, Machine};
 use crate::parser::Parser;
-use crate::retry::{RetryPolicy, parse_retry_after};
+use crate::response::{
+    DEFAULT_REFUSAL_BODY_LIMIT, DEFAULT_REFUSAL_BODY_TIMEOUT, HttpVersion, Refusal, ResponseHead,
+};
+use crate::retry::RetryPolicy;
 
 /// A `tracing` debug event when the feature is on; nothing otherwise.
 #[cfg(feature = "tracing")]
@@ -37,7 +41,42 @@ macro_rules! debug {
 
 type ResponseFuture = Pin<Box<dyn Future<Output = reqwest::Result<reqwest::Response>> + Send>>;
 type BodyStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
-type RequestFn = Box<dyn FnMut() -> reqwest::RequestBuilder + Send>;
+type RequestFn = Box<dyn FnMut(&RequestContext) -> reqwest::RequestBuilder + Send>;
+type BuilderFuture =
+    Pin<Box<dyn Future<Output = Result<reqwest::RequestBuilder, BoxError>> + Send>>;
+type AsyncRequestFn = Box<dyn FnMut(RequestContext) -> BuilderFuture + Send>;
+
+/// What a request factory is told before each attempt: see
+/// [`EventSource::builder_fn`] and [`EventSource::builder_async`].
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    attempt: u32,
+    last_event_id: String,
+    cause: Option<Arc<Error>>,
+}
+
+impl RequestContext {
+    /// 0 for the first request; then which attempt in a row without an
+    /// event this is, from 1 (as in [`Event::Reconnecting`]).
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    /// The last event ID this attempt resumes from (also sent as
+    /// `Last-Event-ID` when not empty): for servers that want it in the URL
+    /// (`?since=`).
+    pub fn last_event_id(&self) -> &str {
+        &self.last_event_id
+    }
+
+    /// Why the last connection ended, for a reconnect: a 401 to refresh a
+    /// token for, a network error to try another host after. `None` for the
+    /// first request (and after [`EventSource::reconnect_now`] from an open
+    /// connection).
+    pub fn cause(&self) -> Option<&Error> {
+        self.cause.as_deref()
+    }
+}
 
 /// Where each attempt's request comes from.
 enum Requests {
@@ -47,13 +86,37 @@ enum Requests {
     Once(Option<(reqwest::Client, reqwest::Request)>),
     /// Rebuilt before each attempt.
     Factory(RequestFn),
+    /// Rebuilt before each attempt, by a future.
+    AsyncFactory(AsyncRequestFn),
 }
 
 /// What is under way on the wire.
 enum Conn {
     Idle,
+    /// The async factory is making the request.
+    Preparing(BuilderFuture),
     Requesting(ResponseFuture),
     Streaming(BodyStream),
+    /// A refused response's body is being read, for its explanation.
+    Refused(Box<RefusedBody>),
+}
+
+/// The first part of a refused response's body, being read.
+struct RefusedBody {
+    head: ResponseHead,
+    body: BodyStream,
+    read: BytesMut,
+    /// Reading stops at this instant with what has arrived.
+    deadline: Pin<Box<Sleep>>,
+}
+
+/// Whether a request may be sent again without asking: the methods that
+/// neither change server state nor cost per call.
+fn is_repeatable(method: &reqwest::Method) -> bool {
+    matches!(
+        *method,
+        reqwest::Method::GET | reqwest::Method::HEAD | reqwest::Method::OPTIONS
+    )
 }
 
 /// A reconnecting Server-Sent Events client: a [`Stream`] of
@@ -63,8 +126,13 @@ enum Conn {
 /// `Last-Event-ID` when the last event ID is not empty; opens on `200` with
 /// `Content-Type: text/event-stream`; ends normally on `204`; fails on any
 /// other status or content type (unless the [`RetryPolicy`] retries that
-/// status); and reconnects after network errors and the end of the body,
+/// status), keeping the response and the first part of its body in the
+/// error; and reconnects after network errors and the end of the body,
 /// waiting the reconnection time (the server's `retry:`) with backoff.
+///
+/// A request whose method is not GET, HEAD or OPTIONS (a POST to an LLM
+/// API, say) is sent once, in one-shot mode, unless
+/// [`reconnect(true)`](EventSourceBuilder::reconnect) asks for reconnects.
 ///
 /// # Items and the end of the stream
 ///
@@ -92,9 +160,11 @@ enum Conn {
 /// let mut source = EventSource::new(request)?;
 /// while let Some(event) = source.next().await {
 ///     match event? {
-///         Event::Open => eprintln!("connected"),
+///         Event::Open(response) => eprintln!("connected: {}", response.status()),
 ///         Event::Message(message) => println!("{}: {}", message.event_type(), message.data()),
-///         Event::Reconnecting { error, delay, .. } => eprintln!("{error}; retrying in {delay:?}"),
+///         Event::Reconnecting { error, delay, .. } => {
+///             eprintln!("{}; retrying in {delay:?}", error.report())
+///         }
 ///         _ => {}
 ///     }
 /// }
@@ -109,6 +179,11 @@ pub struct EventSource {
     /// The timer for the machine's deadlines; made at the first poll, since a
     /// timer needs the runtime and building an `EventSource` must not.
     sleep: Option<Pin<Box<Sleep>>>,
+    /// How much of a refused response's body is kept, and for how long it
+    /// is read.
+    refusal_body: (usize, Duration),
+    /// Whether the first request decides one-shot mode by its method.
+    auto_one_shot: bool,
     /// The instant `sleep` is set for, if it is armed.
     sleep_at: Option<Instant>,
     /// The machine wants the time of each chunk (an idle timeout or
@@ -118,14 +193,14 @@ pub struct EventSource {
 
 impl EventSource {
     /// An event source with the default options over `request` (any method,
-    /// headers and body; the body must be cloneable, since a reconnect sends
-    /// it again).
+    /// headers and body). A GET reconnects; a POST (or any other method but
+    /// HEAD and OPTIONS) is sent once.
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidRequest`] when the request cannot be built, or its body
-    /// cannot be cloned (a stream: use one-shot mode, see
-    /// [`EventSourceBuilder::reconnect`]).
+    /// [`Error::InvalidRequest`] when the request cannot be built;
+    /// [`Error::BodyNotCloneable`] when it must be sent again but its body is
+    /// a stream.
     pub fn new(request: reqwest::RequestBuilder) -> Result<Self, Error> {
         Self::builder(request).build()
     }
@@ -142,24 +217,57 @@ impl EventSource {
     }
 
     /// Options for an event source that calls `make_request` before each
-    /// attempt: to send a fresh auth token, or move to another URL.
-    /// `Last-Event-ID`, `Accept` and `Cache-Control` are added to what it
-    /// returns.
+    /// attempt, with the attempt number, the last event ID and why the last
+    /// attempt ended: to send a fresh auth token, resume with `?since=`, or
+    /// move to another host. `Last-Event-ID`, `Accept` and `Cache-Control`
+    /// are added to what it returns. Whether it reconnects follows the first
+    /// request's method, as for [`builder`](Self::builder).
     ///
     /// ```no_run
-    /// # fn token() -> String { String::new() }
+    /// # fn token(refresh: bool) -> String { String::new() }
     /// let client = reqwest::Client::new();
-    /// let source = ssefeed::EventSource::builder_fn(move || {
-    ///     client.get("https://example.com/feed").bearer_auth(token())
+    /// let source = ssefeed::EventSource::builder_fn(move |ctx| {
+    ///     let refresh = ctx.cause().and_then(|error| error.status()) == Some(401);
+    ///     client
+    ///         .get("https://example.com/feed")
+    ///         .query(&[("since", ctx.last_event_id())])
+    ///         .bearer_auth(token(refresh))
     /// })
     /// .build()?;
     /// # Ok::<(), ssefeed::Error>(())
     /// ```
     pub fn builder_fn<F>(make_request: F) -> EventSourceBuilder
     where
-        F: FnMut() -> reqwest::RequestBuilder + Send + 'static,
+        F: FnMut(&RequestContext) -> reqwest::RequestBuilder + Send + 'static,
     {
         EventSourceBuilder::new(Source::Factory(Box::new(make_request)))
+    }
+
+    /// Like [`builder_fn`](Self::builder_fn), for a factory that must await
+    /// (a token refresh over the network). Its error is
+    /// [`Error::RequestFactory`], retried like a network error unless the
+    /// [retry hook](RetryPolicy::on_retry) stops.
+    ///
+    /// ```no_run
+    /// # async fn fetch_token() -> Result<String, std::io::Error> { Ok(String::new()) }
+    /// let client = reqwest::Client::new();
+    /// let source = ssefeed::EventSource::builder_async(move |_ctx| {
+    ///     let request = client.get("https://example.com/feed");
+    ///     async move { Ok::<_, std::io::Error>(request.bearer_auth(fetch_token().await?)) }
+    /// })
+    /// .build()?;
+    /// # Ok::<(), ssefeed::Error>(())
+    /// ```
+    pub fn builder_async<F, Fut, E>(mut make_request: F) -> EventSourceBuilder
+    where
+        F: FnMut(RequestContext) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<reqwest::RequestBuilder, E>> + Send + 'static,
+        E: Into<BoxError>,
+    {
+        EventSourceBuilder::new(Source::AsyncFactory(Box::new(move |context| {
+            let future = make_request(context);
+            Box::pin(async move { future.await.map_err(Into::into) })
+        })))
     }
 
     /// The spec's `readyState`.
@@ -179,6 +287,13 @@ impl EventSource {
         self.machine.reconnection_time()
     }
 
+    /// Why the source closed for good (a 204 and its response, the end of a
+    /// one-shot stream, [`close`](Self::close), or a final error); `None`
+    /// while it is not closed. A stream that yields `None` has a reason.
+    pub fn close_reason(&self) -> Option<&CloseReason> {
+        self.machine.close_reason()
+    }
+
     /// Closes the source: drops the connection at once; the next poll yields
     /// `None`. Dropping the `EventSource` does the same.
     pub fn close(&mut self) {
@@ -188,22 +303,69 @@ impl EventSource {
         self.sleep_at = None;
     }
 
-    /// Starts the request for an attempt.
-    fn connect(&mut self, last_event_id: &str) -> Result<ResponseFuture, Error> {
-        let (client, mut request) = match &mut self.requests {
+    /// Drops the current connection (or cuts a reconnect wait short) and
+    /// connects again at once, resuming with `Last-Event-ID`: for an app
+    /// that sees its network change or wakes from sleep. Events already
+    /// received are still delivered; an unfinished one is discarded, so the
+    /// server resends it. Returns false, doing nothing, when the source is
+    /// closed or one-shot.
+    ///
+    /// ```no_run
+    /// # async fn run(mut source: ssefeed::EventSource, mut network_changed: tokio::sync::mpsc::Receiver<()>) {
+    /// use futures_util::StreamExt;
+    /// loop {
+    ///     tokio::select! {
+    ///         event = source.next() => match event {
+    ///             Some(Ok(event)) => println!("{event:?}"),
+    ///             _ => break,
+    ///         },
+    ///         Some(()) = network_changed.recv() => {
+    ///             source.reconnect_now();
+    ///         }
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn reconnect_now(&mut self) -> bool {
+        debug!("ssefeed: reconnect now");
+        self.machine.reconnect_now(Instant::now().into_std())
+    }
+
+    /// Starts an attempt: the request, or the async factory that makes it.
+    fn connect(&mut self, last_event_id: &str, attempt: u32) -> Result<Conn, Error> {
+        let (client, request) = match &mut self.requests {
             Requests::Template(client, request) => {
                 let request = request.try_clone().ok_or(Error::BodyNotCloneable)?;
                 (client.clone(), request)
             }
             Requests::Once(once) => once.take().ok_or(Error::BodyNotCloneable)?,
             Requests::Factory(make) => {
-                let (client, request) = make().build_split();
+                let context = request_context(&self.machine, last_event_id, attempt);
+                let (client, request) = make(&context).build_split();
                 (client, request.map_err(Error::InvalidRequest)?)
             }
+            Requests::AsyncFactory(make) => {
+                let context = request_context(&self.machine, last_event_id, attempt);
+                return Ok(Conn::Preparing(make(context)));
+            }
         };
+        Ok(Conn::Requesting(self.send(client, request, last_event_id)))
+    }
+
+    /// Sends an attempt's request, with the headers every attempt carries.
+    fn send(
+        &mut self,
+        client: reqwest::Client,
+        mut request: reqwest::Request,
+        last_event_id: &str,
+    ) -> ResponseFuture {
+        if std::mem::take(&mut self.auto_one_shot) && !is_repeatable(request.method()) {
+            // A request built by a factory: its first method decides.
+            self.machine.set_reconnect(false);
+        }
         prepare(&mut request, last_event_id);
         debug!(url = %request.url(), resume = !last_event_id.is_empty(), "ssefeed: connecting");
-        Ok(Box::pin(client.execute(request)))
+        Box::pin(client.execute(request))
     }
 
     /// Arms the timer for the machine's next deadline; true when it fired.
@@ -260,15 +422,16 @@ impl EventSource {
         while let Some(action) = self.machine.poll_action() {
             match action {
                 Action::Disconnect => self.conn = Conn::Idle,
-                Action::Connect { last_event_id } => match self.connect(&last_event_id) {
-                    Ok(response) => self.conn = Conn::Requesting(response),
+                Action::Connect {
+                    last_event_id,
+                    attempt,
+                } => match self.connect(&last_event_id, attempt) {
+                    Ok(conn) => self.conn = conn,
                     Err(error) => {
-                        self.close();
-                        return ControlFlow::Break(Poll::Ready(Some(Err(error))));
+                        self.conn = Conn::Idle;
+                        self.machine.handle_error(Instant::now().into_std(), error);
                     }
                 },
-                #[allow(unreachable_patterns)] // Action is non_exhaustive
-                _ => {}
             }
         }
         if self.machine.ready_state() == ReadyState::Closed {
@@ -290,32 +453,81 @@ impl EventSource {
     fn poll_conn(&mut self, cx: &mut Context<'_>) -> bool {
         match &mut self.conn {
             Conn::Idle => false,
+            Conn::Preparing(making) => {
+                let Poll::Ready(made) = making.as_mut().poll(cx) else {
+                    return false;
+                };
+                self.conn = Conn::Idle;
+                let made = made.map_err(Error::RequestFactory).and_then(|builder| {
+                    let (client, request) = builder.build_split();
+                    Ok((client, request.map_err(Error::InvalidRequest)?))
+                });
+                match made {
+                    Ok((client, request)) => {
+                        let last_event_id = self.machine.last_event_id().to_owned();
+                        self.conn = Conn::Requesting(self.send(client, request, &last_event_id));
+                    }
+                    Err(error) => self.machine.handle_error(Instant::now().into_std(), error),
+                }
+                true
+            }
             Conn::Requesting(response) => {
                 let Poll::Ready(result) = response.as_mut().poll(cx) else {
                     return false;
                 };
-                let now = Instant::now().into_std();
+                let now = Instant::now();
                 match result {
                     Ok(response) => {
-                        let headers = response.headers();
-                        let content_type = header_str(headers, header::CONTENT_TYPE);
-                        let retry_after = header_str(headers, header::RETRY_AFTER)
-                            .as_deref()
-                            .and_then(parse_retry_after);
-                        let status = response.status().as_u16();
-                        self.conn = Conn::Streaming(Box::pin(response.bytes_stream()));
-                        self.machine.handle_response(
-                            now,
-                            status,
-                            content_type.as_deref(),
-                            retry_after,
-                        );
+                        let head = response_head(&response);
+                        let body: BodyStream = Box::pin(response.bytes_stream());
+                        if self.machine.refuses(&head) {
+                            let timeout = self.refusal_body.1;
+                            self.conn = Conn::Refused(Box::new(RefusedBody {
+                                head,
+                                body,
+                                read: BytesMut::new(),
+                                deadline: Box::pin(tokio::time::sleep_until(now + timeout)),
+                            }));
+                        } else {
+                            self.conn = Conn::Streaming(body);
+                            self.machine.handle_response(now.into_std(), head);
+                        }
                     }
                     Err(error) => {
                         self.conn = Conn::Idle;
-                        self.machine.handle_error(now, Error::Transport(error));
+                        self.machine
+                            .handle_error(now.into_std(), transport_error(error));
                     }
                 }
+                true
+            }
+            Conn::Refused(refused) => {
+                let limit = self.refusal_body.0;
+                let complete = match refused.body.as_mut().poll_next(cx) {
+                    Poll::Ready(Some(Ok(bytes))) => {
+                        let room = limit - refused.read.len();
+                        if bytes.len() <= room {
+                            refused.read.extend_from_slice(&bytes);
+                            return true;
+                        }
+                        refused.read.extend_from_slice(&bytes[..room]);
+                        false
+                    }
+                    // A cut body keeps what arrived.
+                    Poll::Ready(Some(Err(_))) => false,
+                    Poll::Ready(None) => true,
+                    Poll::Pending if refused.deadline.as_mut().poll(cx).is_pending() => {
+                        return false;
+                    }
+                    Poll::Pending => false,
+                };
+                let Conn::Refused(refused) = std::mem::replace(&mut self.conn, Conn::Idle) else {
+                    unreachable!("matched above");
+                };
+                let RefusedBody { head, read, .. } = *refused;
+                let refusal = Refusal::new(head, read.freeze(), complete);
+                self.machine
+                    .handle_refusal(Instant::now().into_std(), refusal);
                 true
             }
             Conn::Streaming(body) => {
@@ -332,7 +544,7 @@ impl EventSource {
                     Some(Err(error)) => {
                         self.conn = Conn::Idle;
                         let now = Instant::now().into_std();
-                        self.machine.handle_error(now, Error::Transport(error));
+                        self.machine.handle_error(now, transport_error(error));
                     }
                     None => {
                         self.conn = Conn::Idle;
@@ -343,6 +555,53 @@ impl EventSource {
             }
         }
     }
+}
+
+/// The context a request factory is given for an attempt.
+fn request_context(machine: &Machine, last_event_id: &str, attempt: u32) -> RequestContext {
+    RequestContext {
+        attempt,
+        last_event_id: last_event_id.to_owned(),
+        cause: machine.reconnect_cause().cloned(),
+    }
+}
+
+/// A reqwest error as the crate's: one that says the request could never
+/// be sent (a URL scheme reqwest does not speak, say) is an invalid request.
+fn transport_error(error: reqwest::Error) -> Error {
+    if error.is_builder() {
+        Error::InvalidRequest(error)
+    } else {
+        Error::Transport(error)
+    }
+}
+
+/// The owned head of a response: built once per connection.
+fn response_head(response: &reqwest::Response) -> ResponseHead {
+    let version = match response.version() {
+        reqwest::Version::HTTP_09 => HttpVersion::Http09,
+        reqwest::Version::HTTP_10 => HttpVersion::Http10,
+        reqwest::Version::HTTP_2 => HttpVersion::Http2,
+        reqwest::Version::HTTP_3 => HttpVersion::Http3,
+        _ => HttpVersion::Http11,
+    };
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().into(),
+                String::from_utf8_lossy(value.as_bytes()).into(),
+            )
+        })
+        .collect();
+    ResponseHead::from_parts(
+        response.status().as_u16(),
+        version,
+        headers,
+        Some(response.url().as_str().into()),
+        Some(SystemTime::now()),
+    )
 }
 
 impl fmt::Debug for EventSource {
@@ -358,7 +617,8 @@ impl fmt::Debug for EventSource {
 /// Logs the connection's life (never the data) at debug level.
 fn trace_event(event: &Result<Event, Error>) {
     match event {
-        Ok(Event::Open) => debug!("ssefeed: open"),
+        #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+        Ok(Event::Open(response)) => debug!(status = response.status(), "ssefeed: open"),
         #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
         Ok(Event::Reconnecting {
             error,
@@ -394,17 +654,12 @@ fn prepare(request: &mut reqwest::Request, last_event_id: &str) {
     }
 }
 
-fn header_str(headers: &header::HeaderMap, name: header::HeaderName) -> Option<String> {
-    headers
-        .get(name)
-        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
-}
-
 /// What the builder was given to make requests from.
 enum Source {
     Builder(Box<reqwest::RequestBuilder>),
     Request(reqwest::Client, Box<reqwest::Request>),
     Factory(RequestFn),
+    AsyncFactory(AsyncRequestFn),
 }
 
 /// Options for an [`EventSource`].
@@ -417,8 +672,7 @@ enum Source {
 ///     .post("https://api.example.com/v1/chat")
 ///     .header("content-type", "application/json")
 ///     .body(r#"{"stream": true}"#);
-/// let source = EventSource::builder(request)
-///     .reconnect(false) // a completion: never send the POST twice
+/// let source = EventSource::builder(request) // a POST: sent once
 ///     .idle_timeout(Duration::from_secs(60))
 ///     .build()?;
 /// # Ok::<(), ssefeed::Error>(())
@@ -428,10 +682,14 @@ pub struct EventSourceBuilder {
     source: Source,
     parser: crate::parser::ParserBuilder,
     policy: RetryPolicy,
-    reconnect: bool,
+    /// `None`: by the request's method.
+    reconnect: Option<bool>,
     idle_timeout: Option<Duration>,
     last_event_id: Option<String>,
     jitter_seed: Option<u64>,
+    any_content_type: bool,
+    refusal_body_limit: usize,
+    refusal_body_timeout: Duration,
 }
 
 impl fmt::Debug for EventSourceBuilder {
@@ -442,6 +700,9 @@ impl fmt::Debug for EventSourceBuilder {
             .field("reconnect", &self.reconnect)
             .field("idle_timeout", &self.idle_timeout)
             .field("last_event_id", &self.last_event_id)
+            .field("any_content_type", &self.any_content_type)
+            .field("refusal_body_limit", &self.refusal_body_limit)
+            .field("refusal_body_timeout", &self.refusal_body_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -452,10 +713,13 @@ impl EventSourceBuilder {
             source,
             parser: Parser::builder(),
             policy: RetryPolicy::new(),
-            reconnect: true,
+            reconnect: None,
             idle_timeout: None,
             last_event_id: None,
             jitter_seed: None,
+            any_content_type: false,
+            refusal_body_limit: DEFAULT_REFUSAL_BODY_LIMIT,
+            refusal_body_timeout: DEFAULT_REFUSAL_BODY_TIMEOUT,
         }
     }
 
@@ -468,9 +732,38 @@ impl EventSourceBuilder {
     /// `false` for one-shot mode: never reconnect and never send the request
     /// twice (an LLM completion over POST). The body ending at an event
     /// boundary ends the stream; ending inside an event is
-    /// [`Error::Truncated`]; a network error is final. Default `true`.
+    /// [`Error::Truncated`]; a network error is final.
+    ///
+    /// Default: reconnect for GET, HEAD and OPTIONS; one-shot for any other
+    /// method, whose request may not be safe to send again (a POST re-sent
+    /// after each clean end would pay for a new completion each time).
+    /// `true` reconnects whatever the method.
     pub fn reconnect(mut self, reconnect: bool) -> Self {
-        self.reconnect = reconnect;
+        self.reconnect = Some(reconnect);
+        self
+    }
+
+    /// Open on a 200 response whatever its `Content-Type` (`true`), for
+    /// servers that send a valid event stream with a missing or wrong one
+    /// (some OpenAI-compatible endpoints). Default `false`: as the spec says,
+    /// anything but `text/event-stream` fails with [`Error::ContentType`].
+    pub fn accept_any_content_type(mut self, any: bool) -> Self {
+        self.any_content_type = any;
+        self
+    }
+
+    /// How much of a refused response's body the error keeps (default
+    /// [`DEFAULT_REFUSAL_BODY_LIMIT`], 64 KiB); what follows is not read.
+    pub fn refusal_body_limit(mut self, bytes: usize) -> Self {
+        self.refusal_body_limit = bytes;
+        self
+    }
+
+    /// How long a refused response's body is read before the error is made
+    /// with what has arrived (default [`DEFAULT_REFUSAL_BODY_TIMEOUT`], 5 s),
+    /// so a body that never ends cannot hold the error back.
+    pub fn refusal_body_timeout(mut self, timeout: Duration) -> Self {
+        self.refusal_body_timeout = timeout;
         self
     }
 
@@ -523,25 +816,32 @@ impl EventSourceBuilder {
     /// invalid URL or header); [`Error::BodyNotCloneable`] when reconnecting
     /// is on and the body is a stream that cannot be sent twice.
     pub fn build(self) -> Result<EventSource, Error> {
+        let mut reconnect = self.reconnect.unwrap_or(true);
+        let mut requests = |client, request: reqwest::Request| {
+            reconnect = self
+                .reconnect
+                .unwrap_or_else(|| is_repeatable(request.method()));
+            sent_again(client, request, reconnect)
+        };
         let requests = match self.source {
             Source::Builder(builder) => {
                 let (client, request) = (*builder).build_split();
-                sent_again(
-                    client,
-                    request.map_err(Error::InvalidRequest)?,
-                    self.reconnect,
-                )?
+                requests(client, request.map_err(Error::InvalidRequest)?)?
             }
-            Source::Request(client, request) => sent_again(client, *request, self.reconnect)?,
+            Source::Request(client, request) => requests(client, *request)?,
             Source::Factory(make) => Requests::Factory(make),
+            Source::AsyncFactory(make) => Requests::AsyncFactory(make),
         };
+        let auto_one_shot = self.reconnect.is_none()
+            && matches!(requests, Requests::Factory(_) | Requests::AsyncFactory(_));
         let mut parser = self.parser.build();
         if let Some(id) = &self.last_event_id {
             parser.set_last_event_id(id);
         }
         let mut machine = Machine::with_parts(Instant::now().into_std(), parser, self.policy)
-            .reconnect(self.reconnect)
-            .idle_timeout(self.idle_timeout);
+            .reconnect(reconnect)
+            .idle_timeout(self.idle_timeout)
+            .accept_any_content_type(self.any_content_type);
         if let Some(seed) = self.jitter_seed {
             machine = machine.jitter_seed(seed);
         }
@@ -552,6 +852,8 @@ impl EventSourceBuilder {
             conn: Conn::Idle,
             sleep: None,
             sleep_at: None,
+            refusal_body: (self.refusal_body_limit, self.refusal_body_timeout),
+            auto_one_shot,
         })
     }
 }

@@ -4,14 +4,23 @@
 /// [`EventStream`](crate::EventStream)).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
+use std::borrow::Cow;
+use std::fmt;
+
+use crate::response::{Refusal, ResponseHead};
+
 /// `Result` with [`Error`] as the default error type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong while reading an event stream.
 ///
-/// Every variant is final for the stream that returned it: a parser, an
+/// An `Err` item is final for the stream that returned it: a parser, an
 /// [`EventStream`](crate::EventStream) or an `EventSource` yields nothing
-/// after an error (`None` from then on).
+/// after it (`None` from then on). The same values also say why a
+/// connection was lost in an [`Event::Reconnecting`](crate::Event::Reconnecting),
+/// which is not final; [`is_retryable`](Self::is_retryable) tells whether
+/// trying again can help, and [`report`](Self::report) prints the error with
+/// its causes on one line.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -42,26 +51,18 @@ pub enum Error {
     Source(#[source] BoxError),
 
     /// The server answered with a status other than 200 (and 204, which ends
-    /// the stream normally). Final unless the retry policy retries this
-    /// status; then it is the cause of an
-    /// [`Event::Reconnecting`](crate::Event::Reconnecting).
-    #[error("the server answered with status {status}")]
-    Status {
-        /// The HTTP status code.
-        status: u16,
-        /// The response's `Retry-After`, when it was given in seconds.
-        retry_after: Option<std::time::Duration>,
-        /// The response's `Content-Type`, if any.
-        content_type: Option<String>,
-    },
+    /// the stream normally): the [`Refusal`] holds the response's status,
+    /// headers and the first part of its body, where APIs explain why. Final
+    /// unless the retry policy retries this status; then it is the cause of
+    /// an [`Event::Reconnecting`](crate::Event::Reconnecting).
+    #[error("the server answered with status {}", .0.head().status_line())]
+    Status(Box<Refusal>),
 
-    /// The server answered 200 but not with `text/event-stream`. Final: the
-    /// spec fails the connection.
-    #[error("the server answered with content type {}, not text/event-stream", .content_type.as_deref().unwrap_or("(none)"))]
-    ContentType {
-        /// The response's `Content-Type`, if any.
-        content_type: Option<String>,
-    },
+    /// The server answered 200 but not with `text/event-stream`. Final (the
+    /// spec fails the connection) unless the content type check is relaxed
+    /// (`EventSourceBuilder::accept_any_content_type`).
+    #[error("the server answered with content type {}, not text/event-stream", .0.head().content_type().unwrap_or("(none)"))]
+    ContentType(Box<Refusal>),
 
     /// The server ended the stream at an event boundary. The cause of an
     /// [`Event::Reconnecting`](crate::Event::Reconnecting); never final.
@@ -90,11 +91,19 @@ pub enum Error {
     #[error("the request to the event stream failed")]
     Transport(#[source] reqwest::Error),
 
-    /// The request could not be built (an invalid URL or header). Final.
+    /// The request could not be built (an invalid URL, scheme or header).
+    /// Final: sending it again cannot help.
     #[cfg(feature = "client")]
     #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
     #[error("the event stream request is invalid")]
     InvalidRequest(#[source] reqwest::Error),
+
+    /// The async request factory
+    /// (`EventSource::builder_async`) failed, with its own error as the
+    /// source: a token refresh, say. Retried like a network error unless the
+    /// retry hook stops.
+    #[error("making the event stream request failed")]
+    RequestFactory(#[source] BoxError),
 
     /// Reconnecting would send the request body again, but it is a stream
     /// that cannot be cloned. Use one-shot mode or a cloneable body. Final.
@@ -103,7 +112,7 @@ pub enum Error {
 
     /// The retry policy's limit on attempts or elapsed time was reached.
     /// Final.
-    #[error("gave up reconnecting after {attempts} attempts")]
+    #[error("gave up reconnecting after {attempts} {}", if *.attempts == 1 { "attempt" } else { "attempts" })]
     RetriesExhausted {
         /// How many attempts were made in a row without receiving an event.
         attempts: u32,
@@ -111,6 +120,149 @@ pub enum Error {
         #[source]
         last_error: Box<Self>,
     },
+}
+
+impl Error {
+    /// Whether trying again can help: true for network errors (a refused
+    /// or reset connection, a DNS failure, a cut body), the end of the
+    /// stream, an idle timeout, and the statuses of
+    /// [`TRANSIENT_STATUSES`](crate::retry::TRANSIENT_STATUSES); false for a
+    /// request that cannot be built (a bad URL scheme or header), a TLS
+    /// failure (an untrusted certificate), other statuses and content types,
+    /// the parser's limits, and a policy that gave up.
+    ///
+    /// The client uses it for network errors; for statuses it follows the
+    /// [`RetryPolicy`](crate::RetryPolicy), and a
+    /// [retry hook](crate::RetryPolicy::on_retry) may overrule both.
+    ///
+    /// ```
+    /// assert!(ssefeed::Error::StreamEnded.is_retryable());
+    /// assert!(!ssefeed::Error::LineTooLong { limit: 10 }.is_retryable());
+    /// ```
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::StreamEnded | Self::Truncated | Self::IdleTimeout { .. } => true,
+            Self::RequestFactory(_) => true,
+            Self::Status(refusal) => {
+                crate::retry::TRANSIENT_STATUSES.contains(&refusal.head().status())
+            }
+            #[cfg(feature = "client")]
+            Self::Transport(error) => !error.is_builder() && !is_tls_failure(error),
+            #[cfg(feature = "client")]
+            Self::InvalidRequest(_) => false,
+            Self::ContentType(_)
+            | Self::LineTooLong { .. }
+            | Self::EventTooLarge { .. }
+            | Self::Source(_)
+            | Self::BodyNotCloneable
+            | Self::RetriesExhausted { .. } => false,
+        }
+    }
+
+    /// The refused response ([`Status`](Self::Status),
+    /// [`ContentType`](Self::ContentType), or the last error of
+    /// [`RetriesExhausted`](Self::RetriesExhausted)).
+    pub fn refusal(&self) -> Option<&Refusal> {
+        match self {
+            Self::Status(refusal) | Self::ContentType(refusal) => Some(refusal),
+            Self::RetriesExhausted { last_error, .. } => last_error.refusal(),
+            _ => None,
+        }
+    }
+
+    /// The status and headers of the refused response, if the error is one.
+    pub fn response(&self) -> Option<&ResponseHead> {
+        self.refusal().map(Refusal::head)
+    }
+
+    /// The HTTP status of the refused response, if the error is one.
+    pub fn status(&self) -> Option<u16> {
+        self.response().map(ResponseHead::status)
+    }
+
+    /// The first part of the refused response's body, decoded lossily: an
+    /// API's explanation of a 401, 429 or 400.
+    ///
+    /// ```
+    /// use ssefeed::{Error, Refusal, ResponseHead};
+    ///
+    /// let body = bytes::Bytes::from_static(br#"{"error":"invalid api key"}"#);
+    /// let error = Error::Status(Box::new(Refusal::new(ResponseHead::new(401), body, true)));
+    /// assert_eq!(error.to_string(), "the server answered with status 401 Unauthorized");
+    /// assert_eq!(error.body().as_deref(), Some(r#"{"error":"invalid api key"}"#));
+    /// ```
+    pub fn body(&self) -> Option<Cow<'_, str>> {
+        self.refusal().map(Refusal::body_text)
+    }
+
+    /// The error and its whole cause chain on one line, `a: b: c`, for logs
+    /// and terminals. (`Display` shows this error alone, as Rust's
+    /// convention is, so that reporters printing the chain do not repeat it.)
+    ///
+    /// ```
+    /// let error = ssefeed::Error::Source(Box::new(std::io::Error::other("disk on fire")));
+    /// assert_eq!(error.to_string(), "reading the event stream failed");
+    /// assert_eq!(
+    ///     error.report().to_string(),
+    ///     "reading the event stream failed: disk on fire"
+    /// );
+    /// ```
+    pub fn report(&self) -> Report<'_> {
+        Report(self)
+    }
+}
+
+/// An error with its causes, on one line: see [`Error::report`].
+#[derive(Debug, Clone, Copy)]
+pub struct Report<'a>(&'a (dyn std::error::Error + 'static));
+
+impl<'a> Report<'a> {
+    /// The report of any error, not just this crate's.
+    pub fn of(error: &'a (dyn std::error::Error + 'static)) -> Self {
+        Self(error)
+    }
+}
+
+impl fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut shown = self.0.to_string();
+        f.write_str(&shown)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            // Some libraries repeat their source in their own message.
+            if !shown.contains(&text) {
+                write!(f, ": {text}")?;
+                shown = text;
+            }
+            source = cause.source();
+        }
+        Ok(())
+    }
+}
+
+/// Whether a connection failed in the TLS handshake (an untrusted or
+/// invalid certificate, no shared protocol): a setup fault that retrying
+/// does not heal. rustls reports handshake failures as `InvalidData` I/O
+/// errors; native TLS stacks name the certificate.
+#[cfg(feature = "client")]
+fn is_tls_failure(error: &reqwest::Error) -> bool {
+    if !error.is_connect() {
+        return false;
+    }
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::InvalidData {
+                return true;
+            }
+        }
+        if cause.to_string().contains("certificate") {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 #[cfg(test)]
@@ -131,5 +283,58 @@ mod tests {
         assert!(std::error::Error::source(&io).is_some());
         let limit = Error::LineTooLong { limit: 10 }.to_string();
         assert_eq!(limit, "event stream line longer than the limit of 10 bytes");
+    }
+}
+
+#[cfg(test)]
+mod more_tests {
+    use super::*;
+
+    fn refused(status: u16, body: &'static [u8]) -> Error {
+        Error::Status(Box::new(Refusal::new(
+            ResponseHead::new(status),
+            bytes::Bytes::from_static(body),
+            true,
+        )))
+    }
+
+    #[test]
+    fn retryable_kinds() {
+        assert!(refused(503, b"").is_retryable());
+        assert!(refused(429, b"").is_retryable());
+        assert!(!refused(401, b"").is_retryable());
+        assert!(Error::Truncated.is_retryable());
+        assert!(
+            Error::IdleTimeout {
+                timeout: std::time::Duration::from_secs(1)
+            }
+            .is_retryable()
+        );
+        assert!(!Error::BodyNotCloneable.is_retryable());
+        assert!(!Error::EventTooLarge { limit: 1 }.is_retryable());
+    }
+
+    #[test]
+    fn refusal_is_reachable_through_an_exhausted_policy() {
+        let error = Error::RetriesExhausted {
+            attempts: 1,
+            last_error: Box::new(refused(429, b"slow down")),
+        };
+        assert_eq!(error.to_string(), "gave up reconnecting after 1 attempt");
+        assert_eq!(error.status(), Some(429));
+        assert_eq!(error.body().as_deref(), Some("slow down"));
+        assert_eq!(
+            error.report().to_string(),
+            "gave up reconnecting after 1 attempt: the server answered with status 429 Too Many Requests"
+        );
+    }
+
+    #[test]
+    fn report_skips_a_cause_its_error_already_shows() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("outer: {0}")]
+        struct Repeats(#[source] std::io::Error);
+        let error = Repeats(std::io::Error::other("inner"));
+        assert_eq!(Report::of(&error).to_string(), "outer: inner");
     }
 }

@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use bytestring::ByteString;
 
+use crate::response::ResponseHead;
+
 /// The event type given to events without an `event:` field.
 pub const DEFAULT_EVENT_TYPE: &str = "message";
 
@@ -160,8 +162,10 @@ pub enum ReadyState {
 #[non_exhaustive]
 pub enum Event {
     /// A connection was announced: the server answered 200 with
-    /// `text/event-stream`. Messages of that connection follow.
-    Open,
+    /// `text/event-stream`. Messages of that connection follow. The
+    /// [`ResponseHead`] is that response: its status, headers (request IDs,
+    /// rate limits, cookies), the URL after redirects and the HTTP version.
+    Open(ResponseHead),
     /// A message event.
     Message(MessageEvent),
     /// A comment line (keep-alive), without the colon and one leading space;
@@ -171,11 +175,40 @@ pub enum Event {
     /// answer in time) and will be retried after `delay`.
     #[non_exhaustive]
     Reconnecting {
-        /// Why the connection was lost.
-        error: crate::Error,
+        /// Why the connection was lost. Shared with the
+        /// [request factory](crate::RequestContext::cause), which may act on
+        /// it (refresh a token after a 401, say).
+        error: Arc<crate::Error>,
         /// How long until the next attempt.
         delay: std::time::Duration,
         /// Which attempt in a row without an event the next one is, from 1.
         attempt: u32,
     },
+}
+
+/// Why an event source closed for good: see
+/// [`Machine::close_reason`](crate::machine::Machine::close_reason).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// The server answered `204 No Content`, the spec's way to tell a client
+    /// to stop reconnecting; this is its response.
+    NoContent(ResponseHead),
+    /// A one-shot stream's body ended at an event boundary.
+    Completed,
+    /// The source was closed by its user.
+    Closed,
+    /// A final error was yielded.
+    Failed,
+}
+
+impl std::fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NoContent(_) => f.write_str("server ended the feed (204 No Content)"),
+            Self::Completed => f.write_str("the stream ended"),
+            Self::Closed => f.write_str("closed"),
+            Self::Failed => f.write_str("failed"),
+        }
+    }
 }

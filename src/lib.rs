@@ -163,15 +163,19 @@ mod error;
 mod event;
 pub mod machine;
 pub mod parser;
+mod response;
 pub mod retry;
 mod stream;
 
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
-pub use client::{EventSource, EventSourceBuilder};
-pub use error::{BoxError, Error, Result};
-pub use event::{DEFAULT_EVENT_TYPE, Event, MessageEvent, ReadyState};
-pub use retry::RetryPolicy;
+pub use client::{EventSource, EventSourceBuilder, RequestContext};
+pub use error::{BoxError, Error, Report, Result};
+pub use event::{CloseReason, DEFAULT_EVENT_TYPE, Event, MessageEvent, ReadyState};
+pub use response::{
+    DEFAULT_REFUSAL_BODY_LIMIT, DEFAULT_REFUSAL_BODY_TIMEOUT, HttpVersion, Refusal, ResponseHead,
+};
+pub use retry::{RetryContext, RetryDecision, RetryPolicy};
 pub use stream::{EventStream, ReaderSource};
 
 /// The string type of event data, re-exported from the `bytestring` crate.

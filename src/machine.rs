@@ -13,7 +13,9 @@
 //!    [`Action::Connect`] starts a request (send `Last-Event-ID` when the ID
 //!    it carries is not empty), [`Action::Disconnect`] drops the current one.
 //! 2. Feed what happens on the connection: [`handle_response`](Machine::handle_response)
-//!    for the status and headers, [`handle_bytes`](Machine::handle_bytes)
+//!    for the status and headers (or, for a response the machine
+//!    [`refuses`](Machine::refuses), [`handle_refusal`](Machine::handle_refusal)
+//!    with the first part of its body), [`handle_bytes`](Machine::handle_bytes)
 //!    for each body chunk, then [`handle_eof`](Machine::handle_eof) or
 //!    [`handle_error`](Machine::handle_error).
 //! 3. Take [`poll_event`](Machine::poll_event) until `None` after every input.
@@ -26,14 +28,15 @@
 //! ```
 //! use std::time::{Duration, Instant};
 //! use ssefeed::machine::{Action, Machine};
-//! use ssefeed::{Event, ReadyState};
+//! use ssefeed::{Event, ReadyState, ResponseHead};
 //!
 //! let start = Instant::now();
 //! let mut machine = Machine::new(start);
 //! assert!(matches!(machine.poll_action(), Some(Action::Connect { .. })));
-//! machine.handle_response(start, 200, Some("text/event-stream"), None);
+//! let head = ResponseHead::new(200).with_header("content-type", "text/event-stream");
+//! machine.handle_response(start, head);
 //! machine.handle_bytes(start, "retry: 500\nid: 7\ndata: hi\n\n".into());
-//! assert!(matches!(machine.poll_event(), Some(Ok(Event::Open))));
+//! assert!(matches!(machine.poll_event(), Some(Ok(Event::Open(_)))));
 //! assert!(matches!(machine.poll_event(), Some(Ok(Event::Message(m))) if m.data() == "hi"));
 //!
 //! // The server closes the stream: reconnect after the server's 500 ms.
@@ -45,20 +48,22 @@
 //! machine.handle_timeout(at);
 //! # assert!(matches!(machine.poll_action(), Some(Action::Disconnect)));
 //! match machine.poll_action() {
-//!     Some(Action::Connect { last_event_id }) => assert_eq!(last_event_id, "7"),
+//!     Some(Action::Connect { last_event_id, .. }) => assert_eq!(last_event_id, "7"),
 //!     other => panic!("{other:?}"),
 //! }
 //! ```
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
 use crate::error::Error;
-use crate::event::{Event, ReadyState};
+use crate::event::{CloseReason, Event, ReadyState};
 use crate::parser::{Item, Parser, StreamEnd};
-use crate::retry::{Jitter, RetryPolicy};
+use crate::response::{Refusal, ResponseHead};
+use crate::retry::{Jitter, RetryContext, RetryPolicy};
 
 /// What the driver must do next, from [`Machine::poll_action`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +74,11 @@ pub enum Action {
     Connect {
         /// The last event ID to resume from; empty for none.
         last_event_id: String,
+        /// 0 for the first request; then which attempt in a row without an
+        /// event this is, from 1, as in
+        /// [`Event::Reconnecting`](crate::Event::Reconnecting). Why the
+        /// last connection ended is [`Machine::reconnect_cause`].
+        attempt: u32,
     },
     /// Drop the current request or response body, if any.
     Disconnect,
@@ -98,6 +108,8 @@ pub struct Machine {
     jitter: Jitter,
     reconnect: bool,
     idle_timeout: Option<Duration>,
+    /// Open on a 200 whatever its content type.
+    any_content_type: bool,
     reconnection_time: Duration,
     /// Reconnect attempts made since the last connection that delivered an
     /// event.
@@ -107,6 +119,15 @@ pub struct Machine {
     /// When the last event arrived (or the machine started), for
     /// `max_elapsed`.
     last_progress: Instant,
+    /// Some connection has opened.
+    has_opened: bool,
+    /// This is the first request (no connection has ended yet).
+    first_attempt: bool,
+    /// Why the last connection ended, while waiting to reconnect and until
+    /// the next one opens.
+    reconnect_cause: Option<Arc<Error>>,
+    /// Set once, when the state becomes `Closed`.
+    close_reason: Option<CloseReason>,
     events: VecDeque<Result<Event, Error>>,
     actions: VecDeque<Action>,
 }
@@ -129,10 +150,15 @@ impl Machine {
             jitter: Jitter::from_entropy(),
             reconnect: true,
             idle_timeout: None,
+            any_content_type: false,
             reconnection_time,
             failures: 0,
             progressed: false,
             last_progress: now,
+            has_opened: false,
+            first_attempt: true,
+            reconnect_cause: None,
+            close_reason: None,
             events: VecDeque::new(),
             actions: VecDeque::new(),
         };
@@ -158,6 +184,27 @@ impl Machine {
         self
     }
 
+    /// Open on a 200 response whatever its `Content-Type` (`true`), for
+    /// servers that send a valid stream with a missing or wrong one. Default
+    /// `false`: the spec fails the connection.
+    #[must_use]
+    pub fn accept_any_content_type(mut self, any: bool) -> Self {
+        self.any_content_type = any;
+        self
+    }
+
+    /// Whether the machine reconnects (`false`: one-shot mode).
+    pub fn reconnects(&self) -> bool {
+        self.reconnect
+    }
+
+    /// Turns one-shot mode on or off after the machine was built: for a
+    /// driver that learns only at the first request whether it may be sent
+    /// twice.
+    pub fn set_reconnect(&mut self, reconnect: bool) {
+        self.reconnect = reconnect;
+    }
+
     /// Seeds the jitter's random source, for reproducible delays.
     #[must_use]
     pub fn jitter_seed(mut self, seed: u64) -> Self {
@@ -179,10 +226,23 @@ impl Machine {
         self.parser.last_event_id()
     }
 
-    /// The reconnection time: the server's latest `retry:`, else the
-    /// policy's initial value.
+    /// The reconnection time: the server's latest `retry:` (capped by
+    /// [`RetryPolicy::max_server_delay`]), else the policy's initial value.
     pub fn reconnection_time(&self) -> Duration {
         self.reconnection_time
+    }
+
+    /// Why the last connection ended (the `error` of the last
+    /// [`Event::Reconnecting`]), from then until the next connection opens;
+    /// `None` before the first attempt ends and while open.
+    pub fn reconnect_cause(&self) -> Option<&Arc<Error>> {
+        self.reconnect_cause.as_ref()
+    }
+
+    /// Why the machine closed for good; `None` while it is not
+    /// [`ReadyState::Closed`].
+    pub fn close_reason(&self) -> Option<&CloseReason> {
+        self.close_reason.as_ref()
     }
 
     /// The next thing the driver must do.
@@ -276,60 +336,67 @@ impl Machine {
             }
             Item::Retry(time) => {
                 // "set the event stream's reconnection time to that integer"
-                self.reconnection_time = time;
+                self.reconnection_time = self.policy.cap_server_delay(time);
                 None
             }
             Item::Comment(text) => Some(Event::Comment(text)),
-            // Items added to the parser later are not events of the source.
-            #[allow(unreachable_patterns)]
-            _ => None,
+        }
+    }
+
+    /// Whether this response does not open a stream: a status other than
+    /// 200 and 204, or a 200 whose `Content-Type` is not `text/event-stream`
+    /// (unless [any content type](Self::accept_any_content_type) is
+    /// accepted). A driver reads the first part of such a response's body
+    /// and hands it to [`handle_refusal`](Self::handle_refusal).
+    pub fn refuses(&self, response: &ResponseHead) -> bool {
+        match response.status() {
+            204 => false,
+            200 => !self.any_content_type && !response.content_type().is_some_and(is_event_stream),
+            _ => true,
         }
     }
 
     /// The response's status and headers arrived. Ignored unless connecting.
     ///
-    /// `content_type` is the `Content-Type` header; `retry_after` the
-    /// `Retry-After` header, when the driver could read it.
-    pub fn handle_response(
-        &mut self,
-        now: Instant,
-        status: u16,
-        content_type: Option<&str>,
-        retry_after: Option<Duration>,
-    ) {
+    /// A 200 `text/event-stream` opens the connection; a 204 closes the
+    /// machine; any other response is [refused](Self::refuses) with an empty
+    /// body (see [`handle_refusal`](Self::handle_refusal) to keep its body).
+    pub fn handle_response(&mut self, now: Instant, response: ResponseHead) {
         if !matches!(self.state, State::Connecting { .. }) {
             return;
         }
-        if status == 200 && content_type.is_some_and(is_event_stream) {
+        if self.refuses(&response) {
+            self.handle_refusal(now, Refusal::new(response, Bytes::new(), false));
+        } else if response.status() == 204 {
+            // "clients will be told to stop reconnecting using 204": the
+            // stream ends normally.
+            self.close_with(CloseReason::NoContent(response));
+        } else {
             // "announce the connection"
             self.parser.reset();
             self.progressed = false;
+            self.has_opened = true;
+            self.reconnect_cause = None;
             self.state = State::Open { last_activity: now };
-            self.events.push_back(Ok(Event::Open));
+            self.events.push_back(Ok(Event::Open(response)));
+        }
+    }
+
+    /// A [refused](Self::refuses) response arrived, with the first part of
+    /// its body: "fail the connection", or reconnect when the retry policy
+    /// says so (honouring `Retry-After`). Ignored unless connecting, and for
+    /// a response that is not refused.
+    pub fn handle_refusal(&mut self, now: Instant, refusal: Refusal) {
+        if !matches!(self.state, State::Connecting { .. }) || !self.refuses(refusal.head()) {
             return;
         }
-        if status == 204 {
-            // "clients will be told to stop reconnecting using 204": the
-            // stream ends normally.
-            self.close();
-            return;
-        }
-        let content_type = content_type.map(str::to_owned);
-        if status != 200 {
-            let error = Error::Status {
-                status,
-                retry_after,
-                content_type,
-            };
-            if self.reconnect && self.policy.retries_status(status) {
-                self.schedule_reconnect(now, error, retry_after);
-            } else {
-                self.fail(error);
-            }
+        let retry_after = refusal.head().retry_after();
+        let error = if refusal.head().status() == 200 {
+            Error::ContentType(Box::new(refusal))
         } else {
-            // "fail the connection"
-            self.fail(Error::ContentType { content_type });
-        }
+            Error::Status(Box::new(refusal))
+        };
+        self.end_connection(now, error, retry_after);
     }
 
     /// A chunk of the response body arrived. Ignored unless open.
@@ -370,18 +437,16 @@ impl Machine {
             return;
         };
         match (self.reconnect, end) {
-            (true, StreamEnd::Truncated) => self.schedule_reconnect(now, Error::Truncated, None),
-            (true, _) => self.schedule_reconnect(now, Error::StreamEnded, None),
-            (false, StreamEnd::Truncated) => self.fail(Error::Truncated),
-            (false, _) => {
-                self.state = State::Closed;
-                self.actions.push_back(Action::Disconnect);
-            }
+            (_, StreamEnd::Truncated) => self.end_connection(now, Error::Truncated, None),
+            (true, _) => self.end_connection(now, Error::StreamEnded, None),
+            (false, _) => self.close_with(CloseReason::Completed),
         }
     }
 
-    /// The request or the body failed (a network error). Reconnects, or in
-    /// one-shot mode fails with `error`.
+    /// The request or the body failed (a network error, or a request that
+    /// could not be made). Reconnects when retrying can help
+    /// ([`Error::is_retryable`], or the retry hook says so); otherwise, and
+    /// in one-shot mode, fails with `error`.
     pub fn handle_error(&mut self, now: Instant, error: Error) {
         if !matches!(self.state, State::Open { .. } | State::Connecting { .. }) {
             return;
@@ -389,11 +454,29 @@ impl Machine {
         if matches!(self.state, State::Open { .. }) && self.finish_body().is_none() {
             return;
         }
-        if self.reconnect {
-            self.schedule_reconnect(now, error, None);
-        } else {
-            self.fail(error);
+        self.end_connection(now, error, None);
+    }
+
+    /// Drops the current connection (or cuts a reconnect wait short) and
+    /// connects again at once, resuming from the last event ID: for an app
+    /// that sees its network change or wakes from sleep. Events the current
+    /// connection completed are still delivered; an unfinished one is
+    /// discarded, so the server resends it. Not counted as a failed attempt.
+    ///
+    /// Returns false, doing nothing, when the machine is closed or in
+    /// one-shot mode (whose request is never sent twice).
+    pub fn reconnect_now(&mut self, now: Instant) -> bool {
+        if !self.reconnect || self.state == State::Closed {
+            return false;
         }
+        if matches!(self.state, State::Open { .. }) && self.finish_body().is_none() {
+            return false;
+        }
+        self.state = State::Connecting { since: now };
+        self.actions.push_back(Action::Disconnect);
+        let action = self.connect_action();
+        self.actions.push_back(action);
+        true
     }
 
     /// Time has passed: starts the next attempt when the wait is over, and
@@ -421,17 +504,25 @@ impl Machine {
 
     /// Closes for good: no more events, actions or timeouts.
     pub fn close(&mut self) {
-        if self.state != State::Closed {
-            self.actions.push_back(Action::Disconnect);
-        }
-        self.state = State::Closed;
+        self.close_with(CloseReason::Closed);
         self.events = VecDeque::new();
         self.parser.reset();
+    }
+
+    /// Enters `Closed` (once: the first reason stays).
+    fn close_with(&mut self, reason: CloseReason) {
+        if self.state != State::Closed {
+            self.actions.push_back(Action::Disconnect);
+            self.close_reason = Some(reason);
+        }
+        self.state = State::Closed;
+        self.reconnect_cause = None;
     }
 
     fn connect_action(&self) -> Action {
         Action::Connect {
             last_event_id: self.parser.last_event_id().to_owned(),
+            attempt: if self.first_attempt { 0 } else { self.failures },
         }
     }
 
@@ -455,8 +546,15 @@ impl Machine {
         self.parser.stream_end()
     }
 
-    /// "Reestablish the connection": announce the reconnect, wait.
-    fn schedule_reconnect(&mut self, now: Instant, cause: Error, at_least: Option<Duration>) {
+    /// A connection ended (or was refused) with `cause`: "reestablish the
+    /// connection" after the delay the policy and its hook decide, or "fail
+    /// the connection". `server_delay` is the response's `Retry-After`.
+    fn end_connection(&mut self, now: Instant, cause: Error, server_delay: Option<Duration>) {
+        self.first_attempt = false;
+        if !self.reconnect || !consults_policy(&cause) {
+            self.fail(cause);
+            return;
+        }
         if self.progressed {
             self.failures = 0;
             self.progressed = false;
@@ -467,25 +565,44 @@ impl Machine {
             .policy
             .max_elapsed
             .is_some_and(|max| now.saturating_duration_since(self.last_progress) >= max);
-        if out_of_attempts || out_of_time {
-            self.fail(Error::RetriesExhausted {
-                attempts: self.failures,
-                last_error: Box::new(cause),
-            });
+        let exhausted = out_of_attempts || out_of_time;
+        let retryable = match &cause {
+            Error::Status(refusal) => self.policy.retries_status(refusal.head().status()),
+            other => other.is_retryable(),
+        };
+        let default_delay = (retryable && !exhausted).then(|| {
+            let base = self
+                .policy
+                .base_delay(self.reconnection_time, self.failures);
+            let server = server_delay.map(|delay| self.policy.cap_server_delay(delay));
+            self.policy
+                .with_jitter(base, self.jitter.next_u64())
+                .max(server.unwrap_or_default())
+        });
+        let context = RetryContext {
+            cause: &cause,
+            attempt,
+            default_delay,
+            has_opened: self.has_opened,
+        };
+        let Some(delay) = self.policy.decide(&context) else {
+            if retryable && exhausted {
+                self.fail(Error::RetriesExhausted {
+                    attempts: self.failures,
+                    last_error: Box::new(cause),
+                });
+            } else {
+                self.fail(cause);
+            }
             return;
-        }
-        let base = self
-            .policy
-            .base_delay(self.reconnection_time, self.failures);
-        let delay = self
-            .policy
-            .with_jitter(base, self.jitter.next_u64())
-            .max(at_least.unwrap_or_default());
+        };
         self.failures = attempt;
         self.state = State::Waiting {
             until: now.checked_add(delay),
         };
         self.actions.push_back(Action::Disconnect);
+        let cause = Arc::new(cause);
+        self.reconnect_cause = Some(Arc::clone(&cause));
         self.events.push_back(Ok(Event::Reconnecting {
             error: cause,
             delay,
@@ -495,12 +612,22 @@ impl Machine {
 
     /// "Fail the connection": the error is the last item.
     fn fail(&mut self, error: Error) {
-        if self.state != State::Closed {
-            self.actions.push_back(Action::Disconnect);
-        }
-        self.state = State::Closed;
+        self.close_with(CloseReason::Failed);
         self.events.push_back(Err(error));
     }
+}
+
+/// Whether the retry policy (and its hook) decides what follows `cause`:
+/// not for the parser's limits, a request that cannot be sent again, or a
+/// policy that already gave up, which are final.
+fn consults_policy(cause: &Error) -> bool {
+    !matches!(
+        cause,
+        Error::LineTooLong { .. }
+            | Error::EventTooLarge { .. }
+            | Error::BodyNotCloneable
+            | Error::RetriesExhausted { .. }
+    )
 }
 
 /// Whether a `Content-Type` value's essence is `text/event-stream`
@@ -533,7 +660,8 @@ mod tests {
         assert_eq!(
             machine.poll_action(),
             Some(Action::Connect {
-                last_event_id: String::new()
+                last_event_id: String::new(),
+                attempt: 0,
             })
         );
         assert_eq!(machine.poll_action(), None);
@@ -548,7 +676,7 @@ mod tests {
     fn events(machine: &mut Machine) -> Vec<String> {
         std::iter::from_fn(|| machine.poll_event())
             .map(|event| match event {
-                Ok(Event::Open) => "open".to_owned(),
+                Ok(Event::Open(_)) => "open".to_owned(),
                 Ok(Event::Message(m)) => format!(
                     "message {} {} {}",
                     m.event_type(),
@@ -575,21 +703,36 @@ mod tests {
         std::iter::from_fn(|| machine.poll_action()).collect()
     }
 
-    fn connect(id: &str) -> Action {
-        Action::Connect {
-            last_event_id: id.to_owned(),
+    /// A `Connect` action's last event ID, for comparing actions without
+    /// their attempt numbers.
+    fn connect(id: &str) -> String {
+        format!("connect {id:?}")
+    }
+
+    fn described(action: Action) -> String {
+        match action {
+            Action::Connect { last_event_id, .. } => connect(&last_event_id),
+            Action::Disconnect => "disconnect".to_owned(),
+        }
+    }
+
+    fn head(status: u16, content_type: Option<&str>) -> ResponseHead {
+        let head = ResponseHead::new(status);
+        match content_type {
+            Some(content_type) => head.with_header("content-type", content_type),
+            None => head,
         }
     }
 
     /// Opens the connection and feeds `body`.
     fn open_with(machine: &mut Machine, now: Instant, body: &str) {
-        machine.handle_response(now, 200, SSE, None);
+        machine.handle_response(now, head(200, SSE));
         machine.handle_bytes(now, Bytes::copy_from_slice(body.as_bytes()));
     }
 
     /// Waits out the reconnect delay: nothing happens a millisecond early,
     /// a Connect comes at the deadline. Returns the deadline and the action.
-    fn wait_reconnect(machine: &mut Machine) -> (Instant, Action) {
+    fn wait_reconnect(machine: &mut Machine) -> (Instant, String) {
         assert_eq!(actions(machine), [Action::Disconnect]);
         let at = machine.poll_timeout().expect("a reconnect deadline");
         machine.handle_timeout(at - ms(1));
@@ -598,7 +741,7 @@ mod tests {
         machine.handle_timeout(at);
         let mut taken = actions(machine);
         assert_eq!(taken.len(), 1, "{taken:?}");
-        (at, taken.remove(0))
+        (at, described(taken.remove(0)))
     }
 
     #[test]
@@ -607,7 +750,7 @@ mod tests {
         let t0 = Instant::now();
         let mut m = machine(t0);
         assert_eq!(m.actions.capacity(), 0);
-        m.handle_response(t0, 200, SSE, None);
+        m.handle_response(t0, head(200, SSE));
         assert_eq!(events(&mut m), ["open"]);
         assert_eq!(m.events.capacity(), 0);
         m.handle_eof(t0);
@@ -627,7 +770,7 @@ mod tests {
             let t0 = Instant::now();
             let mut m = machine(t0);
             assert_eq!(m.ready_state(), ReadyState::Connecting);
-            m.handle_response(t0, 200, Some(content_type), None);
+            m.handle_response(t0, head(200, Some(content_type)));
             assert_eq!(m.ready_state(), ReadyState::Open, "{content_type}");
             assert_eq!(events(&mut m), ["open"]);
         }
@@ -643,7 +786,7 @@ mod tests {
         ] {
             let t0 = Instant::now();
             let mut m = machine(t0);
-            m.handle_response(t0, 200, content_type, None);
+            m.handle_response(t0, head(200, content_type));
             assert_eq!(m.ready_state(), ReadyState::Closed);
             let got = events(&mut m);
             assert_eq!(got.len(), 1);
@@ -662,7 +805,7 @@ mod tests {
     fn status_204_ends_the_stream_without_error() {
         let t0 = Instant::now();
         let mut m = machine(t0);
-        m.handle_response(t0, 204, None, None);
+        m.handle_response(t0, head(204, None));
         assert_eq!(m.ready_state(), ReadyState::Closed);
         assert_eq!(events(&mut m), Vec::<String>::new());
         assert_eq!(actions(&mut m), [Action::Disconnect]);
@@ -673,27 +816,32 @@ mod tests {
         for status in [201, 205, 301, 404, 500, 503] {
             let t0 = Instant::now();
             let mut m = machine(t0);
-            m.handle_response(t0, status, SSE, None);
+            m.handle_response(t0, head(status, SSE));
             assert_eq!(m.ready_state(), ReadyState::Closed);
             assert_eq!(
                 events(&mut m),
-                [format!("error: the server answered with status {status}")]
+                [format!(
+                    "error: the server answered with status {}",
+                    ResponseHead::new(status).status_line()
+                )]
             );
         }
         let t0 = Instant::now();
         let mut m = machine_with(t0, RetryPolicy::new().retry_transient_statuses());
-        m.handle_response(t0, 503, None, Some(secs(10)));
+        m.handle_response(t0, head(503, None).with_header("retry-after", "10"));
         assert_eq!(
             events(&mut m),
-            ["reconnecting #1 in 10000ms: the server answered with status 503"]
+            ["reconnecting #1 in 10000ms: the server answered with status 503 Service Unavailable"]
         );
         let (at, action) = wait_reconnect(&mut m);
         assert_eq!((at - t0, action), (secs(10), connect("")));
         // Without Retry-After the backoff applies: 3 s doubled on the 2nd.
-        m.handle_response(at, 500, None, None);
+        m.handle_response(at, head(500, None));
         assert_eq!(
             events(&mut m),
-            ["reconnecting #2 in 6000ms: the server answered with status 500"]
+            [
+                "reconnecting #2 in 6000ms: the server answered with status 500 Internal Server Error"
+            ]
         );
     }
 
@@ -837,7 +985,7 @@ mod tests {
             },
             RetryPolicy::new(),
         );
-        assert_eq!(seeded.poll_action(), Some(connect("41")));
+        assert_eq!(seeded.poll_action().map(described), Some(connect("41")));
     }
 
     #[test]
@@ -968,7 +1116,7 @@ mod tests {
         assert_eq!(m.ready_state(), ReadyState::Closed);
         assert_eq!(events(&mut m), Vec::<String>::new());
         assert_eq!(actions(&mut m), [Action::Disconnect]);
-        m.handle_response(t0, 200, SSE, None);
+        m.handle_response(t0, head(200, SSE));
         m.handle_bytes(t0, Bytes::from_static(b"data: c\n\n"));
         m.handle_eof(t0);
         m.handle_timeout(t0 + secs(60));
@@ -1001,7 +1149,7 @@ mod tests {
         let mut m = machine(t0);
         m.handle_error(t0, Error::StreamEnded);
         let _ = events(&mut m);
-        m.handle_response(t0, 200, SSE, None);
+        m.handle_response(t0, head(200, SSE));
         assert_eq!(m.ready_state(), ReadyState::Connecting);
         assert_eq!(events(&mut m), Vec::<String>::new());
     }

@@ -12,7 +12,11 @@
 //! A connection makes progress when it delivers at least one event; that
 //! resets *n* to 0.
 
-use std::time::Duration;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use crate::error::Error;
 
 /// The default reconnection time before a server sends `retry:`: 3 s, as
 /// Chromium.
@@ -42,7 +46,7 @@ pub const TRANSIENT_STATUSES: [u16; 6] = [408, 429, 500, 502, 503, 504];
 ///     .retry_transient_statuses();
 /// # drop(policy);
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone)]
 #[must_use]
 pub struct RetryPolicy {
     pub(crate) initial: Duration,
@@ -52,6 +56,82 @@ pub struct RetryPolicy {
     pub(crate) max_retries: Option<u32>,
     pub(crate) max_elapsed: Option<Duration>,
     pub(crate) statuses: Vec<u16>,
+    /// The cap on delays the server asks for (`retry:`, `Retry-After`).
+    pub(crate) max_server_delay: Option<Duration>,
+    pub(crate) hook: Option<RetryHook>,
+}
+
+/// A user's retry decision function; see [`RetryPolicy::on_retry`].
+type RetryHook = Arc<dyn Fn(&RetryContext<'_>) -> RetryDecision + Send + Sync>;
+
+impl fmt::Debug for RetryPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RetryPolicy")
+            .field("initial", &self.initial)
+            .field("min_delay", &self.min_delay)
+            .field("max_delay", &self.max_delay)
+            .field("jitter", &self.jitter)
+            .field("max_retries", &self.max_retries)
+            .field("max_elapsed", &self.max_elapsed)
+            .field("statuses", &self.statuses)
+            .field("max_server_delay", &self.max_server_delay)
+            .field("hook", &self.hook.as_ref().map(|_| "Fn"))
+            .finish()
+    }
+}
+
+/// What a [retry hook](RetryPolicy::on_retry) answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RetryDecision {
+    /// Do what the policy would do: [`RetryContext::default_delay`].
+    Default,
+    /// Reconnect after exactly this delay (no floor, no jitter, no limit:
+    /// the hook has the last word).
+    RetryAfter(Duration),
+    /// Stop: the cause becomes the stream's final error.
+    Stop,
+}
+
+/// What a [retry hook](RetryPolicy::on_retry) is told about a connection
+/// that ended or was refused.
+#[derive(Debug)]
+pub struct RetryContext<'a> {
+    pub(crate) cause: &'a Error,
+    pub(crate) attempt: u32,
+    pub(crate) default_delay: Option<Duration>,
+    pub(crate) has_opened: bool,
+}
+
+impl RetryContext<'_> {
+    /// Why the connection ended: a refused response
+    /// ([`Error::Status`], [`Error::ContentType`], with the response and its
+    /// body), a network error ([`Error::Transport`](crate::Error)), the end
+    /// of the body ([`Error::StreamEnded`], [`Error::Truncated`]) or an
+    /// [`Error::IdleTimeout`].
+    pub fn cause(&self) -> &Error {
+        self.cause
+    }
+
+    /// Which attempt in a row without an event the next one would be, from
+    /// 1 (as in [`Event::Reconnecting`](crate::Event::Reconnecting)).
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    /// What the policy alone decides: `Some(delay)` to reconnect after
+    /// `delay`, `None` to stop (a status it does not retry, an error that
+    /// retrying cannot heal, or `max_retries` / `max_elapsed` reached).
+    pub fn default_delay(&self) -> Option<Duration> {
+        self.default_delay
+    }
+
+    /// Whether any connection of this source has opened (a 200
+    /// `text/event-stream`), so that a first connection can fail fast while
+    /// an established feed keeps reconnecting.
+    pub fn has_opened(&self) -> bool {
+        self.has_opened
+    }
 }
 
 impl Default for RetryPolicy {
@@ -73,6 +153,8 @@ impl RetryPolicy {
             max_retries: None,
             max_elapsed: None,
             statuses: Vec::new(),
+            max_server_delay: None,
+            hook: None,
         }
     }
 
@@ -143,6 +225,61 @@ impl RetryPolicy {
             .fold(self, |policy, &status| policy.retry_status(status))
     }
 
+    /// The longest delay the server may ask for with `retry:` or
+    /// `Retry-After` (default: no cap, as the spec says). A longer request is
+    /// cut to this, so that a hostile or broken server cannot park the
+    /// client for days.
+    pub fn max_server_delay(mut self, delay: Duration) -> Self {
+        self.max_server_delay = Some(delay);
+        self
+    }
+
+    /// Decides each reconnect: `hook` sees why a connection ended or was
+    /// refused, the attempt number and the policy's own decision, and
+    /// answers [`RetryDecision::Default`], [`RetryAfter`](RetryDecision::RetryAfter)
+    /// or [`Stop`](RetryDecision::Stop). It is not called in one-shot mode,
+    /// for parser limit errors, or when the request cannot be sent again.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ssefeed::retry::{RetryDecision, RetryPolicy};
+    ///
+    /// let policy = RetryPolicy::new().on_retry(|ctx| match ctx.cause().status() {
+    ///     // The request factory sends a fresh token after a 401: retry once.
+    ///     Some(401) if ctx.attempt() == 1 => RetryDecision::RetryAfter(Duration::ZERO),
+    ///     // Fail fast until a first connection has opened.
+    ///     _ if !ctx.has_opened() && ctx.attempt() > 3 => RetryDecision::Stop,
+    ///     _ => RetryDecision::Default,
+    /// });
+    /// # drop(policy);
+    /// ```
+    pub fn on_retry<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&RetryContext<'_>) -> RetryDecision + Send + Sync + 'static,
+    {
+        self.hook = Some(Arc::new(hook));
+        self
+    }
+
+    /// A server-requested delay, capped by
+    /// [`max_server_delay`](Self::max_server_delay).
+    pub(crate) fn cap_server_delay(&self, delay: Duration) -> Duration {
+        self.max_server_delay.map_or(delay, |cap| delay.min(cap))
+    }
+
+    /// The hook's answer for `context`, or the default.
+    pub(crate) fn decide(&self, context: &RetryContext<'_>) -> Option<Duration> {
+        let decision = self
+            .hook
+            .as_ref()
+            .map_or(RetryDecision::Default, |hook| hook(context));
+        match decision {
+            RetryDecision::Default => context.default_delay,
+            RetryDecision::RetryAfter(delay) => Some(delay),
+            RetryDecision::Stop => None,
+        }
+    }
+
     /// Whether a response with `status` is retried.
     pub fn retries_status(&self, status: u16) -> bool {
         self.statuses.contains(&status)
@@ -196,21 +333,32 @@ impl Jitter {
     }
 }
 
-/// Parses a `Retry-After` header value given in delta-seconds, for
-/// [`Machine::handle_response`](crate::machine::Machine::handle_response).
-/// An HTTP-date is not parsed (`None`): the policy's own delay applies then.
+/// Parses a `Retry-After` header value: delta-seconds, or an HTTP date
+/// (RFC 9110) measured from `now`, the time the response was sent or
+/// received (a date is `None` without it; a past date is no delay).
 ///
 /// ```
 /// use std::time::Duration;
-/// assert_eq!(ssefeed::retry::parse_retry_after("120"), Some(Duration::from_secs(120)));
-/// assert_eq!(ssefeed::retry::parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+/// use ssefeed::retry::parse_retry_after;
+///
+/// assert_eq!(parse_retry_after("120", None), Some(Duration::from_secs(120)));
+/// let now = httpdate::parse_http_date("Wed, 21 Oct 2015 07:28:00 GMT").unwrap();
+/// assert_eq!(
+///     parse_retry_after("Wed, 21 Oct 2015 07:29:30 GMT", Some(now)),
+///     Some(Duration::from_secs(90))
+/// );
+/// assert_eq!(parse_retry_after("soon", Some(now)), None);
 /// ```
-pub fn parse_retry_after(value: &str) -> Option<Duration> {
+pub fn parse_retry_after(value: &str, now: Option<SystemTime>) -> Option<Duration> {
     let value = value.trim();
-    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+    if value.is_empty() {
         return None;
     }
-    Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)))
+    if value.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now?).unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -311,13 +459,46 @@ mod tests {
 
     #[test]
     fn retry_after_accepts_delta_seconds_only() {
-        assert_eq!(parse_retry_after(" 120 "), Some(Duration::from_secs(120)));
         assert_eq!(
-            parse_retry_after("99999999999999999999999"),
+            parse_retry_after(" 120 ", None),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse_retry_after("99999999999999999999999", None),
             Some(Duration::from_secs(u64::MAX))
         );
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
-        assert_eq!(parse_retry_after("-1"), None);
-        assert_eq!(parse_retry_after(""), None);
+        assert_eq!(parse_retry_after("-1", None), None);
+        assert_eq!(parse_retry_after("", None), None);
+        assert_eq!(parse_retry_after("1.5", None), None);
+    }
+
+    #[test]
+    fn retry_after_date_is_measured_from_now_and_never_negative() {
+        let date = "Wed, 21 Oct 2015 07:28:00 GMT";
+        let at = httpdate::parse_http_date(date).unwrap();
+        assert_eq!(parse_retry_after(date, None), None);
+        assert_eq!(
+            parse_retry_after(date, Some(at - Duration::from_secs(45))),
+            Some(Duration::from_secs(45))
+        );
+        assert_eq!(
+            parse_retry_after(date, Some(at + Duration::from_secs(45))),
+            Some(Duration::ZERO)
+        );
+        // The obsolete forms RFC 9110 requires recipients to accept.
+        for old in [
+            "Wednesday, 21-Oct-15 07:28:00 GMT",
+            "Wed Oct 21 07:28:00 2015",
+        ] {
+            assert_eq!(
+                parse_retry_after(old, Some(at)),
+                Some(Duration::ZERO),
+                "{old}"
+            );
+        }
+        assert_eq!(
+            parse_retry_after("Wed, 32 Oct 2015 07:28:00 GMT", Some(at)),
+            None
+        );
     }
 }

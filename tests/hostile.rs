@@ -50,7 +50,7 @@ enum Seen {
     Message(String),
     Comment(String),
     Reconnecting {
-        error: Error,
+        error: Arc<Error>,
         delay: Duration,
         attempt: u32,
     },
@@ -60,7 +60,7 @@ enum Seen {
 impl Seen {
     fn new(item: Result<Event, Error>) -> Self {
         match item {
-            Ok(Event::Open) => Self::Open,
+            Ok(Event::Open(_)) => Self::Open,
             Ok(Event::Message(m)) => Self::Message(format!(
                 "{} {:?} id={:?}",
                 m.event_type(),
@@ -149,7 +149,7 @@ fn reconnect_at(seen: &[Seen], index: usize) -> (&Error, Duration, u32) {
             error,
             delay,
             attempt,
-        } => (error, *delay, *attempt),
+        } => (&**error, *delay, *attempt),
         other => panic!("item {index} is {other:?}, not a reconnect"),
     }
 }
@@ -749,7 +749,10 @@ async fn status_500_fails_without_reconnecting_by_default() {
     assert_eq!(shorts(&seen), ["failed Status"]);
     assert!(matches!(
         failure(&seen),
-        Error::Status { status: 500, retry_after: None, content_type: Some(ct) } if ct == "text/plain"
+        Error::Status(refused) if refused.head().status() == 500
+            && refused.head().retry_after().is_none()
+            && refused.head().content_type() == Some("text/plain")
+            && refused.body_text() == "oops"
     ));
     assert_eq!(server.seen().len(), 1);
 }
@@ -775,7 +778,7 @@ async fn status_500_with_the_transient_policy_reconnects() {
     );
     assert!(matches!(
         reconnect_at(&seen, 0),
-        (Error::Status { status: 500, .. }, delay, 1) if delay == ms(1)
+        (error, delay, 1) if error.status() == Some(500) && delay == ms(1)
     ));
     assert_eq!(server.seen().len(), 3);
 }
@@ -801,8 +804,9 @@ async fn status_503_with_retry_after_waits_exactly_that_long() {
     );
     assert!(matches!(
         reconnect_at(&seen, 0),
-        (Error::Status { status: 503, retry_after: Some(after), .. }, delay, 1)
-            if *after == Duration::from_secs(1) && delay == Duration::from_secs(1)
+        (error, delay, 1) if error.status() == Some(503)
+            && error.response().unwrap().retry_after() == Some(Duration::from_secs(1))
+            && delay == Duration::from_secs(1)
     ));
     let requests = server.seen();
     assert_eq!(requests.len(), 3);
@@ -810,23 +814,73 @@ async fn status_503_with_retry_after_waits_exactly_that_long() {
 }
 
 #[tokio::test]
-async fn status_503_with_an_http_date_retry_after_uses_the_policy_delay() {
+async fn status_503_with_an_http_date_retry_after_waits_until_that_date() {
+    // Two seconds from the server's clock (which is the client's here); the
+    // date has whole seconds, so the wait is between one and two seconds.
     let server = RawServer::start(|n, _| match n {
-        0 => vec![head(
-            "503 Service Unavailable",
-            &[("retry-after", "Wed, 21 Oct 2099 07:28:00 GMT")],
-        )],
+        0 => {
+            let at = std::time::SystemTime::now() + Duration::from_secs(2);
+            let date = httpdate::fmt_http_date(at);
+            vec![head("503 Service Unavailable", &[("retry-after", &date)])]
+        }
         _ => vec![write(NO_CONTENT)],
     })
     .await;
     let mut source = source(&server, fast().retry_transient_statuses());
     let seen = observe_all(&mut source).await;
     assert_eq!(shorts(&seen), ["reconnecting Status"]);
-    assert!(matches!(
-        reconnect_at(&seen, 0),
-        (Error::Status { status: 503, retry_after: None, .. }, delay, 1) if delay == ms(1)
-    ));
-    assert_eq!(server.seen().len(), 2);
+    let (error, delay, attempt) = reconnect_at(&seen, 0);
+    assert_eq!((error.status(), attempt), (Some(503), 1));
+    assert!(
+        delay >= Duration::from_millis(900) && delay <= Duration::from_secs(2),
+        "{delay:?}"
+    );
+    let requests = server.seen();
+    assert_eq!(requests.len(), 2);
+    assert!(requests[1].at - requests[0].at >= Duration::from_millis(900));
+}
+
+#[tokio::test]
+async fn server_delays_are_capped_when_asked() {
+    // A Retry-After date decades away and a retry: of a day: both cut to
+    // the cap of 50 ms.
+    let server = RawServer::start(|n, _| match n {
+        0 => vec![head(
+            "503 Service Unavailable",
+            &[
+                ("retry-after", "Wed, 21 Oct 2099 07:28:00 GMT"),
+                ("date", "Wed, 21 Oct 2026 07:28:00 GMT"),
+            ],
+        )],
+        1 => vec![
+            sse_head(),
+            write(
+                "retry: 86400000
+id: 1
+data: x
+
+",
+            ),
+        ],
+        _ => vec![write(NO_CONTENT)],
+    })
+    .await;
+    let policy = fast().retry_transient_statuses().max_server_delay(ms(50));
+    let mut source = source(&server, policy);
+    let seen = observe_all(&mut source).await;
+    assert_eq!(
+        shorts(&seen),
+        [
+            "reconnecting Status",
+            "open",
+            "message message \"x\" id=\"1\"",
+            "reconnecting StreamEnded"
+        ]
+    );
+    assert_eq!(reconnect_at(&seen, 0).1, ms(50));
+    assert_eq!(reconnect_at(&seen, 3).1, ms(50));
+    assert_eq!(source.reconnection_time(), ms(50));
+    assert_eq!(server.seen().len(), 3);
 }
 
 #[tokio::test]
@@ -853,7 +907,7 @@ async fn other_2xx_statuses_fail() {
         let seen = bounded(status, observe_all(&mut source)).await;
         assert_eq!(shorts(&seen), ["failed Status"], "{status}");
         let code: u16 = status[..3].parse().unwrap();
-        assert!(matches!(failure(&seen), Error::Status { status, .. } if *status == code));
+        assert_eq!(failure(&seen).status(), Some(code));
         assert_eq!(server.seen().len(), 1);
     }
 }
@@ -879,7 +933,9 @@ async fn near_miss_content_types_fail_without_reconnecting() {
         let seen = bounded(content_type, observe_all(&mut source)).await;
         assert_eq!(shorts(&seen), ["failed ContentType"], "{content_type:?}");
         assert!(
-            matches!(failure(&seen), Error::ContentType { content_type: Some(ct) } if ct == content_type),
+            matches!(failure(&seen), Error::ContentType(refused)
+                if refused.head().content_type() == Some(content_type)
+                    && refused.body_text() == "data: no\n\n"),
             "{content_type:?}"
         );
         assert_eq!(server.seen().len(), 1);
@@ -963,7 +1019,7 @@ async fn redirect_without_location_is_a_status_error() {
     let mut source = source(&server, fast());
     let seen = observe_all(&mut source).await;
     assert_eq!(shorts(&seen), ["failed Status"]);
-    assert!(matches!(failure(&seen), Error::Status { status: 302, .. }));
+    assert_eq!(failure(&seen).status(), Some(302));
     assert_eq!(server.seen().len(), 1);
 }
 
@@ -974,7 +1030,7 @@ async fn redirect_to_a_non_http_scheme_is_not_followed() {
     for (location, outcome) in [
         ("file:///etc/passwd", "failed Status"),
         ("data:text/event-stream,data: x", "failed Status"),
-        ("ftp://127.0.0.1/feed", "failed Transport"),
+        ("ftp://127.0.0.1/feed", "failed InvalidRequest"),
     ] {
         let server =
             RawServer::start(move |_, _| vec![head("302 Found", &[("location", location)])]).await;
@@ -987,8 +1043,8 @@ async fn redirect_to_a_non_http_scheme_is_not_followed() {
         assert!(
             matches!(
                 failure(&seen),
-                Error::Status { status: 302, .. } | Error::Transport(_)
-            ),
+                Error::Status(refused) if refused.head().status() == 302
+            ) || matches!(failure(&seen), Error::InvalidRequest(_)),
             "{location}"
         );
         assert_eq!(server.seen().len(), 1, "{location}");

@@ -156,7 +156,13 @@ async fn stops_on_204() {
 
 #[tokio::test]
 async fn client_and_server_errors_fail_without_the_retry_policy() {
-    for status in [400, 401, 404, 500, 503] {
+    for (status, reason) in [
+        (400, "Bad Request"),
+        (401, "Unauthorized"),
+        (404, "Not Found"),
+        (500, "Internal Server Error"),
+        (503, "Service Unavailable"),
+    ] {
         let server = MockServer::start().await;
         Mock::given(method("GET"))
             .respond_with(ResponseTemplate::new(status).insert_header("retry-after", "1"))
@@ -167,38 +173,38 @@ async fn client_and_server_errors_fail_without_the_retry_policy() {
         let got = collect_all(&mut source).await;
         assert_eq!(
             got,
-            [format!("error: the server answered with status {status}")]
+            [format!(
+                "error: the server answered with status {status} {reason}"
+            )]
         );
     }
 }
 
 #[tokio::test]
-async fn error_carries_status_retry_after_and_content_type() {
+async fn error_carries_the_refused_response() {
     use futures_util::StreamExt;
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .respond_with(
             ResponseTemplate::new(503)
                 .insert_header("retry-after", "7")
-                .insert_header("content-type", "text/html"),
+                .set_body_raw("<h1>down for maintenance</h1>", "text/html"),
         )
         .mount(&server)
         .await;
     let mut source = source(&server, fast());
     let error = source.next().await.unwrap().unwrap_err();
-    match error {
-        ssefeed::Error::Status {
-            status,
-            retry_after,
-            content_type,
-            ..
-        } => {
-            assert_eq!(status, 503);
-            assert_eq!(retry_after, Some(Duration::from_secs(7)));
-            assert_eq!(content_type.as_deref(), Some("text/html"));
+    match &error {
+        ssefeed::Error::Status(refused) => {
+            assert_eq!(refused.head().status(), 503);
+            assert_eq!(refused.head().retry_after(), Some(Duration::from_secs(7)));
+            assert_eq!(refused.head().content_type(), Some("text/html"));
+            assert_eq!(refused.body_text(), "<h1>down for maintenance</h1>");
+            assert!(refused.body_is_complete());
         }
         other => panic!("{other:?}"),
     }
+    assert_eq!(error.status(), Some(503));
     assert!(source.next().await.is_none());
 }
 
@@ -233,7 +239,7 @@ async fn retry_policy_retries_server_errors_honouring_retry_after() {
     assert_eq!(
         got,
         [
-            "reconnecting: the server answered with status 503",
+            "reconnecting: the server answered with status 503 Service Unavailable",
             "open",
             "message message \"back\" id=",
             "reconnecting: the server ended the stream"
@@ -419,7 +425,7 @@ async fn cross_origin_redirect_drops_credentials() {
 }
 
 #[tokio::test]
-async fn posts_a_body_and_resends_it_on_reconnect() {
+async fn posts_a_body_and_resends_it_on_reconnect_when_asked() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(wiremock::matchers::body_string(r#"{"prompt":"hi"}"#))
@@ -439,10 +445,55 @@ async fn posts_a_body_and_resends_it_on_reconnect() {
         .body(r#"{"prompt":"hi"}"#);
     let mut source = EventSource::builder(request)
         .retry_policy(fast())
+        .reconnect(true)
         .build()
         .unwrap();
     let got = collect_all(&mut source).await;
     assert_eq!(got[..2], ["open", "message message \"tok\" id=9"]);
+}
+
+#[tokio::test]
+async fn a_post_is_not_sent_again_after_a_clean_end_by_default() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(sse("retry: 1\nid: 9\ndata: tok\n\n"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let request = reqwest::Client::new().post(server.uri()).body("{}");
+    let mut source = EventSource::builder(request)
+        .retry_policy(fast())
+        .build()
+        .unwrap();
+    let got = collect_all(&mut source).await;
+    assert_eq!(got, ["open", "message message \"tok\" id=9"]);
+    assert_eq!(
+        source.close_reason(),
+        Some(&ssefeed::CloseReason::Completed)
+    );
+    // Give a wrongly scheduled reconnect the time to show (retry: 1 ms).
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn a_factory_post_is_one_shot_by_default_too() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(sse("retry: 1\ndata: tok\n\n"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = reqwest::Client::new();
+    let uri = server.uri();
+    let mut source = EventSource::builder_fn(move |_| client.post(&uri).body("{}"))
+        .retry_policy(fast())
+        .build()
+        .unwrap();
+    let got = collect_all(&mut source).await;
+    assert_eq!(got, ["open", "message message \"tok\" id="]);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    server.verify().await;
 }
 
 #[tokio::test]
@@ -502,7 +553,7 @@ async fn request_fn_is_called_before_each_attempt() {
     let client = reqwest::Client::new();
     let uri = server.uri();
     let mut n = 0;
-    let mut source = EventSource::builder_fn(move || {
+    let mut source = EventSource::builder_fn(move |_| {
         n += 1;
         client.get(&uri).bearer_auth(format!("token-{n}"))
     })

@@ -294,7 +294,7 @@ async fn soak(events: usize, disconnects: usize, seed: u64) -> Figures {
                     m.last_event_id()
                 )),
                 Ok(Event::Reconnecting { error, .. }) => {
-                    let cause = match error {
+                    let cause = match &*error {
                         Error::Truncated => "truncated",
                         Error::StreamEnded => "ended",
                         Error::Transport(_) => "transport",
@@ -486,7 +486,7 @@ mod memory_check {
         .expect("the client hung");
         let (peak, _) = memory().unwrap();
         assert_eq!(items.len(), 2, "{items:?}");
-        assert!(matches!(items[0], Ok(Event::Open)), "{items:?}");
+        assert!(matches!(items[0], Ok(Event::Open(_))), "{items:?}");
         assert!(
             matches!(items[1], Err(Error::LineTooLong { limit }) if limit == LINE_LIMIT),
             "{items:?}"

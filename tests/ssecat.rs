@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
 
-use support::{RawServer, Step, sse_head, write};
+use serde_json::{Value, json};
+use support::{RawServer, Step, head, sse_head, write};
 
 const NO_CONTENT: &[u8] = b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n";
 
@@ -51,8 +52,41 @@ fn lines(output: &Output) -> Vec<String> {
         .collect()
 }
 
+/// The `--json` lines, parsed.
+fn objects(output: &Output) -> Vec<Value> {
+    lines(output)
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}")))
+        .collect()
+}
+
+/// Each line's contract keys only (`kind` and the keys the contract fixes
+/// for it), so a test reads like the contract in DESIGN.md.
+fn contract(output: &Output) -> Vec<Value> {
+    objects(output)
+        .into_iter()
+        .map(|line| {
+            let keys: &[&str] = match line["kind"].as_str().unwrap() {
+                "open" | "closed" => &["kind"],
+                "message" => &["kind", "type", "data", "last_event_id"],
+                "error" => &["kind", "message", "reconnecting"],
+                other => panic!("unknown kind {other}"),
+            };
+            let picked: serde_json::Map<String, Value> = keys
+                .iter()
+                .map(|&key| (key.to_owned(), line[key].clone()))
+                .collect();
+            Value::Object(picked)
+        })
+        .collect()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 #[tokio::test]
-async fn json_lines_show_open_messages_reconnect_and_resume_then_exit_0_on_204() {
+async fn json_lines_show_open_messages_reconnect_and_resume_then_close_on_204() {
     let server =
         RawServer::start(
             |n, request| match (n, request.header("last-event-id").as_deref()) {
@@ -67,41 +101,176 @@ async fn json_lines_show_open_messages_reconnect_and_resume_then_exit_0_on_204()
         .await;
     let output = run(&["--json", &server.url]).await;
     assert_eq!(
-        lines(&output),
+        contract(&output),
         [
-            r#"{"kind":"open"}"#,
-            r#"{"kind":"message","type":"update","data":"a","last_event_id":"1"}"#,
-            r#"{"kind":"error","message":"the stream ended in the middle of an event","reconnecting":true}"#,
-            r#"{"kind":"open"}"#,
-            r#"{"kind":"message","type":"message","data":"b\n\"two\"","last_event_id":"2"}"#,
-            r#"{"kind":"error","message":"the server ended the stream","reconnecting":true}"#,
+            json!({"kind": "open"}),
+            json!({"kind": "message", "type": "update", "data": "a", "last_event_id": "1"}),
+            json!({"kind": "error", "message": "the stream ended in the middle of an event", "reconnecting": true}),
+            json!({"kind": "open"}),
+            json!({"kind": "message", "type": "message", "data": "b\n\"two\"", "last_event_id": "2"}),
+            json!({"kind": "error", "message": "the server ended the stream", "reconnecting": true}),
+            json!({"kind": "closed"}),
         ]
     );
+    let all = objects(&output);
+    assert_eq!(all[0]["status"], 200);
+    assert_eq!(all[0]["http_version"], "HTTP/1.1");
+    assert_eq!(all[0]["url"], server.url.as_str());
+    assert!(all[0].get("headers").is_none(), "headers only with -i");
     assert_eq!(
-        output.status.code(),
-        Some(0),
+        all[6],
+        json!({"kind": "closed", "reason": "no_content", "message": "server ended the feed (204 No Content)"})
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+}
+
+#[tokio::test]
+async fn human_mode_says_why_the_feed_closed() {
+    let server = RawServer::start(|n, _| match n {
+        0 => vec![sse_head(), write("retry: 1\ndata: a\n\n")],
+        _ => vec![write(NO_CONTENT)],
+    })
+    .await;
+    let output = run(&[&server.url]).await;
+    assert_eq!(output.status.code(), Some(0));
+    assert!(
+        stderr(&output).ends_with("ssecat: server ended the feed (204 No Content)\n"),
         "{}",
-        String::from_utf8_lossy(&output.stderr)
+        stderr(&output)
     );
 }
 
 #[tokio::test]
-async fn failure_exits_1_with_a_one_line_reason() {
-    let server =
-        RawServer::start(|_, _| vec![write("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")])
-            .await;
-    let output = run(&["--json", &server.url]).await;
-    assert_eq!(
-        lines(&output),
-        [
-            r#"{"kind":"error","message":"the server answered with status 404","reconnecting":false}"#
+async fn refusal_shows_the_error_body_on_stderr_and_in_json_and_exits_1() {
+    let body = r#"{"error": {"type": "authentication_error", "message": "invalid x-api-key"}}"#;
+    let server = RawServer::start(move |_, _| {
+        vec![
+            head(
+                "401 Unauthorized",
+                &[
+                    ("content-type", "application/json"),
+                    ("content-length", &body.len().to_string()),
+                    ("x-request-id", "req-42"),
+                ],
+            ),
+            write(body),
         ]
-    );
+    })
+    .await;
+    let output = run(&[&server.url]).await;
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
-        String::from_utf8_lossy(&output.stderr),
-        "ssecat: the server answered with status 404\n"
+        stderr(&output),
+        format!("ssecat: the server answered with status 401 Unauthorized\n  {body}\n")
     );
+
+    let output = run(&["--json", &server.url]).await;
+    assert_eq!(output.status.code(), Some(1));
+    let all = objects(&output);
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert_eq!(all[0]["kind"], "error");
+    assert_eq!(all[0]["reconnecting"], false);
+    assert_eq!(all[0]["status"], 401);
+    assert_eq!(all[0]["body"], body);
+    assert_eq!(all[0]["headers"]["x-request-id"], "req-42");
+    assert_eq!(all[1]["kind"], "closed");
+    assert_eq!(all[1]["reason"], "error");
+    assert_eq!(server.seen().len(), 2, "one request per run");
+}
+
+#[tokio::test]
+async fn long_error_bodies_are_cut_to_their_first_lines_on_stderr() {
+    let body: String = (1..=30).map(|n| format!("line {n}\n")).collect();
+    let server = RawServer::start(move |_, _| {
+        vec![
+            head("400 Bad Request", &[("content-type", "text/plain")]),
+            write(&body),
+        ]
+    })
+    .await;
+    let output = run(&[&server.url]).await;
+    let text = stderr(&output);
+    assert!(text.contains("  line 20\n  … (10 more lines)\n"), "{text}");
+    assert!(!text.contains("line 21"), "{text}");
+}
+
+#[tokio::test]
+async fn a_dead_port_gives_up_after_the_connect_attempts() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let url = format!("http://127.0.0.1:{port}/");
+    let output = run(&["--json", "--connect-attempts", "2", &url]).await;
+    assert_eq!(output.status.code(), Some(1));
+    let all = objects(&output);
+    let kinds: Vec<_> = all
+        .iter()
+        .map(|line| line["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["error", "error", "closed"], "{all:?}");
+    assert_eq!(all[0]["reconnecting"], true);
+    assert_eq!(all[1]["reconnecting"], false);
+    let message = all[2]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("gave up after 2 attempts: "),
+        "{message}"
+    );
+    assert!(message.contains("Connection refused"), "{message}");
+
+    let output = run(&["--connect-attempts", "1", &url]).await;
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert!(
+        text.starts_with("ssecat: gave up after 1 attempt: "),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 1, "{text}");
+}
+
+#[tokio::test]
+async fn a_request_that_cannot_be_sent_fails_at_once() {
+    let output = run(&["--json", "ftp://127.0.0.1:9/feed"]).await;
+    assert_eq!(output.status.code(), Some(1));
+    let all = objects(&output);
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert_eq!(all[0]["reconnecting"], false);
+    assert!(
+        all[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("URL scheme is not allowed"),
+        "{all:?}"
+    );
+}
+
+#[tokio::test]
+async fn include_shows_the_opening_response() {
+    let server = RawServer::start(|_, _| {
+        vec![
+            head(
+                "200 OK",
+                &[
+                    ("content-type", "text/event-stream"),
+                    ("x-ratelimit-remaining", "99"),
+                ],
+            ),
+            write("data: a\n\n"),
+        ]
+    })
+    .await;
+    let output = run(&["-i", "--max-events", "1", &server.url]).await;
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        text.starts_with(
+            "HTTP/1.1 200 OK\ncontent-type: text/event-stream\nx-ratelimit-remaining: 99\n"
+        ),
+        "{text}"
+    );
+    let output = run(&["--json", "--include", "--max-events", "1", &server.url]).await;
+    let all = objects(&output);
+    assert_eq!(all[0]["headers"]["x-ratelimit-remaining"], "99");
+    assert_eq!(all[0]["headers"]["content-type"], "text/event-stream");
 }
 
 #[tokio::test]
@@ -116,11 +285,15 @@ async fn max_events_exits_0_after_n_messages() {
     })
     .await;
     let output = run(&["--json", "--max-events", "3", &server.url]).await;
-    let got = lines(&output);
-    assert_eq!(got.len(), 4, "{got:?}");
+    let got = objects(&output);
+    assert_eq!(got.len(), 5, "{got:?}");
     assert_eq!(
         got[3],
-        r#"{"kind":"message","type":"message","data":"2","last_event_id":"2"}"#
+        json!({"kind": "message", "type": "message", "data": "2", "last_event_id": "2"})
+    );
+    assert_eq!(
+        got[4],
+        json!({"kind": "closed", "reason": "max_events", "message": "received 3 messages"})
     );
     assert_eq!(output.status.code(), Some(0));
 }
@@ -149,12 +322,14 @@ async fn sends_method_headers_body_from_a_file_and_last_event_id() {
     .await;
     std::fs::remove_file(&body).ok();
     assert_eq!(
-        lines(&output),
+        contract(&output),
         [
-            r#"{"kind":"open"}"#,
-            r#"{"kind":"message","type":"message","data":"ok","last_event_id":"41"}"#
+            json!({"kind": "open"}),
+            json!({"kind": "message", "type": "message", "data": "ok", "last_event_id": "41"}),
+            json!({"kind": "closed"}),
         ]
     );
+    assert_eq!(objects(&output)[2]["reason"], "completed");
     assert_eq!(output.status.code(), Some(0));
     let seen = server.seen();
     assert_eq!(seen.len(), 1, "--once never reconnects");
@@ -169,35 +344,74 @@ async fn sends_method_headers_body_from_a_file_and_last_event_id() {
 }
 
 #[tokio::test]
+async fn a_post_is_sent_once_unless_reconnect_is_asked() {
+    let server = RawServer::start(|n, _| match n {
+        0 | 1 => vec![sse_head(), write("retry: 1\ndata: tok\n\n")],
+        _ => vec![write(NO_CONTENT)],
+    })
+    .await;
+    let output = run(&["--json", "-X", "POST", "-d", "{}", &server.url]).await;
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(objects(&output).last().unwrap()["reason"], "completed");
+    assert_eq!(server.seen().len(), 1);
+
+    let output = run(&[
+        "--json",
+        "-X",
+        "POST",
+        "-d",
+        "{}",
+        "--reconnect",
+        &server.url,
+    ])
+    .await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(objects(&output).last().unwrap()["reason"], "no_content");
+    assert_eq!(server.seen().len(), 3, "sent again, then the 204");
+}
+
+#[tokio::test]
 async fn bad_arguments_exit_2() {
-    let output = run(&["--header", "no-colon", "http://127.0.0.1:9/"]).await;
-    assert_eq!(output.status.code(), Some(2));
-    assert!(output.stdout.is_empty());
-    let output = run(&[]).await;
-    assert_eq!(output.status.code(), Some(2));
+    for args in [
+        &["--header", "no-colon", "http://127.0.0.1:9/"][..],
+        &[],
+        &["--idle-timeout", "0", "http://127.0.0.1:9/"],
+        &["--idle-timeout", "-1", "http://127.0.0.1:9/"],
+        &["--idle-timeout", "soon", "http://127.0.0.1:9/"],
+        &["--retry-statuses", "99", "http://127.0.0.1:9/"],
+        &["--retry-statuses", "503,600", "http://127.0.0.1:9/"],
+        &["--retry-statuses", ",", "http://127.0.0.1:9/"],
+        &["--connect-attempts", "0", "http://127.0.0.1:9/"],
+        &["--max-server-delay", "0", "http://127.0.0.1:9/"],
+        &["--once", "--reconnect", "http://127.0.0.1:9/"],
+    ] {
+        let output = run(args).await;
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(output.stdout.is_empty(), "{args:?}");
+        assert!(!output.stderr.is_empty(), "{args:?}");
+    }
 }
 
 #[tokio::test]
 async fn demo_feed_resumes_without_loss_or_repeats() {
     let output = run(&["--demo", "--json"]).await;
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let ids: Vec<u64> = lines(&output)
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let all = objects(&output);
+    let ids: Vec<u64> = all
         .iter()
-        .filter(|line| line.contains(r#""kind":"message""#))
-        .map(|line| {
-            let value: serde_json::Value = serde_json::from_str(line).unwrap();
-            value["last_event_id"].as_str().unwrap().parse().unwrap()
-        })
+        .filter(|line| line["kind"] == "message")
+        .map(|line| line["last_event_id"].as_str().unwrap().parse().unwrap())
         .collect();
     assert_eq!(ids, (1..=24).collect::<Vec<_>>());
-    let reconnects = lines(&output)
-        .iter()
-        .filter(|line| line.contains(r#""reconnecting":true"#))
-        .count();
-    assert!(reconnects >= 3, "{reconnects} reconnects");
+    // Each connection delivers the 7 events the banner promises.
+    let mut per_connection = Vec::new();
+    for line in &all {
+        match line["kind"].as_str().unwrap() {
+            "open" => per_connection.push(0),
+            "message" => *per_connection.last_mut().unwrap() += 1,
+            _ => {}
+        }
+    }
+    assert_eq!(per_connection, [7, 7, 7, 3], "{per_connection:?}");
+    assert_eq!(all.last().unwrap()["reason"], "no_content");
 }

@@ -8,18 +8,22 @@
 //! ```
 //!
 //! With `--json` it prints one JSON object per line and nothing else on
-//! stdout:
+//! stdout (more keys may follow those shown):
 //!
 //! ```text
-//! {"kind":"open"}
+//! {"kind":"open","status":200,"http_version":"HTTP/1.1","url":"…"}
 //! {"kind":"message","type":"update","data":"…","last_event_id":"42"}
 //! {"kind":"error","message":"…","reconnecting":true}
+//! {"kind":"closed","reason":"no_content","message":"server ended the feed (204 No Content)"}
 //! ```
 //!
+//! An error line for a refused response also carries its `status`,
+//! `headers` and `body`; `closed` is always the last line.
+//!
 //! Exit status: 0 when the server ends the feed with 204 (or a one-shot
-//! stream ends cleanly) or `--max-events` is reached; 1 with a one-line
-//! reason on stderr when the connection fails; 2 for bad arguments; 130 on
-//! Ctrl-C.
+//! stream ends cleanly) or `--max-events` is reached; 1 with the reason on
+//! stderr when the connection fails (or, before any connection has opened,
+//! after `--connect-attempts` attempts); 2 for bad arguments; 130 on Ctrl-C.
 
 #[path = "../support/demo.rs"]
 mod demo;
@@ -30,7 +34,9 @@ use std::time::Duration;
 
 use clap::Parser as _;
 use futures_util::StreamExt;
-use ssefeed::{Event, EventSource, MessageEvent, RetryPolicy};
+use ssefeed::{
+    CloseReason, Event, EventSource, MessageEvent, ResponseHead, RetryDecision, RetryPolicy,
+};
 
 /// Tail a Server-Sent Events feed: parsed, reconnecting, resuming.
 #[derive(Debug, clap::Parser)]
@@ -44,15 +50,20 @@ struct Args {
     #[arg(long, conflicts_with = "url")]
     demo: bool,
 
-    /// Print JSON Lines: one object per open, message and error.
+    /// Print JSON Lines: one object per open, message, error and close.
     #[arg(long)]
     json: bool,
+
+    /// Show the status and headers of each response that opens the stream.
+    #[arg(short = 'i', long)]
+    include: bool,
 
     /// Add a request header, 'Name: value' (repeatable).
     #[arg(short = 'H', long = "header", value_name = "'K: V'")]
     headers: Vec<String>,
 
-    /// The request method.
+    /// The request method. Only GET, HEAD and OPTIONS reconnect unless
+    /// --reconnect is given.
     #[arg(short = 'X', long, default_value = "GET")]
     method: String,
 
@@ -68,39 +79,101 @@ struct Args {
     #[arg(short = 'n', long, value_name = "N")]
     max_events: Option<u64>,
 
-    /// Reconnect when no bytes arrive for this many seconds.
-    #[arg(long, value_name = "SECS")]
-    idle_timeout: Option<f64>,
+    /// Reconnect when no bytes arrive for this many seconds (more than 0).
+    #[arg(long, value_name = "SECS", value_parser = positive_seconds)]
+    idle_timeout: Option<Duration>,
 
-    /// Retry these statuses instead of failing: a comma-separated list, or
-    /// 'transient' for 408, 429, 500, 502, 503, 504.
-    #[arg(long, value_name = "LIST")]
-    retry_statuses: Option<String>,
+    /// Retry these statuses instead of failing: a comma-separated list of
+    /// codes (100-599), or 'transient' for 408, 429, 500, 502, 503, 504.
+    #[arg(long, value_name = "LIST", value_parser = status_list)]
+    retry_statuses: Option<Statuses>,
 
     /// Give up after this many reconnect attempts in a row without a message.
     #[arg(long, value_name = "N")]
     max_retries: Option<u32>,
 
+    /// Until a first connection has opened, give up after this many
+    /// attempts (a wrong URL or port fails fast).
+    #[arg(long, value_name = "N", default_value_t = 3,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    connect_attempts: u32,
+
+    /// Wait at most this many seconds when the server asks for a longer
+    /// delay (`retry:`, `Retry-After`).
+    #[arg(long, value_name = "SECS", value_parser = positive_seconds)]
+    max_server_delay: Option<Duration>,
+
     /// Never reconnect: for request/response streams such as LLM completions.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "reconnect")]
     once: bool,
+
+    /// Reconnect even when the method is not GET, HEAD or OPTIONS (the
+    /// request, body and all, is sent again).
+    #[arg(long)]
+    reconnect: bool,
+
+    /// Accept a 200 response whatever its Content-Type.
+    #[arg(long)]
+    any_content_type: bool,
 
     /// Show keep-alive comments.
     #[arg(long)]
     comments: bool,
 }
 
+/// `--retry-statuses`, parsed.
+#[derive(Debug, Clone)]
+struct Statuses(Vec<u16>);
+
+fn status_list(list: &str) -> Result<Statuses, String> {
+    let mut statuses = Vec::new();
+    for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if item == "transient" {
+            statuses.extend(ssefeed::retry::TRANSIENT_STATUSES);
+            continue;
+        }
+        match item.parse::<u16>() {
+            Ok(code) if (100..=599).contains(&code) => statuses.push(code),
+            _ => return Err(format!("{item:?} is not an HTTP status (100-599)")),
+        }
+    }
+    if statuses.is_empty() {
+        return Err("no status given".to_owned());
+    }
+    Ok(Statuses(statuses))
+}
+
+fn positive_seconds(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if secs <= 0.0 {
+        return Err("must be more than 0 seconds".to_owned());
+    }
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("{text:?} seconds is out of range"))
+}
+
 /// What goes to stdout, as text or JSON Lines.
 struct Output {
     json: bool,
+    include: bool,
     color: bool,
     stdout: std::io::StdoutLock<'static>,
 }
 
+/// Header names and values; a repeated name's values joined with ", ".
+type Headers = serde_json::Map<String, serde_json::Value>;
+
 #[derive(serde::Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 enum Line<'a> {
-    Open,
+    Open {
+        status: u16,
+        http_version: String,
+        url: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        headers: Option<Headers>,
+    },
     Message {
         #[serde(rename = "type")]
         event_type: &'a str,
@@ -110,8 +183,38 @@ enum Line<'a> {
     Error {
         message: &'a str,
         reconnecting: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        status: Option<u16>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        headers: Option<Headers>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        body: Option<&'a str>,
+    },
+    Closed {
+        reason: &'a str,
+        message: &'a str,
     },
 }
+
+fn headers_of(head: &ResponseHead) -> Headers {
+    let mut map = Headers::new();
+    for (name, value) in head.headers() {
+        match map.get_mut(name) {
+            Some(serde_json::Value::String(joined)) => {
+                joined.push_str(", ");
+                joined.push_str(value);
+            }
+            _ => {
+                map.insert(name.to_owned(), value.into());
+            }
+        }
+    }
+    map
+}
+
+/// At most this much of a refused response's body goes to the terminal.
+const BODY_LINES: usize = 20;
+const BODY_LINE_CHARS: usize = 200;
 
 impl Output {
     fn json_line(&mut self, line: &Line<'_>) -> std::io::Result<()> {
@@ -120,9 +223,23 @@ impl Output {
         self.stdout.flush()
     }
 
-    fn open(&mut self) -> std::io::Result<()> {
+    fn open(&mut self, head: &ResponseHead) -> std::io::Result<()> {
         if self.json {
-            return self.json_line(&Line::Open);
+            return self.json_line(&Line::Open {
+                status: head.status(),
+                http_version: head.version().to_string(),
+                url: head.url(),
+                headers: self.include.then(|| headers_of(head)),
+            });
+        }
+        if self.include {
+            let reason = head.reason().unwrap_or_default();
+            writeln!(self.stdout, "{} {} {reason}", head.version(), head.status())?;
+            for (name, value) in head.headers() {
+                writeln!(self.stdout, "{name}: {value}")?;
+            }
+            writeln!(self.stdout)?;
+            self.stdout.flush()?;
         }
         eprintln!("ssecat: connected");
         Ok(())
@@ -170,27 +287,54 @@ impl Output {
         Ok(())
     }
 
-    fn error(&mut self, message: &str, reconnecting: bool) -> std::io::Result<()> {
+    /// An error: a JSON line, or (in human mode) `human` and the refused
+    /// response's body on stderr.
+    fn error(
+        &mut self,
+        error: &ssefeed::Error,
+        human: &str,
+        reconnecting: bool,
+    ) -> std::io::Result<()> {
+        let body = error.body();
+        let body = body.as_deref().filter(|body| !body.trim().is_empty());
         if self.json {
-            self.json_line(&Line::Error {
-                message,
+            return self.json_line(&Line::Error {
+                message: &error.report().to_string(),
                 reconnecting,
-            })?;
+                status: error.status(),
+                headers: error.response().map(headers_of),
+                body,
+            });
+        }
+        eprintln!("ssecat: {human}");
+        if let Some(body) = body {
+            eprint!("{}", body_excerpt(body));
+        }
+        Ok(())
+    }
+
+    fn closed(&mut self, reason: &str, message: &str) -> std::io::Result<()> {
+        if self.json {
+            return self.json_line(&Line::Closed { reason, message });
         }
         Ok(())
     }
 }
 
-/// An error and its causes on one line.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
+/// The first lines of a body, trimmed and indented, for the terminal.
+fn body_excerpt(body: &str) -> String {
+    let mut out = String::new();
+    let lines: Vec<&str> = body.trim().lines().collect();
+    for line in lines.iter().take(BODY_LINES) {
+        let line = line.trim_end();
+        let cut: String = line.chars().take(BODY_LINE_CHARS).collect();
+        let more = if cut.len() < line.len() { "…" } else { "" };
+        out.push_str(&format!("  {cut}{more}\n"));
     }
-    text
+    if lines.len() > BODY_LINES {
+        out.push_str(&format!("  … ({} more lines)\n", lines.len() - BODY_LINES));
+    }
+    out
 }
 
 fn build(args: &Args, url: &str) -> Result<EventSource, String> {
@@ -211,33 +355,58 @@ fn build(args: &Args, url: &str) -> Result<EventSource, String> {
         request = request.body(body);
     }
     let mut policy = RetryPolicy::new();
-    if let Some(list) = &args.retry_statuses {
-        for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            policy = match item {
-                "transient" => policy.retry_transient_statuses(),
-                code => policy.retry_status(
-                    code.parse()
-                        .map_err(|_| format!("invalid status {code:?}"))?,
-                ),
-            };
-        }
+    for &status in args.retry_statuses.iter().flat_map(|list| &list.0) {
+        policy = policy.retry_status(status);
     }
     if let Some(max) = args.max_retries {
         policy = policy.max_retries(max);
     }
+    if let Some(cap) = args.max_server_delay {
+        policy = policy.max_server_delay(cap);
+    }
+    // Until a connection has opened, a failure is more likely a wrong URL
+    // than a server blip: give up after a few attempts.
+    let connect_attempts = args.connect_attempts;
+    policy = policy.on_retry(move |ctx| {
+        if !ctx.has_opened() && ctx.attempt() >= connect_attempts {
+            RetryDecision::Stop
+        } else {
+            RetryDecision::Default
+        }
+    });
     let mut builder = EventSource::builder(request)
         .retry_policy(policy)
-        .reconnect(!args.once)
-        .comments(args.comments);
+        .comments(args.comments)
+        .accept_any_content_type(args.any_content_type);
+    if args.once {
+        builder = builder.reconnect(false);
+    } else if args.reconnect {
+        builder = builder.reconnect(true);
+    }
     if let Some(id) = &args.last_event_id {
         builder = builder.last_event_id(id.clone());
     }
-    if let Some(secs) = args.idle_timeout {
-        let timeout = Duration::try_from_secs_f64(secs)
-            .map_err(|_| format!("invalid idle timeout {secs}"))?;
+    if let Some(timeout) = args.idle_timeout {
         builder = builder.idle_timeout(timeout);
     }
-    builder.build().map_err(|error| chain(&error))
+    builder.build().map_err(|error| error.report().to_string())
+}
+
+/// How a run ends: the exit status and the `closed` line.
+struct End {
+    code: ExitCode,
+    reason: &'static str,
+    message: String,
+}
+
+impl End {
+    fn new(code: u8, reason: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code: ExitCode::from(code),
+            reason,
+            message: message.into(),
+        }
+    }
 }
 
 async fn run(args: Args) -> ExitCode {
@@ -246,7 +415,8 @@ async fn run(args: Args) -> ExitCode {
             Ok(addr) => {
                 let url = format!("http://{addr}/events");
                 eprintln!(
-                    "ssecat: demo feed at {url} (drops the connection every 7 events; ends with 204)"
+                    "ssecat: demo feed at {url} (drops the connection after every 7 events, \
+                     sometimes mid-event; ends with 204)"
                 );
                 url
             }
@@ -268,67 +438,92 @@ async fn run(args: Args) -> ExitCode {
     let stdout = std::io::stdout();
     let mut out = Output {
         json: args.json,
+        include: args.include,
         color: !args.json && stdout.is_terminal(),
         stdout: stdout.lock(),
     };
+    let end = tail(&args, &mut source, &mut out).await;
+    if let Some(end) = end {
+        if out.closed(end.reason, &end.message).is_ok() && !args.json && end.reason != "error" {
+            eprintln!("ssecat: {}", end.message);
+        }
+        return end.code;
+    }
+    // stdout closed (e.g. `| head`): stop quietly.
+    ExitCode::SUCCESS
+}
+
+/// Tails the source until it ends; `None` when stdout is gone.
+async fn tail(args: &Args, source: &mut EventSource, out: &mut Output) -> Option<End> {
     let mut messages = 0u64;
+    let mut opened = false;
     if args.max_events == Some(0) {
-        return ExitCode::SUCCESS;
+        return Some(End::new(0, "max_events", "received 0 messages"));
     }
     loop {
         let item = tokio::select! {
             item = source.next() => item,
             _ = tokio::signal::ctrl_c() => {
                 source.close();
-                eprintln!("ssecat: interrupted");
-                return ExitCode::from(130);
+                return Some(End::new(130, "interrupted", "interrupted"));
             }
         };
         let written = match item {
-            None => return ExitCode::SUCCESS,
-            Some(Ok(Event::Open)) => out.open(),
+            None => {
+                return Some(match source.close_reason() {
+                    Some(reason @ CloseReason::NoContent(_)) => {
+                        End::new(0, "no_content", reason.to_string())
+                    }
+                    _ => End::new(0, "completed", "the stream ended"),
+                });
+            }
+            Some(Ok(Event::Open(head))) => {
+                opened = true;
+                out.open(&head)
+            }
             Some(Ok(Event::Message(message))) => {
                 messages += 1;
-                let written = out.message(&message);
+                out.message(&message).ok()?;
                 if args.max_events.is_some_and(|max| messages >= max) {
-                    return if written.is_ok() {
-                        ExitCode::SUCCESS
-                    } else {
-                        ExitCode::FAILURE
-                    };
+                    let plural = if messages == 1 { "" } else { "s" };
+                    let message = format!("received {messages} message{plural}");
+                    return Some(End::new(0, "max_events", message));
                 }
-                written
+                Ok(())
             }
             Some(Ok(Event::Comment(text))) => out.comment(&text),
             Some(Ok(Event::Reconnecting { error, delay, .. })) => {
-                let message = chain(&error);
-                if !args.json {
-                    let resume = match source.last_event_id() {
-                        "" => String::new(),
-                        id => format!(", resuming after id {id}"),
-                    };
-                    eprintln!(
-                        "ssecat: {message}; reconnecting in {:.1}s{resume}",
-                        delay.as_secs_f64()
-                    );
-                }
-                out.error(&message, true)
+                let resume = match source.last_event_id() {
+                    "" => String::new(),
+                    id => format!(", resuming after id {id}"),
+                };
+                let human = format!(
+                    "{}; reconnecting in {:.1}s{resume}",
+                    error.report(),
+                    delay.as_secs_f64()
+                );
+                out.error(&error, &human, true)
             }
             Some(Ok(_)) => Ok(()),
             Some(Err(error)) => {
-                let message = chain(&error);
-                let _ = out.error(&message, false);
-                eprintln!("ssecat: {message}");
-                return ExitCode::FAILURE;
+                let gave_up = !opened && error.is_retryable();
+                let human = if gave_up {
+                    let attempts = args.connect_attempts;
+                    let plural = if attempts == 1 { "" } else { "s" };
+                    format!(
+                        "gave up after {attempts} attempt{plural}: {}",
+                        error.report()
+                    )
+                } else {
+                    error.report().to_string()
+                };
+                out.error(&error, &human, false).ok()?;
+                return Some(End::new(1, "error", human));
             }
         };
-        if written.is_err() {
-            // stdout closed (e.g. `| head`): stop quietly.
-            return ExitCode::SUCCESS;
-        }
+        written.ok()?;
     }
 }
-
 fn main() -> ExitCode {
     let args = Args::parse();
     let runtime = match tokio::runtime::Builder::new_current_thread()

@@ -22,7 +22,8 @@ pub(crate) struct DemoConfig {
     pub(crate) events: u64,
     /// Time between events.
     pub(crate) interval: Duration,
-    /// Drop the connection after this many events on it (0: never).
+    /// Drop the connection after this many events on it, while sending the
+    /// next (0: never).
     pub(crate) drop_every: u64,
     /// The `retry:` hint, in milliseconds.
     pub(crate) retry_ms: u64,
@@ -100,7 +101,7 @@ async fn serve(mut socket: TcpStream, config: DemoConfig, connection: u64) {
         let sent = sent as u64;
         tokio::time::sleep(config.interval).await;
         out = event(n);
-        if config.drop_every > 0 && sent + 1 == config.drop_every {
+        if config.drop_every > 0 && sent == config.drop_every {
             // Drop the connection, every other time in the middle of the
             // event: the client must discard the partial event and resume
             // from the previous ID.

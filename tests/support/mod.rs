@@ -20,7 +20,7 @@ pub const TEST_TIMEOUT: Duration = Duration::from_secs(20);
 /// An observable, as a short string for assertions.
 pub fn describe(item: &Result<Event, ssefeed::Error>) -> String {
     match item {
-        Ok(Event::Open) => "open".to_owned(),
+        Ok(Event::Open(_)) => "open".to_owned(),
         Ok(Event::Message(m)) => format!(
             "message {} {:?} id={}",
             m.event_type(),

@@ -1,0 +1,406 @@
+//! What the server answered: the head of the response that opened (or
+//! refused) a stream, as plain owned data, and the refused response's body.
+//!
+//! Built once per connection, never per event; no HTTP client type is needed
+//! to read it, so the sans-I/O [`Machine`](crate::machine::Machine) and its
+//! drivers share it.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+
+/// The most of a refused response's body kept by default: 64 KiB.
+pub const DEFAULT_REFUSAL_BODY_LIMIT: usize = 64 * 1024;
+
+/// How long a refused response's body is read by default before what has
+/// arrived is kept: 5 s.
+pub const DEFAULT_REFUSAL_BODY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The HTTP version of a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HttpVersion {
+    /// HTTP/0.9.
+    Http09,
+    /// HTTP/1.0.
+    Http10,
+    /// HTTP/1.1.
+    Http11,
+    /// HTTP/2.
+    Http2,
+    /// HTTP/3.
+    Http3,
+}
+
+impl fmt::Display for HttpVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Http09 => "HTTP/0.9",
+            Self::Http10 => "HTTP/1.0",
+            Self::Http11 => "HTTP/1.1",
+            Self::Http2 => "HTTP/2",
+            Self::Http3 => "HTTP/3",
+        })
+    }
+}
+
+/// The status line and headers of a response, with the URL it came from.
+///
+/// [`Event::Open`](crate::Event::Open) carries the one that opened a
+/// connection; a refused connection's error carries it in a [`Refusal`].
+/// Cloning is cheap (it is shared).
+///
+/// ```
+/// use ssefeed::{HttpVersion, ResponseHead};
+///
+/// let head = ResponseHead::new(200)
+///     .with_header("Content-Type", "text/event-stream")
+///     .with_header("X-Request-Id", "req-7")
+///     .with_url("https://example.com/feed")
+///     .with_version(HttpVersion::Http2);
+/// assert_eq!(head.status(), 200);
+/// assert_eq!(head.get("x-request-id"), Some("req-7"));
+/// assert_eq!(head.content_type(), Some("text/event-stream"));
+/// assert_eq!(head.url(), Some("https://example.com/feed"));
+/// assert_eq!(head.version().to_string(), "HTTP/2");
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct ResponseHead {
+    inner: Arc<Head>,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+struct Head {
+    status: u16,
+    version: HttpVersion,
+    /// In the order received; names lowercase ASCII.
+    headers: Vec<(Box<str>, Box<str>)>,
+    url: Option<Box<str>>,
+    /// When the client received the head, for a `Retry-After` date when the
+    /// response has no `Date` header.
+    received_at: Option<SystemTime>,
+}
+
+impl ResponseHead {
+    /// A head with this status, no headers, no URL, HTTP/1.1.
+    pub fn new(status: u16) -> Self {
+        Self {
+            inner: Arc::new(Head {
+                status,
+                version: HttpVersion::Http11,
+                headers: Vec::new(),
+                url: None,
+                received_at: None,
+            }),
+        }
+    }
+
+    /// A head from its parts, built in one go (the client's path: once per
+    /// connection). Header names must be lowercase already.
+    pub(crate) fn from_parts(
+        status: u16,
+        version: HttpVersion,
+        headers: Vec<(Box<str>, Box<str>)>,
+        url: Option<Box<str>>,
+        received_at: Option<SystemTime>,
+    ) -> Self {
+        debug_assert!(
+            headers
+                .iter()
+                .all(|(name, _)| !name.bytes().any(|b| b.is_ascii_uppercase()))
+        );
+        Self {
+            inner: Arc::new(Head {
+                status,
+                version,
+                headers,
+                url,
+                received_at,
+            }),
+        }
+    }
+
+    fn head_mut(&mut self) -> &mut Head {
+        Arc::make_mut(&mut self.inner)
+    }
+
+    /// Adds a header (the name is compared case-insensitively; a repeated
+    /// name keeps every value).
+    #[must_use]
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.head_mut()
+            .headers
+            .push((name.to_ascii_lowercase().into(), value.into()));
+        self
+    }
+
+    /// Sets the URL the response came from (after redirects).
+    #[must_use]
+    pub fn with_url(mut self, url: impl Into<String>) -> Self {
+        self.head_mut().url = Some(url.into().into());
+        self
+    }
+
+    /// Sets the HTTP version.
+    #[must_use]
+    pub fn with_version(mut self, version: HttpVersion) -> Self {
+        self.head_mut().version = version;
+        self
+    }
+
+    /// Sets when the response was received (the wall clock), against which a
+    /// `Retry-After` date is measured when the response has no `Date`
+    /// header. The client sets it; without it (and without `Date`), a
+    /// `Retry-After` date is ignored.
+    #[must_use]
+    pub fn with_received_at(mut self, at: SystemTime) -> Self {
+        self.head_mut().received_at = Some(at);
+        self
+    }
+
+    /// The status code.
+    pub fn status(&self) -> u16 {
+        self.inner.status
+    }
+
+    /// The HTTP version.
+    pub fn version(&self) -> HttpVersion {
+        self.inner.version
+    }
+
+    /// The URL the response came from, after redirects, when known.
+    pub fn url(&self) -> Option<&str> {
+        self.inner.url.as_deref()
+    }
+
+    /// The first value of a header (the name in any case). Values are
+    /// decoded from their bytes lossily, as UTF-8.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.inner
+            .headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| &**value)
+    }
+
+    /// Every value of a header, in order.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.inner
+            .headers
+            .iter()
+            .filter(move |(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| &**value)
+    }
+
+    /// Every header as `(lowercase name, value)`, in the order received.
+    pub fn headers(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
+        self.inner
+            .headers
+            .iter()
+            .map(|(name, value)| (&**name, &**value))
+    }
+
+    /// The `Content-Type` header.
+    pub fn content_type(&self) -> Option<&str> {
+        self.get("content-type")
+    }
+
+    /// The delay the `Retry-After` header asks for: delta-seconds, or an
+    /// HTTP date measured against the response's `Date` header (or, without
+    /// one, the time it was [received](Self::with_received_at)); a date in the
+    /// past is no delay. `None` when there is no usable header.
+    ///
+    /// ```
+    /// let head = ssefeed::ResponseHead::new(503)
+    ///     .with_header("date", "Wed, 21 Oct 2015 07:28:00 GMT")
+    ///     .with_header("retry-after", "Wed, 21 Oct 2015 07:30:00 GMT");
+    /// assert_eq!(head.retry_after(), Some(std::time::Duration::from_secs(120)));
+    /// ```
+    pub fn retry_after(&self) -> Option<Duration> {
+        let value = self.get("retry-after")?;
+        let now = self
+            .get("date")
+            .and_then(|date| httpdate::parse_http_date(date.trim()).ok())
+            .or(self.inner.received_at);
+        crate::retry::parse_retry_after(value, now)
+    }
+
+    /// The canonical reason phrase of the status, such as "Not Found", when
+    /// it has one.
+    pub fn reason(&self) -> Option<&'static str> {
+        reason_phrase(self.inner.status)
+    }
+
+    /// The status with its reason phrase: `404 Not Found`.
+    pub(crate) fn status_line(&self) -> String {
+        match self.reason() {
+            Some(reason) => format!("{} {reason}", self.status()),
+            None => self.status().to_string(),
+        }
+    }
+}
+
+impl fmt::Debug for ResponseHead {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseHead")
+            .field("status", &self.inner.status)
+            .field("version", &self.inner.version)
+            .field("url", &self.inner.url)
+            .field("headers", &self.inner.headers)
+            .finish()
+    }
+}
+
+/// A response that did not open a stream (a status other than 200 and 204,
+/// or 200 with another content type): its head and the first part of its
+/// body, where an API explains the refusal.
+///
+/// ```
+/// use bytes::Bytes;
+/// use ssefeed::{Refusal, ResponseHead};
+///
+/// let head = ResponseHead::new(401).with_header("content-type", "application/json");
+/// let refusal = Refusal::new(head, Bytes::from_static(br#"{"error":"bad key"}"#), true);
+/// assert_eq!(refusal.head().status(), 401);
+/// assert_eq!(refusal.body_text(), r#"{"error":"bad key"}"#);
+/// assert!(refusal.body_is_complete());
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Refusal {
+    head: ResponseHead,
+    body: Bytes,
+    complete: bool,
+}
+
+impl Refusal {
+    /// A refusal with what was read of its body; `complete` when the body
+    /// ended there (not cut at the limit or by the read timeout).
+    pub fn new(head: ResponseHead, body: Bytes, complete: bool) -> Self {
+        Self {
+            head,
+            body,
+            complete,
+        }
+    }
+
+    /// The response's status and headers.
+    pub fn head(&self) -> &ResponseHead {
+        &self.head
+    }
+
+    /// The body's first bytes, as received (at most the configured limit,
+    /// [`DEFAULT_REFUSAL_BODY_LIMIT`] unless set otherwise).
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// The body decoded as UTF-8, invalid sequences replaced by U+FFFD.
+    pub fn body_text(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(&self.body)
+    }
+
+    /// Whether [`body`](Self::body) is the whole body: false when it was cut
+    /// at the limit, by the read timeout, or by a network error.
+    pub fn body_is_complete(&self) -> bool {
+        self.complete
+    }
+}
+
+impl fmt::Debug for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Refusal")
+            .field("head", &self.head)
+            .field("body", &self.body_text())
+            .field("complete", &self.complete)
+            .finish()
+    }
+}
+
+/// The reason phrases of the statuses an SSE client meets.
+fn reason_phrase(status: u16) -> Option<&'static str> {
+    Some(match status {
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        204 => "No Content",
+        205 => "Reset Content",
+        206 => "Partial Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        402 => "Payment Required",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        406 => "Not Acceptable",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        410 => "Gone",
+        413 => "Content Too Large",
+        415 => "Unsupported Media Type",
+        422 => "Unprocessable Content",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_are_found_in_any_case_and_keep_every_value() {
+        let head = ResponseHead::new(200)
+            .with_header("Set-Cookie", "a=1")
+            .with_header("set-cookie", "b=2")
+            .with_header("X-Id", "7");
+        assert_eq!(head.get("SET-COOKIE"), Some("a=1"));
+        assert_eq!(
+            head.get_all("set-cookie").collect::<Vec<_>>(),
+            ["a=1", "b=2"]
+        );
+        assert_eq!(
+            head.headers().collect::<Vec<_>>(),
+            [("set-cookie", "a=1"), ("set-cookie", "b=2"), ("x-id", "7")]
+        );
+        assert_eq!(head.get("missing"), None);
+    }
+
+    #[test]
+    fn retry_after_date_needs_a_reference_time() {
+        let head =
+            ResponseHead::new(503).with_header("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT");
+        assert_eq!(head.retry_after(), None);
+        let at = httpdate::parse_http_date("Wed, 21 Oct 2015 07:27:30 GMT").unwrap();
+        assert_eq!(
+            head.clone().with_received_at(at).retry_after(),
+            Some(Duration::from_secs(30))
+        );
+        // The server's own Date wins over the local clock (no skew).
+        let skewed = head
+            .with_header("date", "Wed, 21 Oct 2015 07:27:00 GMT")
+            .with_received_at(at);
+        assert_eq!(skewed.retry_after(), Some(Duration::from_secs(60)));
+        let seconds = ResponseHead::new(429).with_header("retry-after", "7");
+        assert_eq!(seconds.retry_after(), Some(Duration::from_secs(7)));
+    }
+
+    #[test]
+    fn status_line_names_known_statuses() {
+        assert_eq!(ResponseHead::new(401).status_line(), "401 Unauthorized");
+        assert_eq!(ResponseHead::new(599).status_line(), "599");
+    }
+}
