@@ -226,12 +226,12 @@ impl EventSource {
     /// ```no_run
     /// # fn token(refresh: bool) -> String { String::new() }
     /// let client = reqwest::Client::new();
+    /// let feed = reqwest::Url::parse("https://example.com/feed").unwrap();
     /// let source = ssefeed::EventSource::builder_fn(move |ctx| {
     ///     let refresh = ctx.cause().and_then(|error| error.status()) == Some(401);
-    ///     client
-    ///         .get("https://example.com/feed")
-    ///         .query(&[("since", ctx.last_event_id())])
-    ///         .bearer_auth(token(refresh))
+    ///     let mut url = feed.clone();
+    ///     url.query_pairs_mut().append_pair("since", ctx.last_event_id());
+    ///     client.get(url).bearer_auth(token(refresh))
     /// })
     /// .build()?;
     /// # Ok::<(), ssefeed::Error>(())
@@ -430,6 +430,9 @@ impl EventSource {
                     Err(error) => {
                         self.conn = Conn::Idle;
                         self.machine.handle_error(Instant::now().into_std(), error);
+                        // The machine has an event (a reconnect, or the
+                        // final error) to hand out before anything else.
+                        return ControlFlow::Continue(());
                     }
                 },
             }

@@ -252,12 +252,12 @@ fn is_tls_failure(error: &reqwest::Error) -> bool {
     }
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
-        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::InvalidData {
-                return true;
-            }
-        }
-        if cause.to_string().contains("certificate") {
+        let io_kind = cause
+            .downcast_ref::<std::io::Error>()
+            .map(std::io::Error::kind);
+        if io_kind == Some(std::io::ErrorKind::InvalidData)
+            || cause.to_string().contains("certificate")
+        {
             return true;
         }
         source = cause.source();
@@ -284,11 +284,6 @@ mod tests {
         let limit = Error::LineTooLong { limit: 10 }.to_string();
         assert_eq!(limit, "event stream line longer than the limit of 10 bytes");
     }
-}
-
-#[cfg(test)]
-mod more_tests {
-    use super::*;
 
     fn refused(status: u16, body: &'static [u8]) -> Error {
         Error::Status(Box::new(Refusal::new(

@@ -100,6 +100,7 @@ impl ResponseHead {
 
     /// A head from its parts, built in one go (the client's path: once per
     /// connection). Header names must be lowercase already.
+    #[cfg(feature = "client")]
     pub(crate) fn from_parts(
         status: u16,
         version: HttpVersion,

@@ -361,3 +361,37 @@ async fn read_head(socket: &mut TcpStream) -> Option<Vec<u8>> {
     }
     Some(head)
 }
+
+/// A TLS server on loopback whose certificate (self-signed, for 127.0.0.1
+/// and localhost, in `tests/support/tls/`) no client trusts: each handshake
+/// fails. Returns its `https://` URL and the count of connections it took.
+pub async fn untrusted_tls_server() -> (String, Arc<AtomicUsize>) {
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivatePkcs8KeyDer};
+    let cert = CertificateDer::from(include_bytes!("tls/cert.der").to_vec());
+    let key = PrivatePkcs8KeyDer::from(include_bytes!("tls/key.der").to_vec());
+    let config = tokio_rustls::rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], key.into())
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://{}/feed", listener.local_addr().unwrap());
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                // The client aborts the handshake; if it did not, it would
+                // get this stream.
+                if let Ok(mut tls) = acceptor.accept(socket).await {
+                    let _ = tls
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\ndata: x\n\n")
+                        .await;
+                }
+            });
+        }
+    });
+    (url, accepted)
+}
