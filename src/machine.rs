@@ -63,7 +63,7 @@ use crate::error::Error;
 use crate::event::{CloseReason, Event, ReadyState};
 use crate::parser::{Item, Parser, StreamEnd};
 use crate::response::{Refusal, ResponseHead};
-use crate::retry::{Jitter, RetryContext, RetryPolicy};
+use crate::retry::{Jitter, RetryContext, RetryDecision, RetryPolicy};
 
 /// What the driver must do next, from [`Machine::poll_action`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -585,16 +585,19 @@ impl Machine {
             default_delay,
             has_opened: self.has_opened,
         };
-        let Some(delay) = self.policy.decide(&context) else {
-            if retryable && exhausted {
+        let delay = match (self.policy.decide(&context), default_delay) {
+            (RetryDecision::RetryAfter(delay), _) | (RetryDecision::Default, Some(delay)) => delay,
+            (RetryDecision::Default, None) if retryable && exhausted => {
                 self.fail(Error::RetriesExhausted {
                     attempts: self.failures,
                     last_error: Box::new(cause),
                 });
-            } else {
-                self.fail(cause);
+                return;
             }
-            return;
+            (RetryDecision::Default | RetryDecision::Stop, _) => {
+                self.fail(cause);
+                return;
+            }
         };
         self.failures = attempt;
         self.state = State::Waiting {
@@ -1152,6 +1155,285 @@ mod tests {
         m.handle_response(t0, head(200, SSE));
         assert_eq!(m.ready_state(), ReadyState::Connecting);
         assert_eq!(events(&mut m), Vec::<String>::new());
+    }
+
+    fn ended_with(m: &mut Machine, now: Instant, body: &str) -> Vec<String> {
+        open_with(m, now, body);
+        m.handle_eof(now);
+        events(m)
+    }
+
+    #[test]
+    fn the_hook_sees_the_cause_and_the_default_and_has_the_last_word() {
+        use std::sync::Mutex;
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&seen);
+        let policy = RetryPolicy::new().on_retry(move |ctx| {
+            log.lock().unwrap().push((
+                ctx.cause().to_string(),
+                ctx.attempt(),
+                ctx.default_delay(),
+                ctx.has_opened(),
+            ));
+            match ctx.cause() {
+                Error::Truncated => RetryDecision::Stop,
+                Error::Status(_) => RetryDecision::RetryAfter(ms(7)),
+                _ => RetryDecision::Default,
+            }
+        });
+        let t0 = Instant::now();
+        let mut m = machine_with(t0, policy);
+        // A 401 the policy does not retry: the hook retries it.
+        m.handle_response(t0, head(401, None));
+        assert_eq!(
+            events(&mut m),
+            ["reconnecting #1 in 7ms: the server answered with status 401 Unauthorized"]
+        );
+        let (at, _) = wait_reconnect(&mut m);
+        assert_eq!(at - t0, ms(7));
+        // The end of the body: the default (3 s doubled once).
+        assert_eq!(
+            ended_with(&mut m, at, ": nothing\n"),
+            [
+                "open",
+                "reconnecting #2 in 6000ms: the server ended the stream"
+            ]
+        );
+        let (at, _) = wait_reconnect(&mut m);
+        // A cut event: the hook stops, and the cause is the final error.
+        assert_eq!(
+            ended_with(&mut m, at, "data: cut"),
+            ["open", "error: the stream ended in the middle of an event"]
+        );
+        assert_eq!(m.close_reason(), Some(&CloseReason::Failed));
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [
+                (
+                    "the server answered with status 401 Unauthorized".to_owned(),
+                    1,
+                    None,
+                    false
+                ),
+                (
+                    "the server ended the stream".to_owned(),
+                    2,
+                    Some(secs(6)),
+                    true
+                ),
+                (
+                    "the stream ended in the middle of an event".to_owned(),
+                    3,
+                    Some(secs(12)),
+                    true
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_hook_is_not_asked_in_one_shot_mode_or_about_limits() {
+        let policy = RetryPolicy::new().on_retry(|_| panic!("the hook must not be asked"));
+        let t0 = Instant::now();
+        let mut m = machine_with(t0, policy.clone()).reconnect(false);
+        assert_eq!(
+            ended_with(&mut m, t0, "data: cut"),
+            ["open", "error: the stream ended in the middle of an event"]
+        );
+        let parser = Parser::builder().max_line_len(4).build();
+        let mut m = Machine::with_parts(t0, parser, policy);
+        let _ = actions(&mut m);
+        open_with(&mut m, t0, "data: too long\n");
+        assert_eq!(
+            events(&mut m),
+            [
+                "open",
+                "error: event stream line longer than the limit of 4 bytes"
+            ]
+        );
+    }
+
+    #[test]
+    fn exhausted_retries_stay_exhausted_unless_the_hook_retries() {
+        let t0 = Instant::now();
+        let mut m = machine_with(t0, RetryPolicy::new().max_retries(0));
+        m.handle_error(t0, Error::StreamEnded);
+        assert_eq!(
+            events(&mut m),
+            ["error: gave up reconnecting after 0 attempts"]
+        );
+        let policy = RetryPolicy::new()
+            .max_retries(0)
+            .on_retry(|_| RetryDecision::RetryAfter(ms(1)));
+        let mut m = machine_with(t0, policy);
+        m.handle_error(t0, Error::StreamEnded);
+        assert_eq!(
+            events(&mut m),
+            ["reconnecting #1 in 1ms: the server ended the stream"]
+        );
+    }
+
+    #[test]
+    fn errors_that_cannot_heal_are_final_without_a_hook() {
+        let t0 = Instant::now();
+        let mut m = machine(t0);
+        m.handle_error(t0, Error::Source(Box::new(std::io::Error::other("x"))));
+        assert_eq!(events(&mut m), ["error: reading the event stream failed"]);
+        let mut m = machine(t0);
+        m.handle_error(t0, Error::BodyNotCloneable);
+        assert_eq!(
+            events(&mut m),
+            ["error: the request body cannot be sent again for a reconnect"]
+        );
+        let mut m = machine(t0);
+        m.handle_error(t0, Error::RequestFactory("token service down".into()));
+        assert_eq!(
+            events(&mut m),
+            ["reconnecting #1 in 3000ms: making the event stream request failed"]
+        );
+        assert!(matches!(
+            m.reconnect_cause().map(|cause| &**cause),
+            Some(Error::RequestFactory(_))
+        ));
+    }
+
+    #[test]
+    fn a_refusal_keeps_its_body_and_a_bare_response_has_none() {
+        let t0 = Instant::now();
+        let mut m = machine(t0);
+        let refused = head(429, Some("application/json")).with_header("retry-after", "1");
+        assert!(m.refuses(&refused));
+        assert!(!m.refuses(&head(200, SSE)) && !m.refuses(&head(204, None)));
+        m.handle_refusal(
+            t0,
+            Refusal::new(refused.clone(), Bytes::from_static(b"{\"slow\":1}"), true),
+        );
+        let Some(Err(error)) = m.poll_event() else {
+            panic!("not failed");
+        };
+        assert_eq!(error.body().as_deref(), Some("{\"slow\":1}"));
+        assert_eq!(error.response(), Some(&refused));
+        // A response that opens is not a refusal, and is ignored as one.
+        let mut m = machine(t0);
+        m.handle_refusal(t0, Refusal::new(head(200, SSE), Bytes::new(), true));
+        assert_eq!(m.ready_state(), ReadyState::Connecting);
+        assert_eq!(events(&mut m), Vec::<String>::new());
+        let mut m = machine(t0);
+        m.handle_response(t0, head(500, None));
+        let Some(Err(error)) = m.poll_event() else {
+            panic!("not failed");
+        };
+        assert_eq!(error.body().as_deref(), Some(""));
+    }
+
+    #[test]
+    fn any_content_type_opens_only_when_asked() {
+        let t0 = Instant::now();
+        for content_type in [None, Some("text/plain")] {
+            let mut m = machine(t0).accept_any_content_type(true);
+            assert!(!m.refuses(&head(200, content_type)));
+            m.handle_response(t0, head(200, content_type));
+            assert_eq!(m.ready_state(), ReadyState::Open);
+            m.handle_bytes(t0, Bytes::from_static(b"data: x\n\n"));
+            assert_eq!(events(&mut m), ["open", "message message x "]);
+            // Other statuses are still refused.
+            assert!(m.refuses(&head(201, SSE)));
+        }
+    }
+
+    #[test]
+    fn server_delays_are_capped_when_asked() {
+        let t0 = Instant::now();
+        let mut m = machine_with(t0, RetryPolicy::new().max_server_delay(secs(30)));
+        open_with(&mut m, t0, "retry: 86400000\ndata: x\n\n");
+        let _ = events(&mut m);
+        assert_eq!(m.reconnection_time(), secs(30));
+        let mut m = machine_with(
+            t0,
+            RetryPolicy::new()
+                .retry_status(503)
+                .max_server_delay(secs(30)),
+        );
+        m.handle_response(t0, head(503, None).with_header("retry-after", "86400"));
+        assert_eq!(
+            events(&mut m),
+            ["reconnecting #1 in 30000ms: the server answered with status 503 Service Unavailable"]
+        );
+        // Without a cap, the server's word stands.
+        let mut m = machine_with(t0, RetryPolicy::new().retry_status(503));
+        m.handle_response(t0, head(503, None).with_header("retry-after", "86400"));
+        assert!(events(&mut m)[0].starts_with("reconnecting #1 in 86400000ms"));
+    }
+
+    #[test]
+    fn reconnect_now_delivers_what_was_complete_and_resumes_at_once() {
+        let t0 = Instant::now();
+        let mut m = machine(t0);
+        open_with(&mut m, t0, "id: 1\ndata: a\n\nid: 2\ndata: cut");
+        assert!(m.reconnect_now(t0 + secs(1)));
+        assert_eq!(events(&mut m), ["open", "message message a 1"]);
+        assert_eq!(
+            actions(&mut m)
+                .into_iter()
+                .map(described)
+                .collect::<Vec<_>>(),
+            ["disconnect".to_owned(), connect("1")]
+        );
+        assert_eq!(m.ready_state(), ReadyState::Connecting);
+        // From a reconnect wait: at once, and the attempt count stays.
+        m.handle_error(t0 + secs(1), Error::StreamEnded);
+        let _ = events(&mut m);
+        let _ = actions(&mut m);
+        assert!(m.reconnect_now(t0 + secs(2)));
+        assert!(matches!(
+            &actions(&mut m)[..],
+            [Action::Disconnect, Action::Connect { attempt: 1, .. }]
+        ));
+        m.close();
+        assert!(!m.reconnect_now(t0));
+        let mut one_shot = machine(t0).reconnect(false);
+        open_with(&mut one_shot, t0, "data: a\n");
+        assert!(!one_shot.reconnect_now(t0));
+        assert_eq!(one_shot.ready_state(), ReadyState::Open);
+    }
+
+    #[test]
+    fn connects_carry_the_attempt_and_the_cause_is_kept_until_open() {
+        let t0 = Instant::now();
+        let mut m = machine(t0);
+        m.handle_error(t0, Error::StreamEnded);
+        let _ = events(&mut m);
+        assert_eq!(actions(&mut m), [Action::Disconnect]);
+        m.handle_timeout(m.poll_timeout().unwrap());
+        assert!(matches!(
+            &actions(&mut m)[..],
+            [Action::Connect { attempt: 1, .. }]
+        ));
+        assert!(matches!(
+            m.reconnect_cause().map(|cause| &**cause),
+            Some(Error::StreamEnded)
+        ));
+        m.handle_response(t0, head(200, SSE));
+        assert!(m.reconnect_cause().is_none());
+    }
+
+    #[test]
+    fn close_reasons() {
+        let t0 = Instant::now();
+        let mut m = machine(t0);
+        assert_eq!(m.close_reason(), None);
+        let no_content = head(204, None).with_header("x-why", "done");
+        m.handle_response(t0, no_content.clone());
+        assert_eq!(m.close_reason(), Some(&CloseReason::NoContent(no_content)));
+        // The first reason stays.
+        m.close();
+        assert!(matches!(m.close_reason(), Some(CloseReason::NoContent(_))));
+        let mut m = machine(t0).reconnect(false);
+        ended_with(&mut m, t0, "data: a\n\n");
+        assert_eq!(m.close_reason(), Some(&CloseReason::Completed));
+        let mut m = machine(t0);
+        m.close();
+        assert_eq!(m.close_reason(), Some(&CloseReason::Closed));
     }
 
     /// Found by the `machine` fuzz target: jitter on a delay near

@@ -84,7 +84,9 @@ impl fmt::Debug for RetryPolicy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RetryDecision {
-    /// Do what the policy would do: [`RetryContext::default_delay`].
+    /// Do what the policy would do: [`RetryContext::default_delay`]. When
+    /// that is to stop because `max_retries` or `max_elapsed` was reached,
+    /// the final error is [`Error::RetriesExhausted`].
     Default,
     /// Reconnect after exactly this delay (no floor, no jitter, no limit:
     /// the hook has the last word).
@@ -267,17 +269,12 @@ impl RetryPolicy {
         self.max_server_delay.map_or(delay, |cap| delay.min(cap))
     }
 
-    /// The hook's answer for `context`, or the default.
-    pub(crate) fn decide(&self, context: &RetryContext<'_>) -> Option<Duration> {
-        let decision = self
-            .hook
+    /// The hook's answer for `context` ([`RetryDecision::Default`] without
+    /// a hook).
+    pub(crate) fn decide(&self, context: &RetryContext<'_>) -> RetryDecision {
+        self.hook
             .as_ref()
-            .map_or(RetryDecision::Default, |hook| hook(context));
-        match decision {
-            RetryDecision::Default => context.default_delay,
-            RetryDecision::RetryAfter(delay) => Some(delay),
-            RetryDecision::Stop => None,
-        }
+            .map_or(RetryDecision::Default, |hook| hook(context))
     }
 
     /// Whether a response with `status` is retried.
