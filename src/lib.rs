@@ -25,7 +25,9 @@
 //! while let Some(event) = source.next().await {
 //!     match event? {
 //!         Event::Message(message) => println!("{}: {}", message.event_type(), message.data()),
-//!         Event::Reconnecting { error, delay, .. } => eprintln!("{error}; retrying in {delay:?}"),
+//!         Event::Reconnecting { error, delay, .. } => {
+//!             eprintln!("{}; retrying in {delay:?}", error.report())
+//!         }
 //!         _ => {}
 //!     }
 //! }
@@ -66,13 +68,18 @@
 //! # Items, errors and the end of a stream
 //!
 //! `EventSource` yields `Result<Event, Error>`: [`Event::Open`] when a
-//! connection is announced, [`Event::Message`] for each event, and
-//! [`Event::Reconnecting`] when a connection was lost and will be retried,
-//! so a consumer's `?` ends its loop only on a real failure.
+//! connection is announced (with the [`ResponseHead`] that opened it),
+//! [`Event::Message`] for each event, and [`Event::Reconnecting`] when a
+//! connection was lost and will be retried, so a consumer's `?` ends its loop
+//! only on a real failure.
 //!
 //! - An `Err` item is **final**: the ready state is CLOSED and `None` follows.
+//!   A refused connection's error keeps the response and the first part of
+//!   its body ([`Error::status`], [`Error::response`], [`Error::body`]);
+//!   [`Error::report`] prints an error with its causes on one line.
 //! - A **204** is a normal close: the stream ends with `None`, no error.
 //! - **`close()`** (or dropping the source) ends it at once.
+//! - After `None`, the source's `close_reason()` says which ([`CloseReason`]).
 //!
 //! # Reconnection
 //!
@@ -90,12 +97,20 @@
 //! - `200` with `Content-Type: text/event-stream` (parameters and case
 //!   ignored) opens; `204` ends; any other status or content type fails,
 //!   unless the [`RetryPolicy`] retries that status (opt-in, e.g. 503 with
-//!   `Retry-After`).
+//!   `Retry-After`, in seconds or as an HTTP date). The content type check
+//!   can be relaxed for servers that get it wrong.
+//! - Errors that retrying cannot heal end the stream at once: a request that
+//!   cannot be built or sent (a bad URL scheme or header) and a TLS failure
+//!   ([`Error::is_retryable`]).
+//! - A [retry hook](RetryPolicy::on_retry) sees each cause and the attempt
+//!   number and may answer with the default, its own delay, or stop; a
+//!   request factory is told the attempt, the last event ID and the cause.
 //! - [`RetryPolicy::max_retries`] and [`RetryPolicy::max_elapsed`] end a
 //!   run of failed attempts with [`Error::RetriesExhausted`].
 //! - One-shot mode (`reconnect(false)`) is for request/response streams such
 //!   as LLM completions: the request is sent once, a clean end of the body
-//!   ends the stream, and a body cut mid-event is [`Error::Truncated`].
+//!   ends the stream, and a body cut mid-event is [`Error::Truncated`]. It is
+//!   the default for a request whose method is not GET, HEAD or OPTIONS.
 //!
 //! # Spec conformance
 //!
@@ -127,6 +142,8 @@
 //!   errors.
 //! - **Retrying statuses** (5xx, 429) is possible but opt-in; by default they
 //!   fail the connection, as the spec says.
+//! - **Non-idempotent requests are not resent.** A browser's `EventSource`
+//!   only sends GET; a POST stream reconnects only when asked.
 //! - **An unsendable `Last-Event-ID`.** An ID with control characters no header
 //!   can carry is not sent (the spec's IDs can hold them; HTTP cannot).
 //! - **Retry timing.** `retry:` is applied when its line is parsed, not at the

@@ -76,7 +76,7 @@ pub enum Action {
         last_event_id: String,
         /// 0 for the first request; then which attempt in a row without an
         /// event this is, from 1, as in
-        /// [`Event::Reconnecting`](crate::Event::Reconnecting). Why the
+        /// [`Event::Reconnecting`]. Why the
         /// last connection ended is [`Machine::reconnect_cause`].
         attempt: u32,
     },
@@ -142,7 +142,9 @@ impl Machine {
     /// A machine with a configured parser (limits, comments, a seeded last
     /// event ID) and retry policy.
     pub fn with_parts(now: Instant, parser: Parser, policy: RetryPolicy) -> Self {
-        let reconnection_time = parser.reconnection_time().unwrap_or(policy.initial);
+        let reconnection_time = parser
+            .reconnection_time()
+            .map_or(policy.initial, |time| policy.cap_server_delay(time));
         let mut machine = Self {
             state: State::Connecting { since: now },
             parser,

@@ -195,7 +195,7 @@ impl RetryPolicy {
 
     /// Give up after this many reconnect attempts in a row without an event
     /// (default: never). The stream then ends with
-    /// [`Error::RetriesExhausted`](crate::Error::RetriesExhausted).
+    /// [`Error::RetriesExhausted`].
     pub fn max_retries(mut self, attempts: u32) -> Self {
         self.max_retries = Some(attempts);
         self

@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use ssefeed_fuzz::machine_input::{self, Config, Delay, Op};
+use ssefeed_fuzz::machine_input::{self, Config, Delay, Hook, Op};
 use ssefeed_fuzz::{ChunkingInput, ParseInput};
 
 /// Small streams, each about one rule of the spec.
@@ -227,6 +227,66 @@ fn main() {
                 content_type: 6,
                 retry_after: None,
             },
+        ],
+    );
+    machine(
+        "hook-retries-refusals",
+        &Config {
+            hook: Some(Hook {
+                mode: 3,
+                after: 2,
+                delay_ms: 50,
+            }),
+            max_server_delay: Some(Delay::Millis(500)),
+            ..Config::plain()
+        },
+        &[
+            // 404, then 200 text/plain (refused, body read), then a stream
+            // with a long retry: (capped), a reconnect now, and an end.
+            Op::Response {
+                status: 10,
+                content_type: 0,
+                retry_after: Some(9),
+            },
+            Op::Timeout,
+            Op::Response {
+                status: 0,
+                content_type: 6,
+                retry_after: None,
+            },
+            Op::Timeout,
+            ok(),
+            bytes("retry: 100000\nid: 1\ndata: a\n\ndata: cut"),
+            Op::ReconnectNow,
+            ok(),
+            Op::Eof,
+            Op::Timeout,
+            Op::Error(4),
+        ],
+    );
+    machine(
+        "hook-stops-any-content-type",
+        &Config {
+            hook: Some(Hook {
+                mode: 1,
+                after: 1,
+                delay_ms: 0,
+            }),
+            any_content_type: true,
+            ..Config::plain()
+        },
+        &[
+            Op::Response {
+                status: 0,
+                content_type: 0,
+                retry_after: None,
+            },
+            bytes("data: a\n\n"),
+            Op::Error(3),
+            Op::ReconnectNow,
+            Op::Error(0),
+            Op::Timeout,
+            Op::Error(1),
         ],
     );
 }

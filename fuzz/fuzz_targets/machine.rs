@@ -7,11 +7,13 @@
 //! Alongside runs a model of the documented behaviour, whose message events
 //! come from the naive reference parser over the bytes of the current
 //! connection. Every event, action, ready state, deadline, last event ID and
-//! reconnection time must match it; and, stated on their own, the
-//! invariants: CLOSED is final, never OPEN without a 200 `text/event-stream`
-//! response in the current attempt, nothing after an error, no `Connect`
-//! before the disconnect that scheduled it plus the minimum delay and the
-//! reconnection time, and each `Connect` carries the last event ID.
+//! reconnection time must match it, with the retry hook's rule (see
+//! `machine_input::Hook`) applied by both; and, stated on their own, the
+//! invariants: CLOSED is final and has a reason, never OPEN without a 200
+//! `text/event-stream` response (or any 200, when any content type is
+//! accepted) in the current attempt, nothing after an error, no `Connect`
+//! before the disconnect that scheduled it plus the delay it announced
+//! (unless `reconnect_now`), and each `Connect` carries the last event ID.
 #![no_main]
 
 use std::time::{Duration, Instant};
@@ -21,8 +23,10 @@ use libfuzzer_sys::fuzz_target;
 use ssefeed::machine::{Action, Machine};
 use ssefeed::parser::Parser;
 use ssefeed::retry::{DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_RECONNECTION_TIME};
-use ssefeed::{Error, Event, ReadyState, RetryPolicy};
-use ssefeed_fuzz::machine_input::{CONTENT_TYPES, Config, Input, Op, PREFEEDS, SEED_IDS};
+use ssefeed::{
+    CloseReason, Error, Event, ReadyState, Refusal, ResponseHead, RetryDecision, RetryPolicy,
+};
+use ssefeed_fuzz::machine_input::{CONTENT_TYPES, Config, Hook, Input, Op, PREFEEDS, SEED_IDS};
 use ssefeed_fuzz::{Out, drain, reference};
 
 /// An error, without its details.
@@ -34,6 +38,7 @@ enum Kind {
     Truncated,
     IdleTimeout,
     Source,
+    RequestFactory,
     LineTooLong,
     EventTooLarge,
     Exhausted { attempts: u32, last: Box<Kind> },
@@ -41,8 +46,9 @@ enum Kind {
 
 fn kind(error: &Error) -> Kind {
     match error {
-        Error::Status { status, .. } => Kind::Status(*status),
-        Error::ContentType { .. } => Kind::ContentType,
+        Error::Status(refusal) => Kind::Status(refusal.head().status()),
+        Error::ContentType(_) => Kind::ContentType,
+        Error::RequestFactory(_) => Kind::RequestFactory,
         Error::StreamEnded => Kind::StreamEnded,
         Error::Truncated => Kind::Truncated,
         Error::IdleTimeout { .. } => Kind::IdleTimeout,
@@ -60,15 +66,41 @@ fn kind(error: &Error) -> Kind {
     }
 }
 
-/// The errors an `Error` op picks from.
+/// The errors an `Error` op picks from: four that retrying can heal, and
+/// one (a failed byte source) that it cannot.
 fn network_error(pick: u8) -> Error {
-    match pick % 4 {
+    match pick % 5 {
         0 => Error::StreamEnded,
         1 => Error::Truncated,
         2 => Error::IdleTimeout {
             timeout: Duration::from_secs(1),
         },
+        3 => Error::RequestFactory(Box::new(std::io::Error::other("token service down"))),
         _ => Error::Source(Box::new(std::io::Error::other("connection reset"))),
+    }
+}
+
+/// An error of `kind`, for the hook's rule in the model.
+fn error_of(kind: &Kind) -> Error {
+    match kind {
+        Kind::Status(status) => Error::Status(Box::new(Refusal::new(
+            ResponseHead::new(*status),
+            Bytes::new(),
+            true,
+        ))),
+        Kind::ContentType => Error::ContentType(Box::new(Refusal::new(
+            ResponseHead::new(200),
+            Bytes::new(),
+            true,
+        ))),
+        Kind::StreamEnded => Error::StreamEnded,
+        Kind::Truncated => Error::Truncated,
+        Kind::IdleTimeout => Error::IdleTimeout {
+            timeout: Duration::from_secs(1),
+        },
+        Kind::RequestFactory => Error::RequestFactory("x".into()),
+        Kind::Source => Error::Source("x".into()),
+        other => panic!("{other:?} is not a cause the hook sees"),
     }
 }
 
@@ -87,7 +119,7 @@ enum Got {
 
 fn got(event: Result<Event, Error>) -> Got {
     match event {
-        Ok(Event::Open) => Got::Open,
+        Ok(Event::Open(_)) => Got::Open,
         Ok(Event::Message(m)) => Got::Item(Out::Event {
             event_type: m.event_type().to_owned(),
             data: m.data().to_owned(),
@@ -170,6 +202,9 @@ struct Conn {
 #[derive(Debug)]
 struct Model {
     reconnect: bool,
+    hook: Option<Hook>,
+    any_content_type: bool,
+    max_server_delay: Option<Duration>,
     idle: Option<Duration>,
     min_delay: Duration,
     max_delay: Duration,
@@ -189,8 +224,14 @@ struct Model {
     last_progress: Instant,
     /// A 200 `text/event-stream` response arrived since the last `Connect`.
     ok_response: bool,
-    /// When the pending reconnect was scheduled, and the reconnection time
-    /// then.
+    /// Some connection has opened.
+    has_opened: bool,
+    /// No connection has ended yet.
+    first_attempt: bool,
+    /// Why the machine closed.
+    close_reason: Option<CloseReason>,
+    /// When the pending reconnect was scheduled, and the least delay it
+    /// announced.
     scheduled: Option<(Instant, Duration)>,
 
     want: Vec<Want>,
@@ -215,20 +256,39 @@ impl Model {
         }
     }
 
-    /// "Fail the connection".
-    fn fail(&mut self, cause: Kind) {
+    /// Enters CLOSED, once.
+    fn close(&mut self, reason: CloseReason) {
         if self.state != State::Closed {
             self.want_actions.push(Action::Disconnect);
+            self.close_reason = Some(reason);
         }
         self.state = State::Closed;
         self.conn = None;
+    }
+
+    /// "Fail the connection".
+    fn fail(&mut self, cause: Kind) {
+        self.close(CloseReason::Failed);
         self.want.push(Want::Err(cause));
     }
 
-    /// "Reestablish the connection", with the policy's delay; the state
-    /// becomes `Waiting` once the actual delay is known.
-    fn schedule(&mut self, now: Instant, cause: Kind, at_least: Option<Duration>) {
+    fn connect_action(&self) -> Action {
+        Action::Connect {
+            last_event_id: self.last_event_id.clone(),
+            attempt: if self.first_attempt { 0 } else { self.failures },
+        }
+    }
+
+    /// A connection ended with `cause`: "reestablish the connection" after
+    /// the delay the policy and the hook decide, or fail; the state becomes
+    /// `Waiting` once the actual delay is known.
+    fn schedule(&mut self, now: Instant, cause: Kind, server_delay: Option<Duration>) {
         self.conn = None;
+        self.first_attempt = false;
+        if !self.reconnect {
+            self.fail(cause);
+            return;
+        }
         if self.progressed {
             self.failures = 0;
             self.progressed = false;
@@ -238,25 +298,46 @@ impl Model {
         let out_of_time = self
             .max_elapsed
             .is_some_and(|max| now.saturating_duration_since(self.last_progress) >= max);
-        if out_of_attempts || out_of_time {
-            self.fail(Kind::Exhausted {
-                attempts: self.failures,
-                last: Box::new(cause),
-            });
-            return;
-        }
-        // The formula of the retry module's documentation.
-        let floor = self.reconnection_time.max(self.min_delay);
-        let factor = 2u32.saturating_pow(self.failures.min(31));
-        let base = floor.saturating_mul(factor).min(self.max_delay.max(floor));
-        let jitter =
-            Duration::try_from_secs_f64(base.as_secs_f64() * self.jitter).unwrap_or(Duration::MAX);
-        let at_least = at_least.unwrap_or_default();
-        let lo = base.max(at_least);
-        let hi = base
-            .saturating_add(jitter)
-            .saturating_add(Duration::from_micros(1))
-            .max(at_least);
+        let exhausted = out_of_attempts || out_of_time;
+        let retryable = match &cause {
+            Kind::Status(status) => self.retried.contains(status),
+            Kind::ContentType | Kind::Source => false,
+            _ => true,
+        };
+        let decision = self.hook.map_or(RetryDecision::Default, |hook| {
+            hook.decide(&error_of(&cause), attempt)
+        });
+        let (lo, hi) = match decision {
+            RetryDecision::RetryAfter(delay) => (delay, delay),
+            RetryDecision::Default if retryable && !exhausted => {
+                // The formula of the retry module's documentation.
+                let floor = self.reconnection_time.max(self.min_delay);
+                let factor = 2u32.saturating_pow(self.failures.min(31));
+                let base = floor.saturating_mul(factor).min(self.max_delay.max(floor));
+                let jitter = Duration::try_from_secs_f64(base.as_secs_f64() * self.jitter)
+                    .unwrap_or(Duration::MAX);
+                let at_least = server_delay
+                    .map(|delay| self.max_server_delay.map_or(delay, |cap| delay.min(cap)))
+                    .unwrap_or_default();
+                let lo = base.max(at_least);
+                let hi = base
+                    .saturating_add(jitter)
+                    .saturating_add(Duration::from_micros(1))
+                    .max(at_least);
+                (lo, hi)
+            }
+            RetryDecision::Default if retryable => {
+                self.fail(Kind::Exhausted {
+                    attempts: self.failures,
+                    last: Box::new(cause),
+                });
+                return;
+            }
+            _ => {
+                self.fail(cause);
+                return;
+            }
+        };
         self.failures = attempt;
         self.want.push(Want::Reconnecting {
             cause,
@@ -265,17 +346,9 @@ impl Model {
             hi,
         });
         self.want_actions.push(Action::Disconnect);
-        self.scheduled = Some((now, self.reconnection_time));
+        self.scheduled = Some((now, lo));
         // Until the delay is known.
         self.state = State::Waiting { until: None };
-    }
-
-    fn lost(&mut self, now: Instant, cause: Kind) {
-        if self.reconnect {
-            self.schedule(now, cause, None);
-        } else {
-            self.fail(cause);
-        }
     }
 }
 
@@ -298,6 +371,12 @@ fn policy(config: &Config) -> RetryPolicy {
     }
     for status in config.retried_statuses() {
         policy = policy.retry_status(status);
+    }
+    if let Some(cap) = config.max_server_delay {
+        policy = policy.max_server_delay(cap.duration());
+    }
+    if let Some(hook) = config.hook {
+        policy = policy.on_retry(move |ctx| hook.decide(ctx.cause(), ctx.attempt()));
     }
     policy
 }
@@ -347,6 +426,7 @@ impl Driver {
             .map(|i| PREFEEDS[usize::from(i) % PREFEEDS.len()]);
         let (mut parser, mut items) = parser(config, prefeed);
         let mut last_event_id = seed_id.to_owned();
+        let max_server_delay = config.max_server_delay.map(|d| d.duration());
         let mut reconnection_time = initial;
         if let Some(bytes) = prefeed {
             if items.iter().any(|item| matches!(item, Out::Error(_))) {
@@ -358,7 +438,8 @@ impl Driver {
                 assert_eq!(items, expected.items);
                 last_event_id = expected.last_event_id;
                 if let Some(ms) = expected.retry {
-                    reconnection_time = Duration::from_millis(ms);
+                    let time = Duration::from_millis(ms);
+                    reconnection_time = max_server_delay.map_or(time, |cap| time.min(cap));
                 }
             }
         }
@@ -368,9 +449,13 @@ impl Driver {
         let machine = Machine::with_parts(t0, parser, policy(config))
             .reconnect(config.reconnect)
             .idle_timeout(idle)
+            .accept_any_content_type(config.any_content_type)
             .jitter_seed(config.jitter_seed);
         let model = Model {
             reconnect: config.reconnect,
+            hook: config.hook,
+            any_content_type: config.any_content_type,
+            max_server_delay,
             idle,
             min_delay: config.min_delay.map_or(DEFAULT_MIN_DELAY, |d| d.duration()),
             max_delay: config.max_delay.map_or(DEFAULT_MAX_DELAY, |d| d.duration()),
@@ -388,6 +473,9 @@ impl Driver {
             progressed: false,
             last_progress: t0,
             ok_response: false,
+            has_opened: false,
+            first_attempt: true,
+            close_reason: None,
             scheduled: None,
             want: Vec::new(),
             want_actions: Vec::new(),
@@ -400,9 +488,7 @@ impl Driver {
             closed: false,
             last_action: None,
         };
-        let connect = Action::Connect {
-            last_event_id: driver.model.last_event_id.clone(),
-        };
+        let connect = driver.model.connect_action();
         driver.model.want_actions.push(connect);
         driver.check(false);
         driver
@@ -415,7 +501,10 @@ impl Driver {
         // or its end (an end, an error or an idle timeout). Only then can a
         // limit error come.
         let parses = matches!(m.state, State::Open { .. })
-            && matches!(op, Op::Bytes(_) | Op::Eof | Op::Error(_) | Op::Timeout);
+            && matches!(
+                op,
+                Op::Bytes(_) | Op::Eof | Op::Error(_) | Op::Timeout | Op::ReconnectNow
+            );
         match op {
             Op::Response {
                 status,
@@ -423,14 +512,34 @@ impl Driver {
                 retry_after,
             } => {
                 let status = Op::status(*status);
-                let (content_type, valid) =
-                    CONTENT_TYPES[usize::from(*content_type) % CONTENT_TYPES.len()];
+                let pick = usize::from(*content_type);
+                let (content_type, valid) = CONTENT_TYPES[pick % CONTENT_TYPES.len()];
+                let mut head = ResponseHead::new(status);
+                if let Some(content_type) = content_type {
+                    head = head.with_header("content-type", content_type);
+                }
+                if let Some(seconds) = retry_after {
+                    head = head.with_header("retry-after", &seconds.to_string());
+                }
                 let retry_after = retry_after.map(|s| Duration::from_secs(u64::from(s)));
-                self.machine
-                    .handle_response(now, status, content_type, retry_after);
+                let opens = status == 200 && (valid || m.any_content_type);
+                assert_eq!(
+                    self.machine.refuses(&head),
+                    !opens && status != 204,
+                    "refuses {head:?}"
+                );
+                if self.machine.refuses(&head) && pick % 2 == 0 {
+                    // A driver that read the refused response's body.
+                    let body = Bytes::copy_from_slice(&status.to_be_bytes());
+                    self.machine
+                        .handle_refusal(now, Refusal::new(head, body, true));
+                } else {
+                    self.machine.handle_response(now, head);
+                }
                 if let State::Connecting { .. } = m.state {
-                    if status == 200 && valid {
+                    if opens {
                         m.ok_response = true;
+                        m.has_opened = true;
                         m.state = State::Open { last_activity: now };
                         m.progressed = false;
                         m.conn = Some(Conn {
@@ -441,17 +550,11 @@ impl Driver {
                         });
                         m.want.push(Want::Open);
                     } else if status == 204 {
-                        m.want_actions.push(Action::Disconnect);
-                        m.state = State::Closed;
+                        m.close(CloseReason::NoContent(ResponseHead::new(204)));
                     } else if status != 200 {
-                        let cause = Kind::Status(status);
-                        if m.reconnect && m.retried.contains(&status) {
-                            m.schedule(now, cause, retry_after);
-                        } else {
-                            m.fail(cause);
-                        }
+                        m.schedule(now, Kind::Status(status), retry_after);
                     } else {
-                        m.fail(Kind::ContentType);
+                        m.schedule(now, Kind::ContentType, None);
                     }
                 }
             }
@@ -476,8 +579,10 @@ impl Driver {
                     }
                     conn.seen = expected.items.len();
                     m.last_event_id = expected.last_event_id;
-                    m.reconnection_time =
-                        expected.retry.map_or(conn.start_rt, Duration::from_millis);
+                    m.reconnection_time = expected.retry.map_or(conn.start_rt, |ms| {
+                        let time = Duration::from_millis(ms);
+                        m.max_server_delay.map_or(time, |cap| time.min(cap))
+                    });
                 }
             }
             Op::Eof => {
@@ -487,13 +592,9 @@ impl Driver {
                     let expected = reference::parse(&conn.bytes, m.comments, &conn.start_id);
                     assert_eq!(expected.items.len(), conn.seen);
                     match (m.reconnect, expected.complete) {
-                        (true, false) => m.schedule(now, Kind::Truncated, None),
+                        (_, false) => m.schedule(now, Kind::Truncated, None),
                         (true, true) => m.schedule(now, Kind::StreamEnded, None),
-                        (false, false) => m.fail(Kind::Truncated),
-                        (false, true) => {
-                            m.want_actions.push(Action::Disconnect);
-                            m.state = State::Closed;
-                        }
+                        (false, true) => m.close(CloseReason::Completed),
                     }
                 }
             }
@@ -502,7 +603,7 @@ impl Driver {
                 let cause = kind(&error);
                 self.machine.handle_error(now, error);
                 if let State::Open { .. } | State::Connecting { .. } = m.state {
-                    m.lost(now, cause);
+                    m.schedule(now, cause, None);
                 }
             }
             Op::Advance(ms) => {
@@ -521,14 +622,12 @@ impl Driver {
                             assert!(now >= until);
                             m.state = State::Connecting { since: now };
                             m.ok_response = false;
-                            let connect = Action::Connect {
-                                last_event_id: m.last_event_id.clone(),
-                            };
+                            let connect = m.connect_action();
                             m.want_actions.push(connect);
                         }
                         State::Connecting { .. } | State::Open { .. } => {
                             m.conn = None;
-                            m.lost(now, Kind::IdleTimeout);
+                            m.schedule(now, Kind::IdleTimeout, None);
                         }
                         State::Waiting { until: None } | State::Closed => {
                             panic!("a deadline in {:?}", m.state)
@@ -538,11 +637,26 @@ impl Driver {
             }
             Op::Close => {
                 self.machine.close();
-                if m.state != State::Closed {
+                m.close(CloseReason::Closed);
+            }
+            Op::ReconnectNow => {
+                let started = self.machine.reconnect_now(now);
+                let expected = m.reconnect && m.state != State::Closed;
+                if expected {
+                    // Every complete event was delivered when its bytes came;
+                    // the rest is discarded.
+                    m.conn = None;
+                    m.state = State::Connecting { since: now };
+                    m.ok_response = false;
+                    m.scheduled = None;
                     m.want_actions.push(Action::Disconnect);
+                    let connect = m.connect_action();
+                    m.want_actions.push(connect);
                 }
-                m.state = State::Closed;
-                m.conn = None;
+                // A limit error while finishing the body also says false.
+                if !parses {
+                    assert_eq!(started, expected, "reconnect_now");
+                }
             }
         }
         self.check(parses);
@@ -568,6 +682,9 @@ impl Driver {
                     self.model.ok_response,
                     "OPEN without a 200 event-stream response"
                 );
+            }
+            if let Got::Reconnecting { .. } = event {
+                assert!(self.model.reconnect, "a reconnect in one-shot mode");
             }
             events.push(event);
         }
@@ -615,15 +732,14 @@ impl Driver {
 
         for action in &actions {
             match action {
-                Action::Connect { last_event_id } => {
+                Action::Connect { last_event_id, .. } => {
                     assert!(!self.closed, "Connect after CLOSED");
                     assert!(
                         !matches!(self.last_action, Some(Action::Connect { .. })),
                         "two Connects without a Disconnect"
                     );
                     assert_eq!(last_event_id, self.machine.last_event_id());
-                    if let Some((at, reconnection_time)) = m.scheduled.take() {
-                        let wait = m.min_delay.max(reconnection_time);
+                    if let Some((at, wait)) = m.scheduled.take() {
                         let earliest = at.checked_add(wait).expect("a reachable deadline");
                         assert!(
                             now >= earliest,
@@ -647,6 +763,13 @@ impl Driver {
                 assert!(matches!(self.last_action, Some(Action::Connect { .. })));
             }
             ReadyState::Closed => {
+                let reason = self.machine.close_reason().expect("CLOSED has a reason");
+                match (reason, m.close_reason.as_ref().expect("the model closed")) {
+                    (CloseReason::NoContent(head), CloseReason::NoContent(_)) => {
+                        assert_eq!(head.status(), 204);
+                    }
+                    (got, want) => assert_eq!(got, want, "close reason"),
+                }
                 assert_eq!(self.machine.poll_timeout(), None);
                 assert!(self.machine.poll_action().is_none());
                 assert_eq!(self.last_action, Some(Action::Disconnect));

@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use arbitrary::{Arbitrary, Unstructured};
+use ssefeed::{Error, RetryDecision};
 
 /// At most this many ops are applied (a longer input's tail is ignored).
 pub const MAX_OPS: usize = 256;
@@ -103,6 +104,41 @@ pub struct Config {
     pub prefeed: Option<u8>,
     /// `Machine::jitter_seed`.
     pub jitter_seed: u64,
+    /// `RetryPolicy::on_retry` with this rule.
+    pub hook: Option<Hook>,
+    /// `Machine::accept_any_content_type`.
+    pub any_content_type: bool,
+    /// `RetryPolicy::max_server_delay`.
+    pub max_server_delay: Option<Delay>,
+}
+
+/// A retry hook's rule, a pure function of the cause and the attempt, so
+/// that the model can apply it too.
+#[derive(Arbitrary, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hook {
+    /// Which rule: see [`Hook::decide`].
+    pub mode: u8,
+    /// The attempt after which mode 1 stops.
+    pub after: u8,
+    /// The delay modes 2 and 3 retry after, in milliseconds.
+    pub delay_ms: u16,
+}
+
+impl Hook {
+    /// The decision for a cause and an attempt: mode 0 the default; 1 stop
+    /// after `after` attempts; 2 always retry after `delay_ms`; 3 retry
+    /// refused responses after `delay_ms`, else the default.
+    pub fn decide(&self, cause: &Error, attempt: u32) -> RetryDecision {
+        let delay = Duration::from_millis(u64::from(self.delay_ms));
+        match self.mode % 4 {
+            0 => RetryDecision::Default,
+            1 if attempt > u32::from(self.after) => RetryDecision::Stop,
+            1 => RetryDecision::Default,
+            2 => RetryDecision::RetryAfter(delay),
+            _ if cause.refusal().is_some() => RetryDecision::RetryAfter(delay),
+            _ => RetryDecision::Default,
+        }
+    }
 }
 
 impl Config {
@@ -123,6 +159,9 @@ impl Config {
             seed_id: None,
             prefeed: None,
             jitter_seed: 0,
+            hook: None,
+            any_content_type: false,
+            max_server_delay: None,
         }
     }
 
@@ -162,6 +201,8 @@ pub enum Op {
     Timeout,
     /// `close`.
     Close,
+    /// `reconnect_now`.
+    ReconnectNow,
 }
 
 impl Op {
@@ -282,10 +323,17 @@ impl Writer {
         self.option(&c.seed_id, |w, &v| w.u8(v));
         self.option(&c.prefeed, |w, &v| w.u8(v));
         self.u64(c.jitter_seed);
+        self.option(&c.hook, |w, hook| {
+            w.u8(hook.mode);
+            w.u8(hook.after);
+            w.u16(hook.delay_ms);
+        });
+        self.bool(c.any_content_type);
+        self.option(&c.max_server_delay, Self::delay);
     }
 
     fn op(&mut self, op: &Op) {
-        const COUNT: u64 = 7;
+        const COUNT: u64 = 8;
         match op {
             Op::Response {
                 status,
@@ -316,6 +364,7 @@ impl Writer {
             }
             Op::Timeout => self.variant(5, COUNT),
             Op::Close => self.variant(6, COUNT),
+            Op::ReconnectNow => self.variant(7, COUNT),
         }
     }
 }
