@@ -11,27 +11,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use ssefeed::{CloseReason, Error, Event, EventSource, RetryDecision, RetryPolicy};
+use ssefeed::{CloseReason, Error, Event, EventSource, RetryDecision};
 use support::{
-    RawServer, Step, TEST_TIMEOUT, collect_all, head, sse_head, untrusted_tls_server, write,
+    NO_CONTENT, RawServer, Step, collect_all, fast, head, next, sse_head, untrusted_tls_server,
+    write,
 };
 use wiremock::matchers::{header, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-const NO_CONTENT: &[u8] = b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n";
-
-fn fast() -> RetryPolicy {
-    RetryPolicy::new()
-        .initial(Duration::from_millis(1))
-        .min_delay(Duration::from_millis(1))
-        .jitter(0.0)
-}
-
-async fn next(source: &mut EventSource) -> Option<Result<Event, Error>> {
-    tokio::time::timeout(TEST_TIMEOUT, source.next())
-        .await
-        .expect("the source hung")
-}
 
 #[tokio::test]
 async fn a_request_that_can_never_be_sent_ends_at_once() {

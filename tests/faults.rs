@@ -9,15 +9,12 @@ mod support;
 use std::time::Duration;
 
 use ssefeed::{EventSource, ReadyState, RetryPolicy};
-use support::{RawServer, Step, collect, collect_all, one_shot_post, sse_head, write};
+use support::{NO_CONTENT, RawServer, Step, collect, collect_all, one_shot_post, sse_head, write};
 use tokio::time::Instant;
 
-const NO_CONTENT: &[u8] = b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n";
-
+/// Reconnects at the server's `retry:` (the default 3 s without one).
 fn fast() -> RetryPolicy {
-    RetryPolicy::new()
-        .min_delay(Duration::from_millis(1))
-        .jitter(0.0)
+    support::fast().initial(ssefeed::retry::DEFAULT_RECONNECTION_TIME)
 }
 
 fn source(server: &RawServer, policy: RetryPolicy) -> EventSource {

@@ -15,24 +15,19 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use ssefeed::{Error, Event, EventSource, ReadyState, RetryPolicy};
-use support::{RawServer, Step, TEST_TIMEOUT, cut, flood, head, sse_head, write};
+use support::{
+    NO_CONTENT, RawServer, SSE_HEAD, Step, TEST_TIMEOUT, cut, flood, head, sse_head, write,
+};
 use tokio::time::{Instant, timeout};
-
-const NO_CONTENT: &[u8] = b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n";
-const SSE_HEAD: &[u8] =
-    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
 
 fn ms(millis: u64) -> Duration {
     Duration::from_millis(millis)
 }
 
-/// Reconnects within milliseconds, with no jitter, so delays are exact.
+/// Reconnects within milliseconds, with no jitter, so delays are exact;
+/// backoff capped at 50 ms, so that a run of failures stays quick.
 fn fast() -> RetryPolicy {
-    RetryPolicy::new()
-        .initial(ms(1))
-        .min_delay(ms(1))
-        .max_delay(ms(50))
-        .jitter(0.0)
+    support::fast().max_delay(ms(50))
 }
 
 fn builder(url: &str, policy: RetryPolicy) -> ssefeed::EventSourceBuilder {

@@ -18,12 +18,9 @@ fn sse(body: &str) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_raw(body.as_bytes().to_vec(), "text/event-stream")
 }
 
-/// Fast reconnects for tests: the server's `retry:` is honoured above 1 ms.
+/// A 20 ms reconnection time: the server's `retry:` is honoured above 1 ms.
 fn fast() -> RetryPolicy {
-    RetryPolicy::new()
-        .initial(Duration::from_millis(20))
-        .min_delay(Duration::from_millis(1))
-        .jitter(0.0)
+    support::fast().initial(Duration::from_millis(20))
 }
 
 fn source(server: &MockServer, policy: RetryPolicy) -> EventSource {

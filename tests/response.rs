@@ -9,25 +9,11 @@ mod support;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use ssefeed::{CloseReason, Error, Event, EventSource, HttpVersion, RetryPolicy};
-use support::{RawServer, Step, TEST_TIMEOUT, collect_all, flood, head, write};
+use ssefeed::{CloseReason, Error, Event, EventSource, HttpVersion};
+use support::{RawServer, Step, collect_all, fast, flood, head, next, write};
 use tokio::time::Instant;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-fn fast() -> RetryPolicy {
-    RetryPolicy::new()
-        .initial(Duration::from_millis(1))
-        .min_delay(Duration::from_millis(1))
-        .jitter(0.0)
-}
-
-async fn next(source: &mut EventSource) -> Option<Result<Event, Error>> {
-    tokio::time::timeout(TEST_TIMEOUT, source.next())
-        .await
-        .expect("the source hung")
-}
 
 /// The final error of a source that is expected to fail at once.
 async fn refusal_of(source: &mut EventSource) -> Error {

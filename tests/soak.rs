@@ -28,12 +28,8 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use ssefeed::{Error, Event, EventSource, RetryPolicy};
-use support::{RawServer, Step, cut, memory, sse_head, write};
+use support::{NO_CONTENT, RawServer, SSE_HEAD, Step, cut, memory, sse_head, write};
 use tokio::time::{Instant, timeout};
-
-const NO_CONTENT: &[u8] = b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n";
-const SSE_HEAD: &[u8] =
-    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
 
 /// SplitMix64: a small seeded PRNG, so a failing run can be replayed.
 struct Rng(u64);

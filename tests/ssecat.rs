@@ -10,9 +10,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{RawServer, Step, head, sse_head, write};
-
-const NO_CONTENT: &[u8] = b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n";
+use support::{NO_CONTENT, RawServer, Step, head, sse_head, write};
 
 /// The `ssecat` example binary, built by `cargo test` (or built here when
 /// only this test target was built).

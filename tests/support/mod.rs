@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use ssefeed::{Event, EventSource};
+use ssefeed::{Event, EventSource, RetryPolicy};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{AbortHandle, JoinHandle};
@@ -16,6 +16,29 @@ use tokio::time::Instant;
 
 /// Every test awaits under this bound, so a hang fails instead of blocking.
 pub const TEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A response that ends the feed.
+pub const NO_CONTENT: &[u8] = b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n";
+
+/// The head of a close-delimited event stream.
+pub const SSE_HEAD: &[u8] =
+    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
+
+/// Reconnects at once for tests: 1 ms reconnection time and floor, no
+/// jitter (the server's `retry:` is honoured above 1 ms).
+pub fn fast() -> RetryPolicy {
+    RetryPolicy::new()
+        .initial(Duration::from_millis(1))
+        .min_delay(Duration::from_millis(1))
+        .jitter(0.0)
+}
+
+/// The source's next item, failing the test on a hang.
+pub async fn next(source: &mut EventSource) -> Option<Result<Event, ssefeed::Error>> {
+    tokio::time::timeout(TEST_TIMEOUT, source.next())
+        .await
+        .expect("the source hung")
+}
 
 /// An observable, as a short string for assertions.
 pub fn describe(item: &Result<Event, ssefeed::Error>) -> String {
@@ -112,9 +135,7 @@ pub enum Step {
 
 /// The response head for a close-delimited event stream.
 pub fn sse_head() -> Step {
-    Step::Write(
-        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n".to_vec(),
-    )
+    Step::Write(SSE_HEAD.to_vec())
 }
 
 pub fn write(bytes: impl AsRef<[u8]>) -> Step {
