@@ -13,8 +13,8 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use ssefeed::{CloseReason, Error, Event, EventSource, RetryDecision};
 use support::{
-    NO_CONTENT, RawServer, Step, collect_all, fast, head, next, sse_head, untrusted_tls_server,
-    write,
+    NO_CONTENT, RawServer, Step, collect_all, fast, get_source, head, next, sse_head,
+    untrusted_tls_server, write,
 };
 use wiremock::matchers::{header, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -69,10 +69,7 @@ async fn a_factory_request_that_cannot_be_built_ends_at_once() {
 #[tokio::test]
 async fn an_untrusted_certificate_ends_at_once() {
     let (url, accepted) = untrusted_tls_server().await;
-    let mut source = EventSource::builder(reqwest::Client::new().get(&url))
-        .retry_policy(fast())
-        .build()
-        .unwrap();
+    let mut source = get_source(&url, fast());
     let error = match next(&mut source).await {
         Some(Err(error)) => error,
         other => panic!("{other:?}"),
@@ -128,10 +125,7 @@ async fn the_hook_can_stop_and_its_cause_is_the_final_error() {
             RetryDecision::Default
         }
     });
-    let mut source = EventSource::builder(reqwest::Client::new().get(&server.url))
-        .retry_policy(policy)
-        .build()
-        .unwrap();
+    let mut source = get_source(&server.url, policy);
     let got = collect_all(&mut source).await;
     assert_eq!(got.last().unwrap(), "error: the server ended the stream");
     assert_eq!(server.seen().len(), 3);
@@ -160,10 +154,7 @@ async fn the_hook_can_set_the_delay() {
     })
     .await;
     let policy = fast().on_retry(|_| RetryDecision::RetryAfter(Duration::from_millis(300)));
-    let mut source = EventSource::builder(reqwest::Client::new().get(&server.url))
-        .retry_policy(policy)
-        .build()
-        .unwrap();
+    let mut source = get_source(&server.url, policy);
     let mut delays = Vec::new();
     while let Some(item) = next(&mut source).await {
         if let Event::Reconnecting { delay, .. } = item.unwrap() {
@@ -197,10 +188,7 @@ async fn the_hook_can_retry_a_status_the_policy_would_not() {
             RetryDecision::Default
         }
     });
-    let mut source = EventSource::builder(reqwest::Client::new().get(&server.url))
-        .retry_policy(policy)
-        .build()
-        .unwrap();
+    let mut source = get_source(&server.url, policy);
     let got = collect_all(&mut source).await;
     assert_eq!(
         got,
@@ -307,10 +295,7 @@ async fn a_second_401_is_final() {
         Some(401) if ctx.attempt() == 1 => RetryDecision::RetryAfter(Duration::ZERO),
         _ => RetryDecision::Default,
     });
-    let mut source = EventSource::builder(reqwest::Client::new().get(server.uri()))
-        .retry_policy(policy)
-        .build()
-        .unwrap();
+    let mut source = get_source(&server.uri(), policy);
     let got = collect_all(&mut source).await;
     assert_eq!(
         got,

@@ -84,6 +84,14 @@ pub fn one_shot_post(url: &str) -> EventSource {
         .unwrap()
 }
 
+/// An event source that GETs `url` with `policy`.
+pub fn get_source(url: &str, policy: RetryPolicy) -> EventSource {
+    EventSource::builder(reqwest::Client::new().get(url))
+        .retry_policy(policy)
+        .build()
+        .unwrap()
+}
+
 /// Collects every item until the stream ends.
 pub async fn collect_all(source: &mut EventSource) -> Vec<String> {
     collect(source, usize::MAX).await
