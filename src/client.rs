@@ -19,7 +19,7 @@ use tokio::time::{Instant, Sleep};
 
 use crate::error::{BoxError, Error};
 use crate::event::{CloseReason, Event, ReadyState};
-use crate::machine::{Action, Machine};
+use crate::machine::{Action, Machine, MachineConfig};
 use crate::parser::Parser;
 use crate::response::{
     DEFAULT_REFUSAL_BODY_LIMIT, DEFAULT_REFUSAL_BODY_TIMEOUT, HttpVersion, Refusal, ResponseHead,
@@ -187,8 +187,11 @@ pub struct EventSource {
     /// The instant `sleep` is set for, if it is armed.
     sleep_at: Option<Instant>,
     /// The machine wants the time of each chunk (an idle timeout or
-    /// `max_elapsed` is set); otherwise the clock is not read per chunk.
+    /// `max_elapsed` is set); otherwise the clock is not read per chunk and
+    /// chunks carry `opened_at`.
     timed_chunks: bool,
+    /// When the current response arrived.
+    opened_at: std::time::Instant,
 }
 
 impl EventSource {
@@ -493,7 +496,8 @@ impl EventSource {
                             }));
                         } else {
                             self.conn = Conn::Streaming(body);
-                            self.machine.handle_response(now.into_std(), head);
+                            self.opened_at = now.into_std();
+                            self.machine.handle_response(self.opened_at, head);
                         }
                     }
                     Err(error) => {
@@ -538,12 +542,16 @@ impl EventSource {
                     return false;
                 };
                 match chunk {
-                    // The clock is read per chunk only when the machine
-                    // uses the time (an idle timeout, `max_elapsed`).
-                    Some(Ok(bytes)) if !self.timed_chunks => {
-                        self.machine.handle_bytes_untimed(bytes);
+                    Some(Ok(bytes)) => {
+                        // The clock is read per chunk only when the machine
+                        // uses the time (an idle timeout, `max_elapsed`).
+                        let now = if self.timed_chunks {
+                            Instant::now().into_std()
+                        } else {
+                            self.opened_at
+                        };
+                        self.machine.handle_bytes(now, bytes);
                     }
-                    Some(Ok(bytes)) => self.machine.handle_bytes(Instant::now().into_std(), bytes),
                     Some(Err(error)) => {
                         self.conn = Conn::Idle;
                         let now = Instant::now().into_std();
@@ -685,12 +693,10 @@ pub struct EventSourceBuilder {
     source: Source,
     parser: crate::parser::ParserBuilder,
     policy: RetryPolicy,
+    machine: MachineConfig,
     /// `None`: by the request's method.
     reconnect: Option<bool>,
-    idle_timeout: Option<Duration>,
     last_event_id: Option<String>,
-    jitter_seed: Option<u64>,
-    any_content_type: bool,
     refusal_body_limit: usize,
     refusal_body_timeout: Duration,
 }
@@ -700,10 +706,9 @@ impl fmt::Debug for EventSourceBuilder {
         f.debug_struct("EventSourceBuilder")
             .field("parser", &self.parser)
             .field("policy", &self.policy)
+            .field("machine", &self.machine)
             .field("reconnect", &self.reconnect)
-            .field("idle_timeout", &self.idle_timeout)
             .field("last_event_id", &self.last_event_id)
-            .field("any_content_type", &self.any_content_type)
             .field("refusal_body_limit", &self.refusal_body_limit)
             .field("refusal_body_timeout", &self.refusal_body_timeout)
             .finish_non_exhaustive()
@@ -716,11 +721,9 @@ impl EventSourceBuilder {
             source,
             parser: Parser::builder(),
             policy: RetryPolicy::new(),
+            machine: MachineConfig::new(),
             reconnect: None,
-            idle_timeout: None,
             last_event_id: None,
-            jitter_seed: None,
-            any_content_type: false,
             refusal_body_limit: DEFAULT_REFUSAL_BODY_LIMIT,
             refusal_body_timeout: DEFAULT_REFUSAL_BODY_TIMEOUT,
         }
@@ -751,7 +754,7 @@ impl EventSourceBuilder {
     /// (some OpenAI-compatible endpoints). Default `false`: as the spec says,
     /// anything but `text/event-stream` fails with [`Error::ContentType`].
     pub fn accept_any_content_type(mut self, any: bool) -> Self {
-        self.any_content_type = any;
+        self.machine = self.machine.accept_any_content_type(any);
         self
     }
 
@@ -776,7 +779,7 @@ impl EventSourceBuilder {
     /// wait for response headers. Unlike a whole-request timeout, it never
     /// cuts a healthy long-lived stream.
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
-        self.idle_timeout = Some(timeout);
+        self.machine = self.machine.idle_timeout(Some(timeout));
         self
     }
 
@@ -807,7 +810,7 @@ impl EventSourceBuilder {
 
     /// Seeds the jitter's random source, for reproducible delays in tests.
     pub fn jitter_seed(mut self, seed: u64) -> Self {
-        self.jitter_seed = Some(seed);
+        self.machine = self.machine.jitter_seed(seed);
         self
     }
 
@@ -841,16 +844,13 @@ impl EventSourceBuilder {
         if let Some(id) = &self.last_event_id {
             parser.set_last_event_id(id);
         }
-        let mut machine = Machine::with_parts(Instant::now().into_std(), parser, self.policy)
-            .reconnect(reconnect)
-            .idle_timeout(self.idle_timeout)
-            .accept_any_content_type(self.any_content_type);
-        if let Some(seed) = self.jitter_seed {
-            machine = machine.jitter_seed(seed);
-        }
+        let now = Instant::now().into_std();
+        let config = self.machine.reconnect(reconnect);
+        let machine = Machine::with_config(now, parser, self.policy, config);
         Ok(EventSource {
             requests,
-            timed_chunks: machine.chunks_need_time(),
+            timed_chunks: machine.uses_chunk_time(),
+            opened_at: now,
             machine,
             conn: Conn::Idle,
             sleep: None,

@@ -98,19 +98,88 @@ enum State {
     Closed,
 }
 
+/// How a [`Machine`] behaves, besides its parser and retry policy: the one
+/// place these settings live (an `EventSourceBuilder` holds one and hands it
+/// over).
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use ssefeed::machine::{Machine, MachineConfig};
+///
+/// let config = MachineConfig::new()
+///     .reconnect(false)
+///     .idle_timeout(Some(Duration::from_secs(30)));
+/// let machine = Machine::with_config(Instant::now(), Default::default(), Default::default(), config);
+/// assert!(!machine.reconnects());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub struct MachineConfig {
+    reconnect: bool,
+    idle_timeout: Option<Duration>,
+    any_content_type: bool,
+    jitter_seed: Option<u64>,
+}
+
+impl Default for MachineConfig {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MachineConfig {
+    /// Reconnecting, no idle timeout, the spec's content type check, jitter
+    /// from entropy.
+    pub fn new() -> Self {
+        Self {
+            reconnect: true,
+            idle_timeout: None,
+            any_content_type: false,
+            jitter_seed: None,
+        }
+    }
+
+    /// One-shot mode (`false`): never reconnect, as for a POST whose
+    /// response is the stream (an LLM completion). A clean end of the body
+    /// ends the stream; a truncated one is [`Error::Truncated`]; a network
+    /// error is final.
+    pub fn reconnect(mut self, reconnect: bool) -> Self {
+        self.reconnect = reconnect;
+        self
+    }
+
+    /// Treat a connection that receives no bytes for this long (or a request
+    /// not answered in this long) as dead (default: no timeout).
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Open on a 200 response whatever its `Content-Type` (`true`), for
+    /// servers that send a valid stream with a missing or wrong one. Default
+    /// `false`: the spec fails the connection.
+    pub fn accept_any_content_type(mut self, any: bool) -> Self {
+        self.any_content_type = any;
+        self
+    }
+
+    /// Seeds the jitter's random source, for reproducible delays.
+    pub fn jitter_seed(mut self, seed: u64) -> Self {
+        self.jitter_seed = Some(seed);
+        self
+    }
+}
+
 /// The spec's EventSource processing model, sans I/O. See the
 /// [module documentation](self) for how to drive it.
 #[derive(Debug)]
 pub struct Machine {
     state: State,
+    /// Also the one source of the reconnection time: its latest `retry:`.
     parser: Parser,
     policy: RetryPolicy,
+    config: MachineConfig,
     jitter: Jitter,
-    reconnect: bool,
-    idle_timeout: Option<Duration>,
-    /// Open on a 200 whatever its content type.
-    any_content_type: bool,
-    reconnection_time: Duration,
     /// Reconnect attempts made since the last connection that delivered an
     /// event.
     failures: u32,
@@ -142,18 +211,26 @@ impl Machine {
     /// A machine with a configured parser (limits, comments, a seeded last
     /// event ID) and retry policy.
     pub fn with_parts(now: Instant, parser: Parser, policy: RetryPolicy) -> Self {
-        let reconnection_time = parser
-            .reconnection_time()
-            .map_or(policy.initial, |time| policy.cap_server_delay(time));
+        Self::with_config(now, parser, policy, MachineConfig::new())
+    }
+
+    /// A machine with a configured parser, retry policy and
+    /// [`MachineConfig`].
+    pub fn with_config(
+        now: Instant,
+        parser: Parser,
+        policy: RetryPolicy,
+        config: MachineConfig,
+    ) -> Self {
+        let jitter = config
+            .jitter_seed
+            .map_or_else(Jitter::from_entropy, Jitter::from_seed);
         let mut machine = Self {
             state: State::Connecting { since: now },
             parser,
             policy,
-            jitter: Jitter::from_entropy(),
-            reconnect: true,
-            idle_timeout: None,
-            any_content_type: false,
-            reconnection_time,
+            config,
+            jitter,
             failures: 0,
             progressed: false,
             last_progress: now,
@@ -168,50 +245,45 @@ impl Machine {
         machine
     }
 
-    /// One-shot mode (`false`): never reconnect, as for a POST whose
-    /// response is the stream (an LLM completion). A clean end of the body
-    /// ends the stream; a truncated one is [`Error::Truncated`]; a network
-    /// error is final.
+    /// [`MachineConfig::reconnect`] on a built machine.
     #[must_use]
     pub fn reconnect(mut self, reconnect: bool) -> Self {
-        self.reconnect = reconnect;
+        self.config.reconnect = reconnect;
         self
     }
 
-    /// Treat a connection that receives no bytes for this long (or a request
-    /// not answered in this long) as dead (default: no timeout).
+    /// [`MachineConfig::idle_timeout`] on a built machine.
     #[must_use]
     pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.idle_timeout = timeout;
+        self.config.idle_timeout = timeout;
         self
     }
 
-    /// Open on a 200 response whatever its `Content-Type` (`true`), for
-    /// servers that send a valid stream with a missing or wrong one. Default
-    /// `false`: the spec fails the connection.
+    /// [`MachineConfig::accept_any_content_type`] on a built machine.
     #[must_use]
     pub fn accept_any_content_type(mut self, any: bool) -> Self {
-        self.any_content_type = any;
+        self.config.any_content_type = any;
+        self
+    }
+
+    /// [`MachineConfig::jitter_seed`] on a built machine.
+    #[must_use]
+    pub fn jitter_seed(mut self, seed: u64) -> Self {
+        self.config.jitter_seed = Some(seed);
+        self.jitter = Jitter::from_seed(seed);
         self
     }
 
     /// Whether the machine reconnects (`false`: one-shot mode).
     pub fn reconnects(&self) -> bool {
-        self.reconnect
+        self.config.reconnect
     }
 
     /// Turns one-shot mode on or off after the machine was built: for a
     /// driver that learns only at the first request whether it may be sent
     /// twice.
     pub fn set_reconnect(&mut self, reconnect: bool) {
-        self.reconnect = reconnect;
-    }
-
-    /// Seeds the jitter's random source, for reproducible delays.
-    #[must_use]
-    pub fn jitter_seed(mut self, seed: u64) -> Self {
-        self.jitter = Jitter::from_seed(seed);
-        self
+        self.config.reconnect = reconnect;
     }
 
     /// The spec's `readyState`.
@@ -231,7 +303,11 @@ impl Machine {
     /// The reconnection time: the server's latest `retry:` (capped by
     /// [`RetryPolicy::max_server_delay`]), else the policy's initial value.
     pub fn reconnection_time(&self) -> Duration {
-        self.reconnection_time
+        self.parser
+            .reconnection_time()
+            .map_or(self.policy.initial, |time| {
+                self.policy.cap_server_delay(time)
+            })
     }
 
     /// Why the last connection ended (the `error` of the last
@@ -275,7 +351,8 @@ impl Machine {
     }
 
     fn idle_deadline(&self, from: Instant) -> Option<Instant> {
-        self.idle_timeout
+        self.config
+            .idle_timeout
             .and_then(|timeout| from.checked_add(timeout))
     }
 
@@ -336,11 +413,9 @@ impl Machine {
                 self.take_message();
                 Some(Event::Message(message))
             }
-            Item::Retry(time) => {
-                // "set the event stream's reconnection time to that integer"
-                self.reconnection_time = self.policy.cap_server_delay(time);
-                None
-            }
+            // "Set the event stream's reconnection time to that integer": the
+            // parser has, and `reconnection_time` reads it there.
+            Item::Retry(_) => None,
             Item::Comment(text) => Some(Event::Comment(text)),
         }
     }
@@ -353,7 +428,10 @@ impl Machine {
     pub fn refuses(&self, response: &ResponseHead) -> bool {
         match response.status() {
             204 => false,
-            200 => !self.any_content_type && !response.content_type().is_some_and(is_event_stream),
+            200 => {
+                !self.config.any_content_type
+                    && !response.content_type().is_some_and(is_event_stream)
+            }
             _ => true,
         }
     }
@@ -402,6 +480,11 @@ impl Machine {
     }
 
     /// A chunk of the response body arrived. Ignored unless open.
+    ///
+    /// `now` is read only when [`uses_chunk_time`](Self::uses_chunk_time)
+    /// is true; otherwise a driver may pass any earlier instant (the time of
+    /// the response, say) and save a clock read per chunk.
+    #[inline]
     pub fn handle_bytes(&mut self, now: Instant, bytes: Bytes) {
         if let State::Open { last_activity } = &mut self.state {
             *last_activity = now;
@@ -409,23 +492,11 @@ impl Machine {
         }
     }
 
-    /// Whether [`handle_bytes`](Self::handle_bytes) needs the time: only the
-    /// idle timeout and [`RetryPolicy::max_elapsed`] read it.
-    #[cfg(feature = "client")]
-    pub(crate) fn chunks_need_time(&self) -> bool {
-        self.idle_timeout.is_some() || self.policy.max_elapsed.is_some()
-    }
-
-    /// [`handle_bytes`](Self::handle_bytes) without the time, for a machine
-    /// whose chunks do not need it ([`chunks_need_time`](Self::chunks_need_time)
-    /// is false): the time of the last bytes is then never read.
-    #[cfg(feature = "client")]
-    #[inline]
-    pub(crate) fn handle_bytes_untimed(&mut self, bytes: Bytes) {
-        debug_assert!(!self.chunks_need_time());
-        if let State::Open { .. } = self.state {
-            self.parser.feed(bytes);
-        }
+    /// Whether [`handle_bytes`](Self::handle_bytes) reads its `now`: only an
+    /// idle timeout and [`RetryPolicy::max_elapsed`] need the time of each
+    /// chunk.
+    pub fn uses_chunk_time(&self) -> bool {
+        self.config.idle_timeout.is_some() || self.policy.max_elapsed.is_some()
     }
 
     /// The response body ended without a network error. Reconnects — or, in
@@ -438,7 +509,7 @@ impl Machine {
         let Some(end) = self.finish_body() else {
             return;
         };
-        match (self.reconnect, end) {
+        match (self.config.reconnect, end) {
             (_, StreamEnd::Truncated) => self.end_connection(now, Error::Truncated, None),
             (true, _) => self.end_connection(now, Error::StreamEnded, None),
             (false, _) => self.close_with(CloseReason::Completed),
@@ -468,7 +539,7 @@ impl Machine {
     /// Returns false, doing nothing, when the machine is closed or in
     /// one-shot mode (whose request is never sent twice).
     pub fn reconnect_now(&mut self, now: Instant) -> bool {
-        if !self.reconnect || self.state == State::Closed {
+        if !self.config.reconnect || self.state == State::Closed {
             return false;
         }
         if matches!(self.state, State::Open { .. }) && self.finish_body().is_none() {
@@ -497,7 +568,7 @@ impl Machine {
                 .idle_deadline(since)
                 .is_some_and(|deadline| now >= deadline) =>
             {
-                let timeout = self.idle_timeout.unwrap_or_default();
+                let timeout = self.config.idle_timeout.unwrap_or_default();
                 self.handle_error(now, Error::IdleTimeout { timeout });
             }
             _ => {}
@@ -553,7 +624,7 @@ impl Machine {
     /// the connection". `server_delay` is the response's `Retry-After`.
     fn end_connection(&mut self, now: Instant, cause: Error, server_delay: Option<Duration>) {
         self.first_attempt = false;
-        if !self.reconnect || !consults_policy(&cause) {
+        if !self.config.reconnect || !consults_policy(&cause) {
             self.fail(cause);
             return;
         }
@@ -575,7 +646,7 @@ impl Machine {
         let default_delay = (retryable && !exhausted).then(|| {
             let base = self
                 .policy
-                .base_delay(self.reconnection_time, self.failures);
+                .base_delay(self.reconnection_time(), self.failures);
             let server = server_delay.map(|delay| self.policy.cap_server_delay(delay));
             self.policy
                 .with_jitter(base, self.jitter.next_u64())
