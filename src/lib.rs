@@ -157,7 +157,12 @@
 //!
 //! # Feature flags
 //!
-//! - `client` (default): `EventSource` over reqwest (rustls) and tokio.
+//! - `client` (default): `EventSource` over reqwest 0.13 and tokio, with no
+//!   TLS stack or HTTP version of its own choosing: the application's
+//!   reqwest dependency decides (re-exported as `ssefeed::reqwest`
+//!   when this feature is on).
+//! - `rustls`, `http2`: conveniences that turn on reqwest's features of the
+//!   same names.
 #![cfg_attr(
     feature = "json",
     doc = " - `json`: [`MessageEvent::json`] deserializes an event's data with serde."
@@ -194,6 +199,12 @@ pub use response::{
 };
 pub use retry::{RetryContext, RetryDecision, RetryPolicy};
 pub use stream::{EventStream, ReaderSource};
+
+/// The reqwest that `EventSource` takes requests of (0.13), so that an
+/// application can always name the matching version.
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+pub use reqwest;
 
 /// The string type of event data, re-exported from the `bytestring` crate.
 pub use bytestring::ByteString;
