@@ -1,4 +1,4 @@
-//! The generated events that the parser bench (`benches/parser.rs`) and the
+//! The generated events that the parser bench (`benches/parser/parser.rs`) and the
 //! end-to-end bench (`benches/e2e`) both use, included by path in each, so
 //! that the two measure the same events.
 

@@ -11,10 +11,10 @@ use events::{NOTIFICATION_SEED, Rng, TOKEN_SEED};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// An LLM streaming tokens: ~50-byte events, one short JSON `data:` line
-    /// each (the same events as `benches/parser.rs`'s `tokens` corpus).
+    /// each (the same events as `benches/parser/parser.rs`'s `tokens` corpus).
     Llm,
     /// ~200-byte notifications with `id:`, `event:` and a JSON `data:` line
-    /// (the same events as `benches/parser.rs`'s `notifications` corpus).
+    /// (the same events as `benches/parser/parser.rs`'s `notifications` corpus).
     Notify,
 }
 

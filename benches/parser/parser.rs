@@ -2,9 +2,10 @@
 //! same bytes split into the same chunks, with a `memchr` count of line feeds
 //! as the floor that no line-based parser can beat.
 //!
-//! Run with `cargo bench --bench parser` (criterion), or with
-//! `PARSER_ROUNDS=15 cargo bench --bench parser` for interleaved rounds and
-//! per-round ratios (see `interleaved`). Every contender must dispatch the
+//! Run from `benches/parser/` (a crate of its own, so that the main crate
+//! never builds criterion or the peers) with `cargo bench --bench parser`
+//! (criterion), or with `PARSER_ROUNDS=15 cargo bench --bench parser` for
+//! interleaved rounds and per-round ratios (see `interleaved`). Every contender must dispatch the
 //! same events (count and data bytes) on every corpus before anything is
 //! timed; a mismatch panics, so a fast wrong answer cannot win.
 //!
@@ -36,7 +37,7 @@ use eventsource_stream::Eventsource as _;
 use futures_util::stream::{self, Stream};
 use ssefeed::parser::{Item, ItemRef, Parser};
 
-#[path = "support/events.rs"]
+#[path = "../support/events.rs"]
 mod events;
 use events::{NOTIFICATION_SEED, Rng, TOKEN_SEED, WORDS, notification, token};
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Tabulates criterion results of `cargo bench --bench parser` (median time)."""
+"""Tabulates criterion results of `cargo bench --bench parser` (median time),
+run in benches/parser: `python3 table.py` there."""
 import json, os, sys
 root = sys.argv[1] if len(sys.argv) > 1 else "target/criterion"
 corpora = ["tokens", "notifications", "64k-lines", "20-line", "notifications-crlf"]
