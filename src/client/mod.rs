@@ -1,30 +1,38 @@
 //! `EventSource`: the [`Machine`] driven by reqwest and tokio.
 //!
 //! Nothing here decides anything: the machine says when to connect and what
-//! each response means; this file moves bytes and time between reqwest,
+//! each response means; this module moves bytes and time between reqwest,
 //! tokio and the machine.
+
+/// `EventSourceBuilder`: the options, and what requests are built from.
+mod builder;
+/// The per-attempt request (factories, their context, the headers every
+/// attempt adds) and the owned head of each response.
+mod request;
+
+pub use builder::EventSourceBuilder;
+pub use request::RequestContext;
 
 use std::fmt;
 use std::future::Future;
 use std::ops::ControlFlow;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
-use reqwest::header::{self, HeaderValue};
 use tokio::time::{Instant, Sleep};
 
 use crate::error::{BoxError, Error};
 use crate::event::{CloseReason, Event, ReadyState};
-use crate::machine::{Action, Machine, MachineConfig};
-use crate::parser::Parser;
-use crate::response::{
-    DEFAULT_REFUSAL_BODY_LIMIT, DEFAULT_REFUSAL_BODY_TIMEOUT, HttpVersion, Refusal, ResponseHead,
+use crate::machine::{Action, Machine};
+use crate::response::{Refusal, ResponseHead};
+use builder::Source;
+use request::{
+    BuilderFuture, Requests, is_repeatable, prepare, request_context, response_head,
+    transport_error,
 };
-use crate::retry::RetryPolicy;
 
 /// A `tracing` debug event when the feature is on; nothing otherwise.
 #[cfg(feature = "tracing")]
@@ -41,54 +49,6 @@ macro_rules! debug {
 
 type ResponseFuture = Pin<Box<dyn Future<Output = reqwest::Result<reqwest::Response>> + Send>>;
 type BodyStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
-type RequestFn = Box<dyn FnMut(&RequestContext) -> reqwest::RequestBuilder + Send>;
-type BuilderFuture =
-    Pin<Box<dyn Future<Output = Result<reqwest::RequestBuilder, BoxError>> + Send>>;
-type AsyncRequestFn = Box<dyn FnMut(RequestContext) -> BuilderFuture + Send>;
-
-/// What a request factory is told before each attempt: see
-/// [`EventSource::builder_fn`] and [`EventSource::builder_async`].
-#[derive(Debug, Clone)]
-pub struct RequestContext {
-    attempt: u32,
-    last_event_id: String,
-    cause: Option<Arc<Error>>,
-}
-
-impl RequestContext {
-    /// 0 for the first request; then which attempt in a row without an
-    /// event this is, from 1 (as in [`Event::Reconnecting`]).
-    pub fn attempt(&self) -> u32 {
-        self.attempt
-    }
-
-    /// The last event ID this attempt resumes from (also sent as
-    /// `Last-Event-ID` when not empty): for servers that want it in the URL
-    /// (`?since=`).
-    pub fn last_event_id(&self) -> &str {
-        &self.last_event_id
-    }
-
-    /// Why the last connection ended, for a reconnect: a 401 to refresh a
-    /// token for, a network error to try another host after. `None` for the
-    /// first request (and after [`EventSource::reconnect_now`] from an open
-    /// connection).
-    pub fn cause(&self) -> Option<&Error> {
-        self.cause.as_deref()
-    }
-}
-
-/// Where each attempt's request comes from.
-enum Requests {
-    /// The same request every time (cloned per attempt).
-    Template(reqwest::Client, reqwest::Request),
-    /// One request, sent once (one-shot mode, whose body may be a stream).
-    Once(Option<(reqwest::Client, reqwest::Request)>),
-    /// Rebuilt before each attempt.
-    Factory(RequestFn),
-    /// Rebuilt before each attempt, by a future.
-    AsyncFactory(AsyncRequestFn),
-}
 
 /// What is under way on the wire.
 enum Conn {
@@ -110,22 +70,13 @@ struct RefusedBody {
     deadline: Pin<Box<Sleep>>,
 }
 
-/// Whether a request may be sent again without asking: the methods that
-/// neither change server state nor cost per call.
-fn is_repeatable(method: &reqwest::Method) -> bool {
-    matches!(
-        *method,
-        reqwest::Method::GET | reqwest::Method::HEAD | reqwest::Method::OPTIONS
-    )
-}
-
 /// A reconnecting Server-Sent Events client: a [`Stream`] of
 /// [`Event`]s over any reqwest request.
 ///
 /// It sends `Accept: text/event-stream` and `Cache-Control: no-cache`, plus
 /// `Last-Event-ID` when the last event ID is not empty; opens on `200` with
 /// `Content-Type: text/event-stream`; ends normally on `204`; fails on any
-/// other status or content type (unless the [`RetryPolicy`] retries that
+/// other status or content type (unless the [`RetryPolicy`](crate::RetryPolicy) retries that
 /// status), keeping the response and the first part of its body in the
 /// error; and reconnects after network errors and the end of the body,
 /// waiting the reconnection time (the server's `retry:`) with backoff.
@@ -249,7 +200,7 @@ impl EventSource {
     /// Like [`builder_fn`](Self::builder_fn), for a factory that must await
     /// (a token refresh over the network). Its error is
     /// [`Error::RequestFactory`], retried like a network error unless the
-    /// [retry hook](RetryPolicy::on_retry) stops.
+    /// [retry hook](crate::RetryPolicy::on_retry) stops.
     ///
     /// ```no_run
     /// # async fn fetch_token() -> Result<String, std::io::Error> { Ok(String::new()) }
@@ -271,6 +222,27 @@ impl EventSource {
             let future = make_request(context);
             Box::pin(async move { future.await.map_err(Into::into) })
         })))
+    }
+
+    /// An event source that has not connected yet (the builder's last step).
+    fn start(
+        requests: Requests,
+        machine: Machine,
+        now: std::time::Instant,
+        refusal_body: (usize, Duration),
+        auto_one_shot: bool,
+    ) -> Self {
+        Self {
+            requests,
+            timed_chunks: machine.uses_chunk_time(),
+            opened_at: now,
+            machine,
+            conn: Conn::Idle,
+            sleep: None,
+            sleep_at: None,
+            refusal_body,
+            auto_one_shot,
+        }
     }
 
     /// The spec's `readyState`.
@@ -568,53 +540,6 @@ impl EventSource {
     }
 }
 
-/// The context a request factory is given for an attempt.
-fn request_context(machine: &Machine, last_event_id: &str, attempt: u32) -> RequestContext {
-    RequestContext {
-        attempt,
-        last_event_id: last_event_id.to_owned(),
-        cause: machine.reconnect_cause().cloned(),
-    }
-}
-
-/// A reqwest error as the crate's: one that says the request could never
-/// be sent (a URL scheme reqwest does not speak, say) is an invalid request.
-fn transport_error(error: reqwest::Error) -> Error {
-    if error.is_builder() {
-        Error::InvalidRequest(error)
-    } else {
-        Error::Transport(error)
-    }
-}
-
-/// The owned head of a response: built once per connection.
-fn response_head(response: &reqwest::Response) -> ResponseHead {
-    let version = match response.version() {
-        reqwest::Version::HTTP_09 => HttpVersion::Http09,
-        reqwest::Version::HTTP_10 => HttpVersion::Http10,
-        reqwest::Version::HTTP_2 => HttpVersion::Http2,
-        reqwest::Version::HTTP_3 => HttpVersion::Http3,
-        _ => HttpVersion::Http11,
-    };
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(name, value)| {
-            (
-                name.as_str().into(),
-                String::from_utf8_lossy(value.as_bytes()).into(),
-            )
-        })
-        .collect();
-    ResponseHead::from_parts(
-        response.status().as_u16(),
-        version,
-        headers,
-        Some(response.url().as_str().into()),
-        Some(SystemTime::now()),
-    )
-}
-
 impl fmt::Debug for EventSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EventSource")
@@ -642,322 +567,5 @@ fn trace_event(event: &Result<Event, Error>) {
         #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
         Err(error) => debug!(%error, "ssefeed: closed with an error"),
         _ => {}
-    }
-}
-
-/// Adds the headers every attempt carries.
-fn prepare(request: &mut reqwest::Request, last_event_id: &str) {
-    let headers = request.headers_mut();
-    headers.insert(
-        header::ACCEPT,
-        HeaderValue::from_static("text/event-stream"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers.remove("last-event-id");
-    if last_event_id.is_empty() {
-        return;
-    }
-    // The spec sends the ID as UTF-8 bytes. An ID that no header can carry
-    // (control characters such as U+0001) is not sent: the server then
-    // resumes from the start, which is better than a request that fails.
-    if let Ok(value) = HeaderValue::from_bytes(last_event_id.as_bytes()) {
-        headers.insert("last-event-id", value);
-    }
-}
-
-/// What the builder was given to make requests from.
-enum Source {
-    Builder(Box<reqwest::RequestBuilder>),
-    Request(reqwest::Client, Box<reqwest::Request>),
-    Factory(RequestFn),
-    AsyncFactory(AsyncRequestFn),
-}
-
-/// Options for an [`EventSource`].
-///
-/// ```no_run
-/// use std::time::Duration;
-/// use ssefeed::{EventSource, RetryPolicy};
-///
-/// let request = reqwest::Client::new()
-///     .post("https://api.example.com/v1/chat")
-///     .header("content-type", "application/json")
-///     .body(r#"{"stream": true}"#);
-/// let source = EventSource::builder(request) // a POST: sent once
-///     .idle_timeout(Duration::from_secs(60))
-///     .build()?;
-/// # Ok::<(), ssefeed::Error>(())
-/// ```
-#[must_use]
-pub struct EventSourceBuilder {
-    source: Source,
-    parser: crate::parser::ParserBuilder,
-    policy: RetryPolicy,
-    machine: MachineConfig,
-    /// `None`: by the request's method.
-    reconnect: Option<bool>,
-    last_event_id: Option<String>,
-    refusal_body_limit: usize,
-    refusal_body_timeout: Duration,
-}
-
-impl fmt::Debug for EventSourceBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EventSourceBuilder")
-            .field("parser", &self.parser)
-            .field("policy", &self.policy)
-            .field("machine", &self.machine)
-            .field("reconnect", &self.reconnect)
-            .field("last_event_id", &self.last_event_id)
-            .field("refusal_body_limit", &self.refusal_body_limit)
-            .field("refusal_body_timeout", &self.refusal_body_timeout)
-            .finish_non_exhaustive()
-    }
-}
-
-impl EventSourceBuilder {
-    fn new(source: Source) -> Self {
-        Self {
-            source,
-            parser: Parser::builder(),
-            policy: RetryPolicy::new(),
-            machine: MachineConfig::new(),
-            reconnect: None,
-            last_event_id: None,
-            refusal_body_limit: DEFAULT_REFUSAL_BODY_LIMIT,
-            refusal_body_timeout: DEFAULT_REFUSAL_BODY_TIMEOUT,
-        }
-    }
-
-    /// When and how soon to reconnect (default [`RetryPolicy::new`]).
-    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.policy = policy;
-        self
-    }
-
-    /// `false` for one-shot mode: never reconnect and never send the request
-    /// twice (an LLM completion over POST). The body ending at an event
-    /// boundary ends the stream; ending inside an event is
-    /// [`Error::Truncated`]; a network error is final.
-    ///
-    /// Default: reconnect for GET, HEAD and OPTIONS; one-shot for any other
-    /// method, whose request may not be safe to send again (a POST re-sent
-    /// after each clean end would pay for a new completion each time).
-    /// `true` reconnects whatever the method.
-    pub fn reconnect(mut self, reconnect: bool) -> Self {
-        self.reconnect = Some(reconnect);
-        self
-    }
-
-    /// Open on a 200 response whatever its `Content-Type` (`true`), for
-    /// servers that send a valid event stream with a missing or wrong one
-    /// (some OpenAI-compatible endpoints). Default `false`: as the spec says,
-    /// anything but `text/event-stream` fails with [`Error::ContentType`].
-    pub fn accept_any_content_type(mut self, any: bool) -> Self {
-        self.machine = self.machine.accept_any_content_type(any);
-        self
-    }
-
-    /// How much of a refused response's body the error keeps (default
-    /// [`DEFAULT_REFUSAL_BODY_LIMIT`], 64 KiB); what follows is not read.
-    pub fn refusal_body_limit(mut self, bytes: usize) -> Self {
-        self.refusal_body_limit = bytes;
-        self
-    }
-
-    /// How long a refused response's body is read before the error is made
-    /// with what has arrived (default [`DEFAULT_REFUSAL_BODY_TIMEOUT`], 5 s),
-    /// so a body that never ends cannot hold the error back.
-    pub fn refusal_body_timeout(mut self, timeout: Duration) -> Self {
-        self.refusal_body_timeout = timeout;
-        self
-    }
-
-    /// Treat a connection that receives no bytes for this long as dead and
-    /// reconnect (default: none). Servers send `:` comments to keep quiet
-    /// feeds alive; set this a little above their interval. It also bounds the
-    /// wait for response headers. Unlike a whole-request timeout, it never
-    /// cuts a healthy long-lived stream.
-    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
-        self.machine = self.machine.idle_timeout(Some(timeout));
-        self
-    }
-
-    /// Resume from this last event ID: the first request sends it as
-    /// `Last-Event-ID` (when not empty).
-    pub fn last_event_id(mut self, id: impl Into<String>) -> Self {
-        self.last_event_id = Some(id.into());
-        self
-    }
-
-    /// Also yield comment lines as [`Event::Comment`] (default: off).
-    pub fn comments(mut self, on: bool) -> Self {
-        self.parser = self.parser.comments(on);
-        self
-    }
-
-    /// The longest line accepted; see [`ParserBuilder::max_line_len`](crate::parser::ParserBuilder::max_line_len).
-    pub fn max_line_len(mut self, bytes: usize) -> Self {
-        self.parser = self.parser.max_line_len(bytes);
-        self
-    }
-
-    /// The largest event accepted; see [`ParserBuilder::max_event_len`](crate::parser::ParserBuilder::max_event_len).
-    pub fn max_event_len(mut self, bytes: usize) -> Self {
-        self.parser = self.parser.max_event_len(bytes);
-        self
-    }
-
-    /// Seeds the jitter's random source, for reproducible delays in tests.
-    pub fn jitter_seed(mut self, seed: u64) -> Self {
-        self.machine = self.machine.jitter_seed(seed);
-        self
-    }
-
-    /// Builds the event source. It connects when first polled.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidRequest`] when the request builder holds an error (an
-    /// invalid URL or header); [`Error::BodyNotCloneable`] when reconnecting
-    /// is on and the body is a stream that cannot be sent twice.
-    pub fn build(self) -> Result<EventSource, Error> {
-        let mut reconnect = self.reconnect.unwrap_or(true);
-        let mut requests = |client, request: reqwest::Request| {
-            reconnect = self
-                .reconnect
-                .unwrap_or_else(|| is_repeatable(request.method()));
-            sent_again(client, request, reconnect)
-        };
-        let requests = match self.source {
-            Source::Builder(builder) => {
-                let (client, request) = (*builder).build_split();
-                requests(client, request.map_err(Error::InvalidRequest)?)?
-            }
-            Source::Request(client, request) => requests(client, *request)?,
-            Source::Factory(make) => Requests::Factory(make),
-            Source::AsyncFactory(make) => Requests::AsyncFactory(make),
-        };
-        let auto_one_shot = self.reconnect.is_none()
-            && matches!(requests, Requests::Factory(_) | Requests::AsyncFactory(_));
-        let mut parser = self.parser.build();
-        if let Some(id) = &self.last_event_id {
-            parser.set_last_event_id(id);
-        }
-        let now = Instant::now().into_std();
-        let config = self.machine.reconnect(reconnect);
-        let machine = Machine::with_config(now, parser, self.policy, config);
-        Ok(EventSource {
-            requests,
-            timed_chunks: machine.uses_chunk_time(),
-            opened_at: now,
-            machine,
-            conn: Conn::Idle,
-            sleep: None,
-            sleep_at: None,
-            refusal_body: (self.refusal_body_limit, self.refusal_body_timeout),
-            auto_one_shot,
-        })
-    }
-}
-
-/// How a fixed request is sent on each attempt.
-fn sent_again(
-    client: reqwest::Client,
-    request: reqwest::Request,
-    reconnect: bool,
-) -> Result<Requests, Error> {
-    if !reconnect {
-        Ok(Requests::Once(Some((client, request))))
-    } else if request.try_clone().is_none() {
-        Err(Error::BodyNotCloneable)
-    } else {
-        Ok(Requests::Template(client, request))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn building_outside_a_runtime_does_not_panic() {
-        let request = reqwest::Client::new().get("http://localhost/feed");
-        let source = EventSource::builder(request)
-            .idle_timeout(Duration::from_secs(1))
-            .build()
-            .unwrap();
-        assert_eq!(source.ready_state(), ReadyState::Connecting);
-        drop(source);
-    }
-
-    #[test]
-    fn the_clock_is_read_per_chunk_only_when_the_machine_uses_the_time() {
-        let timed = |configure: fn(EventSourceBuilder) -> EventSourceBuilder| {
-            let request = reqwest::Client::new().get("http://localhost/feed");
-            configure(EventSource::builder(request))
-                .build()
-                .unwrap()
-                .timed_chunks
-        };
-        assert!(!timed(|b| b));
-        assert!(!timed(|b| b.retry_policy(RetryPolicy::new().max_retries(3))));
-        assert!(timed(|b| b.idle_timeout(Duration::from_secs(1))));
-        assert!(timed(|b| {
-            b.retry_policy(RetryPolicy::new().max_elapsed(Duration::from_secs(1)))
-        }));
-    }
-
-    #[test]
-    fn event_source_is_send_and_unpin() {
-        fn assert_impls<T: Send + Unpin>() {}
-        assert_impls::<EventSource>();
-        assert_impls::<EventSourceBuilder>();
-    }
-
-    fn request() -> reqwest::Request {
-        reqwest::Client::new()
-            .get("http://localhost/feed")
-            .build()
-            .unwrap()
-    }
-
-    #[test]
-    fn every_attempt_asks_for_an_uncached_event_stream() {
-        let mut req = request();
-        prepare(&mut req, "");
-        assert_eq!(req.headers()["accept"], "text/event-stream");
-        assert_eq!(req.headers()["cache-control"], "no-cache");
-        assert!(req.headers().get("last-event-id").is_none());
-    }
-
-    #[test]
-    fn last_event_id_is_sent_as_utf8_bytes() {
-        let mut req = request();
-        prepare(&mut req, "id-\u{2026}");
-        assert_eq!(
-            req.headers()["last-event-id"].as_bytes(),
-            "id-\u{2026}".as_bytes()
-        );
-        // A later attempt with an empty ID sends none.
-        prepare(&mut req, "");
-        assert!(req.headers().get("last-event-id").is_none());
-    }
-
-    #[test]
-    fn id_that_cannot_be_a_header_is_not_sent_and_does_not_panic() {
-        for id in ["a\u{1}b", "tab\tis fine", "del\u{7f}"] {
-            let mut req = request();
-            prepare(&mut req, id);
-            let sent = req
-                .headers()
-                .get("last-event-id")
-                .map(HeaderValue::as_bytes);
-            if id.contains('\t') {
-                assert_eq!(sent, Some(id.as_bytes()));
-            } else {
-                assert_eq!(sent, None, "{id:?}");
-            }
-        }
     }
 }

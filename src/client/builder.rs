@@ -1,0 +1,263 @@
+//! [`EventSourceBuilder`]: the options of an [`EventSource`], and the
+//! requests it is built from.
+
+use std::fmt;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::EventSource;
+use super::request::{AsyncRequestFn, RequestFn, Requests, is_repeatable};
+use crate::error::Error;
+use crate::machine::{Machine, MachineConfig};
+use crate::parser::Parser;
+use crate::response::{DEFAULT_REFUSAL_BODY_LIMIT, DEFAULT_REFUSAL_BODY_TIMEOUT};
+use crate::retry::RetryPolicy;
+
+/// What the builder was given to make requests from.
+pub(super) enum Source {
+    Builder(Box<reqwest::RequestBuilder>),
+    Request(reqwest::Client, Box<reqwest::Request>),
+    Factory(RequestFn),
+    AsyncFactory(AsyncRequestFn),
+}
+
+/// Options for an [`EventSource`].
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use ssefeed::{EventSource, RetryPolicy};
+///
+/// let request = reqwest::Client::new()
+///     .post("https://api.example.com/v1/chat")
+///     .header("content-type", "application/json")
+///     .body(r#"{"stream": true}"#);
+/// let source = EventSource::builder(request) // a POST: sent once
+///     .idle_timeout(Duration::from_secs(60))
+///     .build()?;
+/// # Ok::<(), ssefeed::Error>(())
+/// ```
+#[must_use]
+pub struct EventSourceBuilder {
+    source: Source,
+    parser: crate::parser::ParserBuilder,
+    policy: RetryPolicy,
+    machine: MachineConfig,
+    /// `None`: by the request's method.
+    reconnect: Option<bool>,
+    last_event_id: Option<String>,
+    refusal_body_limit: usize,
+    refusal_body_timeout: Duration,
+}
+
+impl fmt::Debug for EventSourceBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventSourceBuilder")
+            .field("parser", &self.parser)
+            .field("policy", &self.policy)
+            .field("machine", &self.machine)
+            .field("reconnect", &self.reconnect)
+            .field("last_event_id", &self.last_event_id)
+            .field("refusal_body_limit", &self.refusal_body_limit)
+            .field("refusal_body_timeout", &self.refusal_body_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EventSourceBuilder {
+    pub(super) fn new(source: Source) -> Self {
+        Self {
+            source,
+            parser: Parser::builder(),
+            policy: RetryPolicy::new(),
+            machine: MachineConfig::new(),
+            reconnect: None,
+            last_event_id: None,
+            refusal_body_limit: DEFAULT_REFUSAL_BODY_LIMIT,
+            refusal_body_timeout: DEFAULT_REFUSAL_BODY_TIMEOUT,
+        }
+    }
+
+    /// When and how soon to reconnect (default [`RetryPolicy::new`]).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// `false` for one-shot mode: never reconnect and never send the request
+    /// twice (an LLM completion over POST). The body ending at an event
+    /// boundary ends the stream; ending inside an event is
+    /// [`Error::Truncated`]; a network error is final.
+    ///
+    /// Default: reconnect for GET, HEAD and OPTIONS; one-shot for any other
+    /// method, whose request may not be safe to send again (a POST re-sent
+    /// after each clean end would pay for a new completion each time).
+    /// `true` reconnects whatever the method.
+    pub fn reconnect(mut self, reconnect: bool) -> Self {
+        self.reconnect = Some(reconnect);
+        self
+    }
+
+    /// Open on a 200 response whatever its `Content-Type` (`true`), for
+    /// servers that send a valid event stream with a missing or wrong one
+    /// (some OpenAI-compatible endpoints). Default `false`: as the spec says,
+    /// anything but `text/event-stream` fails with [`Error::ContentType`].
+    pub fn accept_any_content_type(mut self, any: bool) -> Self {
+        self.machine = self.machine.accept_any_content_type(any);
+        self
+    }
+
+    /// How much of a refused response's body the error keeps (default
+    /// [`DEFAULT_REFUSAL_BODY_LIMIT`], 64 KiB); what follows is not read.
+    pub fn refusal_body_limit(mut self, bytes: usize) -> Self {
+        self.refusal_body_limit = bytes;
+        self
+    }
+
+    /// How long a refused response's body is read before the error is made
+    /// with what has arrived (default [`DEFAULT_REFUSAL_BODY_TIMEOUT`], 5 s),
+    /// so a body that never ends cannot hold the error back.
+    pub fn refusal_body_timeout(mut self, timeout: Duration) -> Self {
+        self.refusal_body_timeout = timeout;
+        self
+    }
+
+    /// Treat a connection that receives no bytes for this long as dead and
+    /// reconnect (default: none). Servers send `:` comments to keep quiet
+    /// feeds alive; set this a little above their interval. It also bounds the
+    /// wait for response headers. Unlike a whole-request timeout, it never
+    /// cuts a healthy long-lived stream.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.machine = self.machine.idle_timeout(Some(timeout));
+        self
+    }
+
+    /// Resume from this last event ID: the first request sends it as
+    /// `Last-Event-ID` (when not empty).
+    pub fn last_event_id(mut self, id: impl Into<String>) -> Self {
+        self.last_event_id = Some(id.into());
+        self
+    }
+
+    /// Also yield comment lines as [`Event::Comment`](crate::Event::Comment) (default: off).
+    pub fn comments(mut self, on: bool) -> Self {
+        self.parser = self.parser.comments(on);
+        self
+    }
+
+    /// The longest line accepted; see [`ParserBuilder::max_line_len`](crate::parser::ParserBuilder::max_line_len).
+    pub fn max_line_len(mut self, bytes: usize) -> Self {
+        self.parser = self.parser.max_line_len(bytes);
+        self
+    }
+
+    /// The largest event accepted; see [`ParserBuilder::max_event_len`](crate::parser::ParserBuilder::max_event_len).
+    pub fn max_event_len(mut self, bytes: usize) -> Self {
+        self.parser = self.parser.max_event_len(bytes);
+        self
+    }
+
+    /// Seeds the jitter's random source, for reproducible delays in tests.
+    pub fn jitter_seed(mut self, seed: u64) -> Self {
+        self.machine = self.machine.jitter_seed(seed);
+        self
+    }
+
+    /// Builds the event source. It connects when first polled.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidRequest`] when the request builder holds an error (an
+    /// invalid URL or header); [`Error::BodyNotCloneable`] when reconnecting
+    /// is on and the body is a stream that cannot be sent twice.
+    pub fn build(self) -> Result<EventSource, Error> {
+        let mut reconnect = self.reconnect.unwrap_or(true);
+        let mut requests = |client, request: reqwest::Request| {
+            reconnect = self
+                .reconnect
+                .unwrap_or_else(|| is_repeatable(request.method()));
+            sent_again(client, request, reconnect)
+        };
+        let requests = match self.source {
+            Source::Builder(builder) => {
+                let (client, request) = (*builder).build_split();
+                requests(client, request.map_err(Error::InvalidRequest)?)?
+            }
+            Source::Request(client, request) => requests(client, *request)?,
+            Source::Factory(make) => Requests::Factory(make),
+            Source::AsyncFactory(make) => Requests::AsyncFactory(make),
+        };
+        let auto_one_shot = self.reconnect.is_none()
+            && matches!(requests, Requests::Factory(_) | Requests::AsyncFactory(_));
+        let mut parser = self.parser.build();
+        if let Some(id) = &self.last_event_id {
+            parser.set_last_event_id(id);
+        }
+        let now = Instant::now().into_std();
+        let config = self.machine.reconnect(reconnect);
+        let machine = Machine::with_config(now, parser, self.policy, config);
+        let refusal_body = (self.refusal_body_limit, self.refusal_body_timeout);
+        Ok(EventSource::start(
+            requests,
+            machine,
+            now,
+            refusal_body,
+            auto_one_shot,
+        ))
+    }
+}
+
+/// How a fixed request is sent on each attempt.
+fn sent_again(
+    client: reqwest::Client,
+    request: reqwest::Request,
+    reconnect: bool,
+) -> Result<Requests, Error> {
+    if !reconnect {
+        Ok(Requests::Once(Some((client, request))))
+    } else if request.try_clone().is_none() {
+        Err(Error::BodyNotCloneable)
+    } else {
+        Ok(Requests::Template(client, request))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::ReadyState;
+    #[test]
+    fn building_outside_a_runtime_does_not_panic() {
+        let request = reqwest::Client::new().get("http://localhost/feed");
+        let source = EventSource::builder(request)
+            .idle_timeout(Duration::from_secs(1))
+            .build()
+            .unwrap();
+        assert_eq!(source.ready_state(), ReadyState::Connecting);
+        drop(source);
+    }
+
+    #[test]
+    fn the_clock_is_read_per_chunk_only_when_the_machine_uses_the_time() {
+        let timed = |configure: fn(EventSourceBuilder) -> EventSourceBuilder| {
+            let request = reqwest::Client::new().get("http://localhost/feed");
+            configure(EventSource::builder(request))
+                .build()
+                .unwrap()
+                .timed_chunks
+        };
+        assert!(!timed(|b| b));
+        assert!(!timed(|b| b.retry_policy(RetryPolicy::new().max_retries(3))));
+        assert!(timed(|b| b.idle_timeout(Duration::from_secs(1))));
+        assert!(timed(|b| {
+            b.retry_policy(RetryPolicy::new().max_elapsed(Duration::from_secs(1)))
+        }));
+    }
+
+    #[test]
+    fn event_source_is_send_and_unpin() {
+        fn assert_impls<T: Send + Unpin>() {}
+        assert_impls::<EventSource>();
+        assert_impls::<EventSourceBuilder>();
+    }
+}

@@ -1,0 +1,194 @@
+//! Where each attempt's request comes from, and what every attempt's
+//! request and response carry: the factories and their context, the headers
+//! added to each request, the owned head of each response.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use reqwest::header::{self, HeaderValue};
+
+use crate::error::{BoxError, Error};
+use crate::machine::Machine;
+use crate::response::{HttpVersion, ResponseHead};
+
+pub(super) type RequestFn = Box<dyn FnMut(&RequestContext) -> reqwest::RequestBuilder + Send>;
+pub(super) type BuilderFuture =
+    Pin<Box<dyn Future<Output = Result<reqwest::RequestBuilder, BoxError>> + Send>>;
+pub(super) type AsyncRequestFn = Box<dyn FnMut(RequestContext) -> BuilderFuture + Send>;
+
+/// What a request factory is told before each attempt: see
+/// [`EventSource::builder_fn`](crate::EventSource::builder_fn) and
+/// [`EventSource::builder_async`](crate::EventSource::builder_async).
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    attempt: u32,
+    last_event_id: String,
+    cause: Option<Arc<Error>>,
+}
+
+impl RequestContext {
+    /// 0 for the first request; then which attempt in a row without an
+    /// event this is, from 1 (as in [`Event::Reconnecting`](crate::Event::Reconnecting)).
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    /// The last event ID this attempt resumes from (also sent as
+    /// `Last-Event-ID` when not empty): for servers that want it in the URL
+    /// (`?since=`).
+    pub fn last_event_id(&self) -> &str {
+        &self.last_event_id
+    }
+
+    /// Why the last connection ended, for a reconnect: a 401 to refresh a
+    /// token for, a network error to try another host after. `None` for the
+    /// first request (and after [`EventSource::reconnect_now`](crate::EventSource::reconnect_now) from an open
+    /// connection).
+    pub fn cause(&self) -> Option<&Error> {
+        self.cause.as_deref()
+    }
+}
+
+/// Where each attempt's request comes from.
+pub(super) enum Requests {
+    /// The same request every time (cloned per attempt).
+    Template(reqwest::Client, reqwest::Request),
+    /// One request, sent once (one-shot mode, whose body may be a stream).
+    Once(Option<(reqwest::Client, reqwest::Request)>),
+    /// Rebuilt before each attempt.
+    Factory(RequestFn),
+    /// Rebuilt before each attempt, by a future.
+    AsyncFactory(AsyncRequestFn),
+}
+
+/// Whether a request may be sent again without asking: the methods that
+/// neither change server state nor cost per call.
+pub(super) fn is_repeatable(method: &reqwest::Method) -> bool {
+    matches!(
+        *method,
+        reqwest::Method::GET | reqwest::Method::HEAD | reqwest::Method::OPTIONS
+    )
+}
+
+/// The context a request factory is given for an attempt.
+pub(super) fn request_context(
+    machine: &Machine,
+    last_event_id: &str,
+    attempt: u32,
+) -> RequestContext {
+    RequestContext {
+        attempt,
+        last_event_id: last_event_id.to_owned(),
+        cause: machine.reconnect_cause().cloned(),
+    }
+}
+
+/// A reqwest error as the crate's: one that says the request could never
+/// be sent (a URL scheme reqwest does not speak, say) is an invalid request.
+pub(super) fn transport_error(error: reqwest::Error) -> Error {
+    if error.is_builder() {
+        Error::InvalidRequest(error)
+    } else {
+        Error::Transport(error)
+    }
+}
+
+/// The owned head of a response: built once per connection.
+pub(super) fn response_head(response: &reqwest::Response) -> ResponseHead {
+    let version = match response.version() {
+        reqwest::Version::HTTP_09 => HttpVersion::Http09,
+        reqwest::Version::HTTP_10 => HttpVersion::Http10,
+        reqwest::Version::HTTP_2 => HttpVersion::Http2,
+        reqwest::Version::HTTP_3 => HttpVersion::Http3,
+        _ => HttpVersion::Http11,
+    };
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().into(),
+                String::from_utf8_lossy(value.as_bytes()).into(),
+            )
+        })
+        .collect();
+    ResponseHead::from_parts(
+        response.status().as_u16(),
+        version,
+        headers,
+        Some(response.url().as_str().into()),
+        Some(SystemTime::now()),
+    )
+}
+
+/// Adds the headers every attempt carries.
+pub(super) fn prepare(request: &mut reqwest::Request, last_event_id: &str) {
+    let headers = request.headers_mut();
+    headers.insert(
+        header::ACCEPT,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.remove("last-event-id");
+    if last_event_id.is_empty() {
+        return;
+    }
+    // The spec sends the ID as UTF-8 bytes. An ID that no header can carry
+    // (control characters such as U+0001) is not sent: the server then
+    // resumes from the start, which is better than a request that fails.
+    if let Ok(value) = HeaderValue::from_bytes(last_event_id.as_bytes()) {
+        headers.insert("last-event-id", value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    fn request() -> reqwest::Request {
+        reqwest::Client::new()
+            .get("http://localhost/feed")
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn every_attempt_asks_for_an_uncached_event_stream() {
+        let mut req = request();
+        prepare(&mut req, "");
+        assert_eq!(req.headers()["accept"], "text/event-stream");
+        assert_eq!(req.headers()["cache-control"], "no-cache");
+        assert!(req.headers().get("last-event-id").is_none());
+    }
+
+    #[test]
+    fn last_event_id_is_sent_as_utf8_bytes() {
+        let mut req = request();
+        prepare(&mut req, "id-\u{2026}");
+        assert_eq!(
+            req.headers()["last-event-id"].as_bytes(),
+            "id-\u{2026}".as_bytes()
+        );
+        // A later attempt with an empty ID sends none.
+        prepare(&mut req, "");
+        assert!(req.headers().get("last-event-id").is_none());
+    }
+
+    #[test]
+    fn id_that_cannot_be_a_header_is_not_sent_and_does_not_panic() {
+        for id in ["a\u{1}b", "tab\tis fine", "del\u{7f}"] {
+            let mut req = request();
+            prepare(&mut req, id);
+            let sent = req
+                .headers()
+                .get("last-event-id")
+                .map(HeaderValue::as_bytes);
+            if id.contains('\t') {
+                assert_eq!(sent, Some(id.as_bytes()));
+            } else {
+                assert_eq!(sent, None, "{id:?}");
+            }
+        }
+    }
+}
