@@ -12,32 +12,15 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{StreamExt, stream};
-use ssefeed::parser::{Item, ItemRef, Parser, StreamEnd};
+use ssefeed::parser::{Item, Parser, StreamEnd};
 use ssefeed::{Error, EventStream};
+
+#[path = "support/parsed.rs"]
+mod parsed;
+use parsed::{Out, drain, drain_ref, end_of, ev};
 
 // ---------------------------------------------------------------------------
 // The harness.
-
-/// What parsing produced, in an order-preserving, comparable form.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Out {
-    /// An event: type, data, last event ID.
-    Event(String, String, String),
-    /// A `retry:` in milliseconds.
-    Retry(u64),
-    /// A comment (only with `comments(true)`).
-    Comment(String),
-    /// An error, as `"line"` or `"event"`.
-    Error(&'static str),
-    /// The end of one stream: how it ended, the parser's last event ID and
-    /// reconnection time afterwards (what a client would send as
-    /// `Last-Event-ID` and wait before reconnecting).
-    End(Option<StreamEnd>, String, Option<u64>),
-}
-
-fn ev(kind: &str, data: &str, id: &str) -> Out {
-    Out::Event(kind.into(), data.into(), id.into())
-}
 
 fn msg(data: &str, id: &str) -> Out {
     ev("message", data, id)
@@ -78,39 +61,6 @@ const FEEDS: [Feed; 5] = [
     Feed::SliceRef,
 ];
 
-/// Drains with `next_item_ref`, which must give what `next_item` gives.
-fn drain_ref(parser: &mut Parser, out: &mut Vec<Out>) {
-    while let Some(item) = parser.next_item_ref() {
-        out.push(match item {
-            Ok(ItemRef::Event(e)) => ev(e.event_type(), e.data(), e.last_event_id()),
-            Ok(ItemRef::Retry(time)) => Out::Retry(millis(time)),
-            Ok(ItemRef::Comment(text)) => Out::Comment(text.to_owned()),
-            Ok(other) => panic!("unexpected item {other:?}"),
-            Err(Error::LineTooLong { .. }) => Out::Error("line"),
-            Err(Error::EventTooLarge { .. }) => Out::Error("event"),
-            Err(other) => panic!("unexpected error {other:?}"),
-        });
-    }
-}
-
-fn drain(parser: &mut Parser, out: &mut Vec<Out>) {
-    while let Some(item) = parser.next_item() {
-        out.push(match item {
-            Ok(Item::Event(e)) => ev(e.event_type(), e.data(), e.last_event_id()),
-            Ok(Item::Retry(time)) => Out::Retry(millis(time)),
-            Ok(Item::Comment(text)) => Out::Comment(text.to_string()),
-            Ok(other) => panic!("unexpected item {other:?}"),
-            Err(Error::LineTooLong { .. }) => Out::Error("line"),
-            Err(Error::EventTooLarge { .. }) => Out::Error("event"),
-            Err(other) => panic!("unexpected error {other:?}"),
-        });
-    }
-}
-
-fn millis(time: Duration) -> u64 {
-    u64::try_from(time.as_millis()).expect("retry fits u64")
-}
-
 /// Parses consecutive streams (connections) with one parser, `reset` between
 /// them, each stream given as its chunks.
 fn parse_streams(mut parser: Parser, streams: &[Vec<&[u8]>], feed: Feed) -> Vec<Out> {
@@ -138,11 +88,7 @@ fn parse_streams(mut parser: Parser, streams: &[Vec<&[u8]>], feed: Feed) -> Vec<
             _ => drain(&mut parser, &mut out),
         }
         assert!(parser.next_item().is_none(), "items after the end");
-        out.push(Out::End(
-            parser.stream_end(),
-            parser.last_event_id().to_owned(),
-            parser.reconnection_time().map(millis),
-        ));
+        out.push(end_of(&parser));
     }
     out
 }

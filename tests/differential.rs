@@ -6,25 +6,14 @@
 //! slices; if the two disagree on any input split at any points, one of them
 //! is wrong, and the reference is simple enough to check by reading.
 
-use std::time::Duration;
-
 use bytes::Bytes;
 use proptest::prelude::*;
 use proptest::sample::select;
-use ssefeed::parser::{Item, ItemRef, Parser, StreamEnd};
+use ssefeed::parser::{Parser, StreamEnd};
 
-/// What a parse produced.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Out {
-    /// Type, data, last event ID.
-    Event(String, String, String),
-    /// Milliseconds.
-    Retry(u64),
-    Comment(String),
-    /// After each stream: how it ended, the last event ID, the reconnection
-    /// time.
-    End(StreamEnd, String, Option<u64>),
-}
+#[path = "support/parsed.rs"]
+mod parsed;
+use parsed::{Out, drain, drain_ref, end_of};
 
 // ---------------------------------------------------------------------------
 // The reference.
@@ -112,7 +101,11 @@ fn reference(streams: &[Vec<u8>], seed: &str) -> Vec<Out> {
         } else {
             StreamEnd::Complete
         };
-        out.push(Out::End(end, last_event_id.clone(), reconnection_time));
+        out.push(Out::End(
+            Some(end),
+            last_event_id.clone(),
+            reconnection_time,
+        ));
     }
     out
 }
@@ -140,40 +133,6 @@ enum Feed {
     BytesRef,
     /// `feed_slice`, then drain with `next_item_ref`.
     SliceRef,
-}
-
-fn drain_ref(parser: &mut Parser, out: &mut Vec<Out>) {
-    while let Some(item) = parser.next_item_ref() {
-        out.push(match item.expect("no error with the default limits") {
-            ItemRef::Event(e) => Out::Event(
-                e.event_type().to_owned(),
-                e.data().to_owned(),
-                e.last_event_id().to_owned(),
-            ),
-            ItemRef::Retry(time) => Out::Retry(millis(time)),
-            ItemRef::Comment(text) => Out::Comment(text.to_owned()),
-            other => panic!("unexpected item {other:?}"),
-        });
-    }
-}
-
-fn millis(time: Duration) -> u64 {
-    u64::try_from(time.as_millis()).expect("retry fits u64")
-}
-
-fn drain(parser: &mut Parser, out: &mut Vec<Out>) {
-    while let Some(item) = parser.next_item() {
-        out.push(match item.expect("no error with the default limits") {
-            Item::Event(e) => Out::Event(
-                e.event_type().to_owned(),
-                e.data().to_owned(),
-                e.last_event_id().to_owned(),
-            ),
-            Item::Retry(time) => Out::Retry(millis(time)),
-            Item::Comment(text) => Out::Comment(text.to_string()),
-            other => panic!("unexpected item {other:?}"),
-        });
-    }
 }
 
 /// Parses each stream's chunks, `reset` between streams.
@@ -205,11 +164,8 @@ fn parse(mut parser: Parser, seed: &str, streams: &[Vec<(&[u8], Feed)>]) -> Vec<
             Some(Feed::BytesRef | Feed::SliceRef) => drain_ref(&mut parser, &mut out),
             _ => drain(&mut parser, &mut out),
         }
-        out.push(Out::End(
-            parser.stream_end().expect("the stream ended"),
-            parser.last_event_id().to_owned(),
-            parser.reconnection_time().map(millis),
-        ));
+        assert!(parser.stream_end().is_some(), "the stream ended");
+        out.push(end_of(&parser));
     }
     out
 }
@@ -440,7 +396,7 @@ fn reference_follows_the_spec_examples() {
         [
             event("", ""),
             event("\n", ""),
-            Out::End(StreamEnd::Truncated, String::new(), None)
+            Out::End(Some(StreamEnd::Truncated), String::new(), None)
         ]
     );
     assert_eq!(
@@ -449,7 +405,7 @@ fn reference_follows_the_spec_examples() {
             event("2", ""),
             Out::Comment("c".into()),
             Out::Retry(7),
-            Out::End(StreamEnd::Complete, String::new(), Some(7))
+            Out::End(Some(StreamEnd::Complete), String::new(), Some(7))
         ]
     );
     assert_eq!(
@@ -458,9 +414,9 @@ fn reference_follows_the_spec_examples() {
             "0"
         ),
         [
-            Out::End(StreamEnd::Truncated, "1".into(), None),
+            Out::End(Some(StreamEnd::Truncated), "1".into(), None),
             event("\u{FFFD}", "1"),
-            Out::End(StreamEnd::Complete, "1".into(), None)
+            Out::End(Some(StreamEnd::Complete), "1".into(), None)
         ]
     );
 }
