@@ -1,0 +1,398 @@
+//! The sans-I/O event-stream parser: bytes in, events out.
+//!
+//! This is the WHATWG HTML standard's
+//! [event stream interpretation](https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation)
+//! and nothing else: no I/O, no async, no clock. Feed it chunks of any size
+//! with [`Parser::feed`] and take what they complete with
+//! [`Parser::next_item`]; the result does not depend on where the chunks were
+//! split.
+//!
+//! ```
+//! use ssefeed::parser::{Item, Parser};
+//!
+//! let mut parser = Parser::new();
+//! let mut events = Vec::new();
+//! // A CR at the end of one chunk and the LF at the start of the next are
+//! // one line ending; the event is complete only at the blank line.
+//! for chunk in ["event: add\r", "\ndata: 73857293\r\n", "id: 1\r\n\r\n", "data: par"] {
+//!     parser.feed_slice(chunk.as_bytes());
+//!     while let Some(item) = parser.next_item() {
+//!         if let Item::Event(event) = item? {
+//!             events.push(event);
+//!         }
+//!     }
+//! }
+//! parser.finish(); // the unfinished "data: par" is discarded, as the spec says
+//! assert!(parser.next_item().is_none());
+//!
+//! assert_eq!(events.len(), 1);
+//! assert_eq!(events[0].event_type(), "add");
+//! assert_eq!(events[0].data(), "73857293");
+//! assert_eq!(events[0].last_event_id(), "1");
+//! assert_eq!(parser.last_event_id(), "1");
+//! # Ok::<(), ssefeed::Error>(())
+//! ```
+//!
+//! [`Parser::next_item_ref`] is the same with events that borrow from the
+//! parser ([`EventRef`]): no allocation or reference count per event, for
+//! consumers that handle each event at once.
+//!
+//! # How it works (notes for maintainers)
+//!
+//! Input sits in two places: the `Bytes` chunk last given to
+//! [`Parser::feed`] (read up to `pos`), and `partial`, the start of a line
+//! that an earlier chunk left unfinished. `partial` never holds a line end,
+//! so no byte is scanned twice: a chunk is scanned for the line end that
+//! completes `partial`, then read line by line in place. Line ends are found
+//! a word at a time for the first bytes of a line and with `memchr2` beyond.
+//!
+//! A line that lies inside a chunk is processed in place, and a single-line
+//! `data:` value is kept as a range of the chunk until its event is
+//! dispatched. The chunk is then validated as UTF-8 once (with `simdutf8`,
+//! into a copy: see `check_text`); a value of 64 bytes or more becomes a
+//! slice of that copy, a shorter one a copy of its own (cheaper than the two
+//! atomic reference count updates of a shared slice); a line completed in
+//! `partial` has its values copied out (a first data value straight into
+//! the string an owned event will hold), unless it is long, when the buffer
+//! itself is handed over (or, for [`Parser::next_item_ref`], swapped with the
+//! data buffer, so that long lines reuse the same few buffers). A blank line
+//! builds the event in `next_item` itself, so that the event is written once,
+//! into the caller's return slot. The event being
+//! built lives in its own struct (`Event`) so a line can be borrowed from the
+//! input while the event is updated.
+//!
+//! UTF-8 is validated once per field value, after the line has been split at
+//! ASCII bytes (CR, LF, `:`). That gives the same result as decoding first:
+//! those bytes never occur inside a multi-byte sequence, so a lossy decoder
+//! never swallows them. Multi-line data is joined raw and validated once, at
+//! dispatch.
+//!
+//! Traps:
+//! - a CR that ends the available input may be the first half of a CRLF: the
+//!   LF, when it comes, must not end a second (empty) line (`pending_cr`);
+//! - the byte order mark can itself be split across chunks (`Bom::Pending`);
+//! - limits must not depend on chunking: a line is too long when it is, whether
+//!   it arrived whole or in pieces.
+
+mod buffers;
+mod config;
+mod field;
+mod input;
+mod item;
+mod lines;
+mod output;
+mod scan;
+#[cfg(test)]
+mod testing;
+mod text;
+
+pub use config::{DEFAULT_MAX_EVENT_LEN, DEFAULT_MAX_LINE_LEN, ParserBuilder};
+pub use item::{EventRef, Item, ItemRef, StreamEnd};
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use bytestring::ByteString;
+
+use crate::error::Error;
+use buffers::{Data, Event};
+use input::Bom;
+
+/// Where the input stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Input {
+    /// More chunks may come.
+    Open,
+    /// [`Parser::finish`] was called; what is buffered is still processed.
+    Finishing,
+    /// Everything was processed; nothing more will be returned.
+    Ended(StreamEnd),
+    /// A limit was exceeded; nothing more will be returned until `reset`.
+    Failed,
+}
+
+/// An incremental, sans-I/O parser of `text/event-stream` bodies.
+///
+/// See the [module documentation](self) for an example. One parser reads one
+/// stream after another: call [`reset`](Self::reset) when a new connection
+/// starts, which keeps the last event ID, as an `EventSource` does.
+#[derive(Debug, Clone)]
+pub struct Parser {
+    max_line_len: usize,
+    /// The input being read, and how far: `chunk` when it was fed as
+    /// `Bytes`, `copied` (when `in_copied`) when it was fed as a slice.
+    /// Released once read (`copied` keeps its capacity).
+    chunk: Bytes,
+    copied: Vec<u8>,
+    in_copied: bool,
+    pos: usize,
+    /// The part of `chunk` that is valid UTF-8, once `check_text` ran.
+    text: ByteString,
+    text_checked: bool,
+    /// The start of a line that the input so far has not ended: never holds
+    /// a CR or LF, so it is never scanned again. At the start of a stream it
+    /// may hold the first bytes of a byte order mark instead.
+    partial: Vec<u8>,
+    /// The unfinished line at the end of a fed slice, when it is long: it
+    /// becomes `partial` once `chunk` (which ends at a line end) is read,
+    /// instead of being copied into the chunk and out again.
+    stash: Vec<u8>,
+    /// The last line ended with a CR at the end of a chunk: a LF that starts
+    /// the next chunk belongs to it.
+    pending_cr: bool,
+    /// About the length of the last long line handed over: room for the
+    /// next is made at once rather than by doubling.
+    long_line: usize,
+    bom: Bom,
+    input: Input,
+    event: Event,
+}
+
+impl Default for Parser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Parser {
+    /// A parser with the default limits that ignores comments.
+    pub fn new() -> Self {
+        ParserBuilder::default().build()
+    }
+
+    /// Configure limits and comment reporting.
+    ///
+    /// ```
+    /// let parser = ssefeed::parser::Parser::builder()
+    ///     .max_line_len(64 * 1024)
+    ///     .max_event_len(1024 * 1024)
+    ///     .comments(true)
+    ///     .build();
+    /// # drop(parser);
+    /// ```
+    pub fn builder() -> ParserBuilder {
+        ParserBuilder::default()
+    }
+
+    fn with_config(config: ParserBuilder) -> Self {
+        Self {
+            max_line_len: config.max_line_len,
+            chunk: Bytes::new(),
+            copied: Vec::new(),
+            in_copied: false,
+            pos: 0,
+            text: ByteString::new(),
+            text_checked: false,
+            partial: Vec::new(),
+            stash: Vec::new(),
+            pending_cr: false,
+            long_line: 0,
+            bom: Bom::Pending,
+            input: Input::Open,
+            event: Event {
+                max_event_len: config.max_event_len,
+                comments: config.comments,
+                borrowing: false,
+                data: Data::None,
+                data_len: 0,
+                joined: Vec::new(),
+                joined_from: 0,
+                held: Bytes::new(),
+                lossy: String::new(),
+                held_comment: ByteString::new(),
+                event_type: None,
+                id_buffer: String::new(),
+                id_set: false,
+                last_event_id: String::new(),
+                last_event_id_shared: None,
+                types: Default::default(),
+                next_type: 0,
+                reconnection_time: None,
+            },
+        }
+    }
+
+    /// Says the input has ended (the connection closed).
+    ///
+    /// Complete lines already fed are still returned by
+    /// [`next_item`](Self::next_item); an unterminated last line and an event
+    /// without its closing blank line are discarded, as the spec says. Once
+    /// `next_item` has returned `None`, [`stream_end`](Self::stream_end) tells
+    /// whether anything was discarded.
+    pub fn finish(&mut self) {
+        if self.input == Input::Open {
+            self.input = Input::Finishing;
+        }
+    }
+
+    /// How the stream ended: `None` until [`finish`](Self::finish) was called
+    /// and [`next_item`](Self::next_item) has returned everything.
+    pub fn stream_end(&self) -> Option<StreamEnd> {
+        match self.input {
+            Input::Ended(end) => Some(end),
+            _ => None,
+        }
+    }
+
+    /// Starts a new stream (a new connection): clears the input and the
+    /// event being built, expects a byte order mark again, and clears a
+    /// failure. The last event ID and the reconnection time are kept.
+    pub fn reset(&mut self) {
+        self.clear_input();
+        self.bom = Bom::Pending;
+        self.input = Input::Open;
+        self.event.discard();
+    }
+
+    /// The last event ID: the value of the last `id:` field that a dispatch
+    /// (a blank line) committed, even one that dispatched no event. Empty
+    /// until then, or after an empty `id:`.
+    pub fn last_event_id(&self) -> &str {
+        &self.event.last_event_id
+    }
+
+    /// Seeds the last event ID, for example to resume a feed after a restart.
+    /// Events without an `id:` field report it until the server sends one.
+    pub fn set_last_event_id(&mut self, id: &str) {
+        let event = &mut self.event;
+        event.last_event_id.clear();
+        event.last_event_id.push_str(id);
+        event.last_event_id_shared = None;
+        event.id_set = false;
+    }
+
+    /// The reconnection time from the most recent valid `retry:` field, if
+    /// any arrived.
+    pub fn reconnection_time(&self) -> Option<Duration> {
+        self.event.reconnection_time
+    }
+
+    /// The next event, `retry:` or comment that the input fed so far
+    /// completes; `None` when more input is needed (or the stream is over).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LineTooLong`] or [`Error::EventTooLarge`] when the input
+    /// exceeds a limit. The error is returned once; after it, `next_item`
+    /// returns `None` and input is ignored until [`reset`](Self::reset).
+    #[inline]
+    pub fn next_item(&mut self) -> Option<Result<Item, Error>> {
+        if self.nothing_to_read() {
+            return None;
+        }
+        self.next_owned()
+    }
+
+    /// Like [`next_item`](Self::next_item), but the event borrows from the
+    /// parser instead of owning its strings: no allocation and no reference
+    /// counting per event, so the fastest way to consume a stream whose
+    /// events are handled at once (parsing JSON from the data, say).
+    ///
+    /// The item lives until the next call on the parser; call
+    /// [`EventRef::to_owned`] to keep an event longer. Both methods can be
+    /// mixed on one stream.
+    ///
+    /// ```
+    /// use ssefeed::parser::{ItemRef, Parser};
+    ///
+    /// let mut parser = Parser::new();
+    /// let mut total = 0;
+    /// parser.feed_slice(b"data: {\"n\": 1}\n\nevent: tick\ndata: {\"n\": 2}\n\n");
+    /// while let Some(item) = parser.next_item_ref() {
+    ///     if let ItemRef::Event(event) = item? {
+    ///         let n = event.data().trim_matches(|c: char| !c.is_ascii_digit());
+    ///         total += n.parse::<u32>().unwrap();
+    ///     }
+    /// }
+    /// assert_eq!(total, 3);
+    /// # Ok::<(), ssefeed::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`next_item`](Self::next_item).
+    #[inline]
+    pub fn next_item_ref(&mut self) -> Option<Result<ItemRef<'_>, Error>> {
+        if self.nothing_to_read() {
+            return None;
+        }
+        self.next_borrowed()
+    }
+
+    /// At the end of the input, discards what is unfinished and records
+    /// whether anything was.
+    fn end_stream(&mut self) {
+        let end = if !self.partial.is_empty() || self.event.pending() {
+            StreamEnd::Truncated
+        } else {
+            StreamEnd::Complete
+        };
+        self.clear_input();
+        self.event.discard();
+        self.input = Input::Ended(end);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parser::testing::*;
+
+    #[test]
+    fn unfinished_event_is_discarded_at_the_end() {
+        let (_, end) = check("data: 1\n\ndata: 2\n", &[ev("message", "1", "")]);
+        assert_eq!(end, Some(StreamEnd::Truncated));
+        let (_, end) = check("data: 1\n\ndata: 2", &[ev("message", "1", "")]);
+        assert_eq!(end, Some(StreamEnd::Truncated));
+        let (_, end) = check(
+            "data: 1\n\n: bye\nretry: 5\n",
+            &[ev("message", "1", ""), Out::Retry(5)],
+        );
+        assert_eq!(end, Some(StreamEnd::Complete));
+        let (_, end) = check("", &[]);
+        assert_eq!(end, Some(StreamEnd::Complete));
+    }
+
+    #[test]
+    fn stream_end_depends_on_the_pending_id_not_on_how_it_got_there() {
+        // The id buffer ends at the committed value: nothing is discarded,
+        // whichever ids came in between.
+        for input in [
+            "id: a\nid\n",
+            "id\n",
+            "id: 1\n\nid: 2\nid: 1\n",
+            "id: 1\n\nid: 1\n",
+        ] {
+            let (_, end) = check(input, &[]);
+            assert_eq!(end, Some(StreamEnd::Complete), "{input:?}");
+        }
+        let (id, end) = check("id: 1\n\nid: 1\nid: 2\n", &[]);
+        assert_eq!((id.as_str(), end), ("1", Some(StreamEnd::Truncated)));
+    }
+
+    #[test]
+    fn error_is_final_until_reset() {
+        let mut parser = Parser::builder().max_line_len(4).build();
+        parser.feed_slice(b"data: too long\n\n");
+        assert!(matches!(
+            parser.next_item(),
+            Some(Err(Error::LineTooLong { limit: 4 }))
+        ));
+        assert!(parser.next_item().is_none());
+        parser.feed_slice(b"data\n\n");
+        assert!(parser.next_item().is_none());
+        parser.reset();
+        parser.feed_slice(b"data\n\n");
+        assert!(matches!(parser.next_item(), Some(Ok(Item::Event(_)))));
+    }
+
+    #[test]
+    fn seeded_last_event_id_is_reported_until_replaced() {
+        let mut parser = Parser::new();
+        parser.set_last_event_id("41");
+        let mut out = Vec::new();
+        parser.feed_slice(b"data: a\n\nid: 42\ndata: b\n\n");
+        drain(&mut parser, &mut out);
+        assert_eq!(out, [ev("message", "a", "41"), ev("message", "b", "42")]);
+    }
+}

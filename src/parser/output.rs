@@ -1,0 +1,256 @@
+//! Owned and borrowed items, and the failure path.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use bytestring::ByteString;
+
+use crate::error::Error;
+use crate::event::{DEFAULT_EVENT_TYPE, MessageEvent};
+
+use super::buffers::{Data, Event};
+use super::item::{EventRef, Field, Item, ItemRef};
+use super::lines::{KEEP_LONG, Next};
+use super::text::{NO_TEXT, decode};
+use super::{Input, Parser};
+
+/// Values at least this long are slices of the chunk they arrived in;
+/// shorter ones are copied. (A shared slice costs two atomic reference count
+/// updates, which take longer than copying a small value: measured with
+/// 40-byte and 150-byte values, the threshold between the two was best.)
+const SHARE_FROM: usize = 64;
+
+impl Parser {
+    pub(super) fn next_owned(&mut self) -> Option<Result<Item, Error>> {
+        self.event.borrowing = false;
+        match self.advance() {
+            Next::Wait => None,
+            Next::Item(item) => self.checked(item.map(Item::from)),
+            // The event is built here, in the caller's return slot: moved
+            // through several calls, the 72-byte item cost more than the
+            // parsing (the caller's wide loads of it stalled on the narrow
+            // stores that had just written it).
+            Next::Dispatch => {
+                if matches!(self.event.data, Data::InInput(..)) {
+                    self.check_text();
+                }
+                let (input, text) = if self.in_copied {
+                    (&self.copied[..], &NO_TEXT)
+                } else {
+                    (&self.chunk[..], &self.text)
+                };
+                match self.event.take_owned(input, text) {
+                    Ok(event) => Some(Ok(Item::Event(event))),
+                    Err(error) => self.checked(Err(error)),
+                }
+            }
+        }
+    }
+
+    pub(super) fn next_borrowed(&mut self) -> Option<Result<ItemRef<'_>, Error>> {
+        // What the last item held is no longer borrowed: let a long line go
+        // back to the allocator before the next one is read.
+        if !self.event.held.is_empty() {
+            self.event.held = Bytes::new();
+        }
+        // Nor a very long line swapped into the data buffer.
+        if self.event.joined.capacity() > KEEP_LONG && !matches!(self.event.data, Data::Joined) {
+            self.event.joined = Vec::new();
+        }
+        self.event.borrowing = true;
+        match self.advance() {
+            Next::Wait => None,
+            Next::Item(Ok(item)) => Some(Ok(self.event.hold(item))),
+            Next::Item(Err(error)) => {
+                self.fail();
+                Some(Err(error))
+            }
+            Next::Dispatch => {
+                if matches!(self.event.data, Data::InInput(..)) {
+                    self.check_text();
+                }
+                let (input, text) = if self.in_copied {
+                    (&self.copied[..], "")
+                } else {
+                    (&self.chunk[..], &*self.text)
+                };
+                let event = self.event.take_ref(input, text);
+                if event.is_err() {
+                    // (Only fields that the event does not borrow.)
+                    self.input = Input::Failed;
+                    self.pos = usize::MAX;
+                }
+                Some(event.map(ItemRef::Event))
+            }
+        }
+    }
+
+    /// Passes an item on; an error ends the stream.
+    fn checked(&mut self, item: Result<Item, Error>) -> Option<Result<Item, Error>> {
+        if item.is_err() {
+            self.fail();
+        }
+        Some(item)
+    }
+
+    /// Ends the stream after an error: nothing more is read, and the input is
+    /// let go of at the next call.
+    fn fail(&mut self) {
+        self.input = Input::Failed;
+        self.pos = usize::MAX;
+    }
+}
+
+impl Event {
+    /// The rest of dispatch: the event, owning its strings. (3: our buffers
+    /// hold the values without the final LF. 4-7: the type is the event type
+    /// buffer, or "message" when empty; the buffers are reset.)
+    #[inline(always)]
+    fn take_owned(&mut self, input: &[u8], text: &ByteString) -> Result<MessageEvent, Error> {
+        self.data_len = 0;
+        let data = match std::mem::replace(&mut self.data, Data::None) {
+            Data::None | Data::Joined => {
+                let data = decode(&self.joined[self.joined_from..], None);
+                self.clear_joined();
+                data
+            }
+            Data::InInput(start, end) => match text.get(start..end) {
+                Some(value) if value.len() >= SHARE_FROM => text.slice_ref(value),
+                Some(value) => ByteString::from(value),
+                None => decode(&input[start..end], None),
+            },
+            Data::Handed(value) => decode(&value.clone(), Some(value)),
+            Data::Text(text) => text,
+        };
+        // Replacement characters can make decoded data longer than the raw
+        // bytes the limit counted. The limit counts the final LF too.
+        if data.len() >= self.max_event_len {
+            self.event_type = None;
+            return Err(self.too_large());
+        }
+        let event_type = self
+            .event_type
+            .take()
+            .and_then(|index| self.types[index].clone());
+        let last_event_id = (!self.last_event_id.is_empty()).then(|| {
+            self.last_event_id_shared
+                .get_or_insert_with(|| Arc::from(self.last_event_id.as_str()))
+                .clone()
+        });
+        Ok(MessageEvent::from_parts(event_type, data, last_event_id))
+    }
+
+    /// The rest of dispatch, as `take_owned`, for an event that borrows from
+    /// the parser: the input, `joined`, and the `held` fields.
+    #[inline]
+    fn take_ref<'a>(&'a mut self, input: &'a [u8], text: &'a str) -> Result<EventRef<'a>, Error> {
+        self.data_len = 0;
+        let type_index = self.event_type.take();
+        let raw: &[u8] = match std::mem::replace(&mut self.data, Data::None) {
+            Data::None | Data::Joined => &self.joined[self.joined_from..],
+            Data::InInput(start, end) => match text.get(start..end) {
+                Some(value) => {
+                    let event_type = type_index.and_then(|index| self.types[index].as_deref());
+                    return Ok(EventRef {
+                        event_type: event_type.unwrap_or(DEFAULT_EVENT_TYPE),
+                        data: value,
+                        last_event_id: &self.last_event_id,
+                    });
+                }
+                None => &input[start..end],
+            },
+            Data::Handed(value) => {
+                self.held = value;
+                &self.held
+            }
+            Data::Text(text) => {
+                self.held = text.into_bytes();
+                &self.held
+            }
+        };
+        // (A long line or joined data: validated with SIMD where the CPU
+        // has it, several times faster than `str::from_utf8`.)
+        let data = match simdutf8::basic::from_utf8(raw) {
+            Ok(text) => text,
+            Err(_) => {
+                self.lossy.clear();
+                self.lossy.push_str(&String::from_utf8_lossy(raw));
+                if self.lossy.len() >= self.max_event_len {
+                    return Err(Error::EventTooLarge {
+                        limit: self.max_event_len,
+                    });
+                }
+                &self.lossy
+            }
+        };
+        let event_type = type_index.and_then(|index| self.types[index].as_deref());
+        Ok(EventRef {
+            event_type: event_type.unwrap_or(DEFAULT_EVENT_TYPE),
+            data,
+            last_event_id: &self.last_event_id,
+        })
+    }
+
+    /// An item other than an event, for `next_item_ref`.
+    fn hold(&mut self, field: Field) -> ItemRef<'_> {
+        match field {
+            Field::Retry(time) => ItemRef::Retry(time),
+            Field::Comment(text) => {
+                self.held_comment = text;
+                ItemRef::Comment(&self.held_comment)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parser::testing::*;
+    use crate::parser::text::TEXT_FROM;
+
+    /// Found by the `parse` fuzz target: the limit counts the decoded data,
+    /// so invalid bytes, each a three-byte U+FFFD, count three times; with
+    /// one `data` line or several, and with its final line feed.
+    #[test]
+    fn replacement_characters_count_against_the_event_limit() {
+        let with = |limit| move || Parser::builder().max_event_len(limit).build();
+        let error = |limit| Out::Error(Error::EventTooLarge { limit }.to_string());
+        // One line: 7 invalid bytes are 21 bytes of data, 22 with the LF.
+        let one = b"data:\xFF\xFF\xFF\xFF\xFF\xFF\xFF\n\n";
+        check_with(with(21), one, &[error(21)]);
+        check_with(with(22), one, &[ev("message", &"\u{FFFD}".repeat(7), "")]);
+        // Two lines: 6 + 1 + 6 bytes of data, 14 with the LF.
+        let two = b"data:\xFF\xFF\ndata:\xFF\xFF\n\n";
+        check_with(with(13), two, &[error(13)]);
+        let data = "\u{FFFD}\u{FFFD}\n\u{FFFD}\u{FFFD}";
+        check_with(with(14), two, &[ev("message", data, "")]);
+    }
+
+    #[test]
+    fn long_single_line_values_share_one_copy_of_the_chunk_short_ones_are_copied() {
+        // (The chunk is long enough to be validated as a whole.)
+        let long = "x".repeat(SHARE_FROM.max(TEXT_FROM));
+        let other = "z".repeat(SHARE_FROM + 1);
+        let short = "y".repeat(SHARE_FROM - 1);
+        let input = format!("data: {long}\n\ndata: {other}\n\ndata: {short}\n\n");
+        let mut parser = Parser::new();
+        parser.feed(Bytes::from(input.clone()));
+        let mut data = Vec::new();
+        while let Some(Ok(Item::Event(event))) = parser.next_item() {
+            data.push(event.into_data().into_bytes());
+        }
+        assert_eq!(data[0], long.as_bytes());
+        assert_eq!(data[1], other.as_bytes());
+        assert_eq!(data[2], short.as_bytes());
+        // The two long values lie in one buffer, as far apart as in the input.
+        let apart = input.find(&other).unwrap() - input.find(&long).unwrap();
+        assert_eq!(data[1].as_ptr() as usize - data[0].as_ptr() as usize, apart);
+        // The short one has its own.
+        let shared = data[0].as_ptr_range().start..data[1].as_ptr_range().end;
+        assert!(
+            !shared.contains(&data[2].as_ptr()),
+            "a short value is copied"
+        );
+    }
+}
