@@ -25,8 +25,8 @@ pub(super) enum Data {
     /// One `data` field, copied out of a line that spanned reads and decoded
     /// at once, for an owned event.
     Text(ByteString),
-    /// The raw values joined with LF in `Event::joined`, from
-    /// `Event::joined_from` on.
+    /// The raw values joined with LF in `EventBuffers::joined`, from
+    /// `EventBuffers::joined_from` on.
     Joined,
 }
 
@@ -39,7 +39,7 @@ const TYPE_CACHE: usize = 4;
 /// The event being built (the spec's data, event type and last event ID
 /// buffers) and what the stream has committed.
 #[derive(Debug, Clone)]
-pub(super) struct Event {
+pub(super) struct EventBuffers {
     pub(super) max_event_len: usize,
     pub(super) comments: bool,
     /// The last call was `next_item_ref`: events are borrowed, so a long
@@ -79,7 +79,7 @@ pub(super) struct Event {
     pub(super) reconnection_time: Option<Duration>,
 }
 
-/// Where a line given to [`Event::line`] lies.
+/// Where a line given to [`EventBuffers::line`] lies.
 #[derive(Clone, Copy)]
 pub(super) enum At<'a> {
     /// In the input being read, at this offset.
@@ -90,7 +90,7 @@ pub(super) enum At<'a> {
     Handed(&'a Bytes),
 }
 
-impl Event {
+impl EventBuffers {
     /// Whether a discard at the end of the stream would lose something.
     pub(super) fn pending(&self) -> bool {
         !matches!(self.data, Data::None)
@@ -318,7 +318,7 @@ mod tests {
                     parser.feed_slice(piece);
                     assert!(parser.next_item().is_none());
                 }
-                assert!(matches!(parser.event.data, Data::Text(_)));
+                assert!(matches!(parser.buffers.data, Data::Text(_)));
                 parser.feed_slice(more.as_bytes());
                 parser.feed_slice(b"\n");
                 let data = if by_ref {

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use crate::error::Error;
 
-use super::buffers::{At, Event};
-use super::item::Field;
+use super::buffers::{At, EventBuffers};
+use super::item::LineItem;
 use super::text::decode;
 
 /// Where the value of a line that starts with `data:` starts: after the
@@ -15,7 +15,7 @@ pub(super) fn data_value_start(line: &[u8]) -> usize {
     5 + usize::from(line.get(5) == Some(&b' '))
 }
 
-impl Event {
+impl EventBuffers {
     /// Processes one line that is not blank, without its line ending. `at`
     /// says where it lies; `input` is the input being read (where a data
     /// value read earlier may lie).
@@ -27,7 +27,7 @@ impl Event {
         input: &[u8],
         line: &[u8],
         at: At<'_>,
-    ) -> Option<Result<Field, Error>> {
+    ) -> Option<Result<LineItem, Error>> {
         // "If the line is empty (a blank line): Dispatch the event." (The
         // caller does, with `begin_dispatch`.)
         let Some(&first) = line.first() else {
@@ -44,7 +44,7 @@ impl Event {
                 At::Handed(chunk) => Some(chunk.slice(from..)),
                 _ => None,
             };
-            return Some(Ok(Field::Comment(decode(&line[from..], handed))));
+            return Some(Ok(LineItem::Comment(decode(&line[from..], handed))));
         }
         // "If the line contains a U+003A COLON character (:)": the field name
         // is before it, the value after it with one leading space removed.
@@ -121,7 +121,7 @@ impl Event {
                 })?;
                 let time = Duration::from_millis(millis);
                 self.reconnection_time = Some(time);
-                Some(Ok(Field::Retry(time)))
+                Some(Ok(LineItem::Retry(time)))
             }
             // "Otherwise: The field is ignored."
             _ => None,

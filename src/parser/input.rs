@@ -8,7 +8,7 @@ use super::buffers::{At, Data};
 use super::field::data_value_start;
 use super::lines::HAND_OVER_FROM;
 use super::scan::{after_line_end, find_line_end};
-use super::{Input, Parser};
+use super::{Lifecycle, Parser};
 
 pub(super) const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
 
@@ -63,7 +63,7 @@ impl Parser {
     /// read and `chunk` is the caller's to place. Data that lies in the
     /// input is detached first, and a stash is settled.
     fn prepare_input(&mut self, chunk: &[u8]) -> bool {
-        if self.input != Input::Open || chunk.is_empty() {
+        if self.lifecycle != Lifecycle::Open || chunk.is_empty() {
             return true;
         }
         self.detach();
@@ -118,7 +118,7 @@ impl Parser {
             false
         } else if line.starts_with(b"data:") {
             let value = line.len() - data_value_start(line);
-            self.event.data_len + value < self.event.max_event_len
+            self.buffers.data_len + value < self.buffers.max_event_len
         } else {
             line.starts_with(b"id:") || line.starts_with(b"event:")
         };
@@ -126,7 +126,7 @@ impl Parser {
             self.copy_rest(rest);
             return;
         }
-        let item = self.event.line(&[], line, At::Copy);
+        let item = self.buffers.line(&[], line, At::Copy);
         debug_assert!(item.is_none(), "{item:?}");
         self.partial.clear();
         let (next, pending_cr) = after_line_end(rest, 0);
@@ -142,7 +142,7 @@ impl Parser {
     /// Whether the input is open and everything fed was read.
     #[inline(always)]
     pub(super) fn nothing_to_read(&self) -> bool {
-        self.chunk.is_empty() && !self.in_copied && self.input == Input::Open
+        self.chunk.is_empty() && !self.in_copied && self.lifecycle == Lifecycle::Open
     }
 
     /// Copies the rest of a slice, from a line end on, to be read: a large
@@ -228,7 +228,7 @@ impl Parser {
     #[inline(always)]
     pub(super) fn input_read(&mut self) {
         // Most often (small chunks, each read at once) nothing is left to do.
-        if !self.in_copied && self.chunk.is_empty() && self.input == Input::Open {
+        if !self.in_copied && self.chunk.is_empty() && self.lifecycle == Lifecycle::Open {
             self.pos = 0;
             return;
         }
@@ -236,11 +236,11 @@ impl Parser {
     }
 
     fn let_go_of_input(&mut self) {
-        if self.input == Input::Failed {
+        if self.lifecycle == Lifecycle::Failed {
             self.clear_input();
             self.partial = Vec::new();
             self.copied = Vec::new();
-            self.event.discard();
+            self.buffers.discard();
             return;
         }
         self.detach();
@@ -255,7 +255,7 @@ impl Parser {
         }
         self.pos = 0;
         self.unstash();
-        if self.input == Input::Finishing {
+        if self.lifecycle == Lifecycle::Finishing {
             self.end_stream();
         }
     }
@@ -301,17 +301,17 @@ impl Parser {
     /// input is let go of or moved.
     #[inline(always)]
     fn detach(&mut self) {
-        if matches!(self.event.data, Data::InInput(..)) {
+        if matches!(self.buffers.data, Data::InInput(..)) {
             self.detach_data();
         }
     }
 
     fn detach_data(&mut self) {
-        if let Data::InInput(start, end) = self.event.data {
+        if let Data::InInput(start, end) = self.buffers.data {
             let input = input(&self.chunk, &self.copied, self.in_copied);
-            self.event.start_joined();
-            self.event.joined.extend_from_slice(&input[start..end]);
-            self.event.data = Data::Joined;
+            self.buffers.start_joined();
+            self.buffers.joined.extend_from_slice(&input[start..end]);
+            self.buffers.data = Data::Joined;
         }
     }
 }

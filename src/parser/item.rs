@@ -90,16 +90,16 @@ pub enum StreamEnd {
 /// What a line other than a blank one can make (events are made at the
 /// blank line, by `take_owned` or `take_ref`).
 #[derive(Debug)]
-pub(super) enum Field {
+pub(super) enum LineItem {
     Retry(Duration),
     Comment(ByteString),
 }
 
-impl From<Field> for Item {
-    fn from(field: Field) -> Self {
-        match field {
-            Field::Retry(time) => Self::Retry(time),
-            Field::Comment(text) => Self::Comment(text),
+impl From<LineItem> for Item {
+    fn from(item: LineItem) -> Self {
+        match item {
+            LineItem::Retry(time) => Self::Retry(time),
+            LineItem::Comment(text) => Self::Comment(text),
         }
     }
 }

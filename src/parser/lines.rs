@@ -7,9 +7,9 @@ use crate::error::Error;
 use super::buffers::{At, Data};
 use super::field::data_value_start;
 use super::input::{BOM, Bom, input, reserve_long};
-use super::item::Field;
+use super::item::LineItem;
 use super::scan::{after_line_end, find_line_end};
-use super::{Input, Parser};
+use super::{Lifecycle, Parser};
 
 /// A line at least this long that spans chunks is handed over to the event
 /// (its buffer becomes the data) instead of being copied out of the buffer.
@@ -29,7 +29,7 @@ impl Parser {
             // read, and `feed` ignores input.)
             let len = input(&self.chunk, &self.copied, self.in_copied).len();
             if self.pos >= len {
-                if self.input == Input::Finishing
+                if self.lifecycle == Lifecycle::Finishing
                     && self.bom == Bom::Pending
                     && self.partial.len() > self.max_line_len
                 {
@@ -69,7 +69,7 @@ impl Parser {
             let end = start + offset;
             (self.pos, self.pending_cr) = after_line_end(input, end);
             if offset == 0 {
-                if self.event.begin_dispatch() {
+                if self.buffers.begin_dispatch() {
                     return Next::Dispatch;
                 }
                 continue;
@@ -79,14 +79,17 @@ impl Parser {
                 // The most common line, without a call.
                 let value_start = data_value_start(line);
                 match self
-                    .event
+                    .buffers
                     .append_data(input, line, value_start, At::Input(start))
                 {
                     Ok(()) => continue,
                     Err(error) => return Next::Item(Err(error)),
                 }
             }
-            if let Some(item) = self.event.line(input, &input[start..end], At::Input(start)) {
+            if let Some(item) = self
+                .buffers
+                .line(input, &input[start..end], At::Input(start))
+            {
                 return Next::Item(item);
             }
         }
@@ -140,11 +143,11 @@ impl Parser {
         self.partial.extend_from_slice(&rest[..offset]);
         (self.pos, self.pending_cr) = after_line_end(input, end);
         let item = if self.partial.len() < HAND_OVER_FROM {
-            let item = self.event.line(input, &self.partial, At::Copy);
+            let item = self.buffers.line(input, &self.partial, At::Copy);
             self.partial.clear();
             item
-        } else if self.event.borrowing
-            && matches!(self.event.data, Data::None)
+        } else if self.buffers.borrowing
+            && matches!(self.buffers.data, Data::None)
             && self.partial.starts_with(b"data:")
         {
             self.swap_in_line().err().map(Err)
@@ -153,7 +156,7 @@ impl Parser {
             // is a slice of it rather than a second copy.
             let line = Bytes::from(std::mem::take(&mut self.partial));
             self.long_line = line.len() + line.len() / 16;
-            self.event.line(input, &line, At::Handed(&line))
+            self.buffers.line(input, &line, At::Handed(&line))
         };
         match item {
             Some(item) => Next::Item(item),
@@ -168,12 +171,12 @@ impl Parser {
     fn swap_in_line(&mut self) -> Result<(), Error> {
         let line = &self.partial;
         let value_start = data_value_start(line);
-        self.event.grow_data(line.len() - value_start)?;
+        self.buffers.grow_data(line.len() - value_start)?;
         self.long_line = line.len() + line.len() / 16;
-        let event = &mut self.event;
-        std::mem::swap(&mut self.partial, &mut event.joined);
-        event.joined_from = value_start;
-        event.data = Data::Joined;
+        let buffers = &mut self.buffers;
+        std::mem::swap(&mut self.partial, &mut buffers.joined);
+        buffers.joined_from = value_start;
+        buffers.data = Data::Joined;
         self.partial.clear();
         if self.partial.capacity() > KEEP_LONG {
             self.partial = Vec::new();
@@ -195,7 +198,7 @@ pub(super) enum Next {
     /// A blank line ended an event with data: take it from `Parser::event`.
     Dispatch,
     /// A line made another item, or failed.
-    Item(Result<Field, Error>),
+    Item(Result<LineItem, Error>),
 }
 
 #[cfg(test)]
@@ -272,7 +275,7 @@ mod tests {
             let mut held = [
                 parser.partial.as_ptr() as usize,
                 parser.stash.as_ptr() as usize,
-                parser.event.joined.as_ptr() as usize,
+                parser.buffers.joined.as_ptr() as usize,
             ];
             held.sort_unstable();
             held
@@ -290,7 +293,7 @@ mod tests {
                     assert_eq!(event.data(), value);
                     // The data is the line itself, in the data buffer.
                     let at = event.data().as_ptr() as usize;
-                    let joined = parser.event.joined.as_ptr() as usize;
+                    let joined = parser.buffers.joined.as_ptr() as usize;
                     assert_eq!(at, joined + 6);
                 }
             }
@@ -324,7 +327,7 @@ mod tests {
             panic!("the small event");
         };
         assert_eq!(event.data(), "small");
-        assert!(parser.event.joined.capacity() <= KEEP_LONG);
+        assert!(parser.buffers.joined.capacity() <= KEEP_LONG);
         assert!(parser.partial.capacity() <= KEEP_LONG);
         assert!(parser.stash.capacity() <= KEEP_LONG);
     }

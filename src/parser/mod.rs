@@ -95,12 +95,12 @@ use bytes::Bytes;
 use bytestring::ByteString;
 
 use crate::error::Error;
-use buffers::{Data, Event};
+use buffers::{Data, EventBuffers};
 use input::Bom;
 
-/// Where the input stands.
+/// Where the stream stands: the parser's lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Input {
+enum Lifecycle {
     /// More chunks may come.
     Open,
     /// [`Parser::finish`] was called; what is buffered is still processed.
@@ -144,8 +144,8 @@ pub struct Parser {
     /// next is made at once rather than by doubling.
     long_line: usize,
     bom: Bom,
-    input: Input,
-    event: Event,
+    lifecycle: Lifecycle,
+    buffers: EventBuffers,
 }
 
 impl Default for Parser {
@@ -188,8 +188,8 @@ impl Parser {
             pending_cr: false,
             long_line: 0,
             bom: Bom::Pending,
-            input: Input::Open,
-            event: Event {
+            lifecycle: Lifecycle::Open,
+            buffers: EventBuffers {
                 max_event_len: config.max_event_len,
                 comments: config.comments,
                 borrowing: false,
@@ -220,16 +220,16 @@ impl Parser {
     /// `next_item` has returned `None`, [`stream_end`](Self::stream_end) tells
     /// whether anything was discarded.
     pub fn finish(&mut self) {
-        if self.input == Input::Open {
-            self.input = Input::Finishing;
+        if self.lifecycle == Lifecycle::Open {
+            self.lifecycle = Lifecycle::Finishing;
         }
     }
 
     /// How the stream ended: `None` until [`finish`](Self::finish) was called
     /// and [`next_item`](Self::next_item) has returned everything.
     pub fn stream_end(&self) -> Option<StreamEnd> {
-        match self.input {
-            Input::Ended(end) => Some(end),
+        match self.lifecycle {
+            Lifecycle::Ended(end) => Some(end),
             _ => None,
         }
     }
@@ -240,31 +240,31 @@ impl Parser {
     pub fn reset(&mut self) {
         self.clear_input();
         self.bom = Bom::Pending;
-        self.input = Input::Open;
-        self.event.discard();
+        self.lifecycle = Lifecycle::Open;
+        self.buffers.discard();
     }
 
     /// The last event ID: the value of the last `id:` field that a dispatch
     /// (a blank line) committed, even one that dispatched no event. Empty
     /// until then, or after an empty `id:`.
     pub fn last_event_id(&self) -> &str {
-        &self.event.last_event_id
+        &self.buffers.last_event_id
     }
 
     /// Seeds the last event ID, for example to resume a feed after a restart.
     /// Events without an `id:` field report it until the server sends one.
     pub fn set_last_event_id(&mut self, id: &str) {
-        let event = &mut self.event;
-        event.last_event_id.clear();
-        event.last_event_id.push_str(id);
-        event.last_event_id_shared = None;
-        event.id_set = false;
+        let buffers = &mut self.buffers;
+        buffers.last_event_id.clear();
+        buffers.last_event_id.push_str(id);
+        buffers.last_event_id_shared = None;
+        buffers.id_set = false;
     }
 
     /// The reconnection time from the most recent valid `retry:` field, if
     /// any arrived.
     pub fn reconnection_time(&self) -> Option<Duration> {
-        self.event.reconnection_time
+        self.buffers.reconnection_time
     }
 
     /// The next event, `retry:` or comment that the input fed so far
@@ -322,14 +322,14 @@ impl Parser {
     /// At the end of the input, discards what is unfinished and records
     /// whether anything was.
     fn end_stream(&mut self) {
-        let end = if !self.partial.is_empty() || self.event.pending() {
+        let end = if !self.partial.is_empty() || self.buffers.pending() {
             StreamEnd::Truncated
         } else {
             StreamEnd::Complete
         };
         self.clear_input();
-        self.event.discard();
-        self.input = Input::Ended(end);
+        self.buffers.discard();
+        self.lifecycle = Lifecycle::Ended(end);
     }
 }
 

@@ -8,11 +8,11 @@ use bytestring::ByteString;
 use crate::error::Error;
 use crate::event::{DEFAULT_EVENT_TYPE, MessageEvent};
 
-use super::buffers::{Data, Event};
-use super::item::{EventRef, Field, Item, ItemRef};
+use super::buffers::{Data, EventBuffers};
+use super::item::{EventRef, Item, ItemRef, LineItem};
 use super::lines::{KEEP_LONG, Next};
 use super::text::{NO_TEXT, decode};
-use super::{Input, Parser};
+use super::{Lifecycle, Parser};
 
 /// Values at least this long are slices of the chunk they arrived in;
 /// shorter ones are copied. (A shared slice costs two atomic reference count
@@ -22,7 +22,7 @@ const SHARE_FROM: usize = 64;
 
 impl Parser {
     pub(super) fn next_owned(&mut self) -> Option<Result<Item, Error>> {
-        self.event.borrowing = false;
+        self.buffers.borrowing = false;
         match self.advance() {
             Next::Wait => None,
             Next::Item(item) => self.checked(item.map(Item::from)),
@@ -31,7 +31,7 @@ impl Parser {
             // parsing (the caller's wide loads of it stalled on the narrow
             // stores that had just written it).
             Next::Dispatch => {
-                if matches!(self.event.data, Data::InInput(..)) {
+                if matches!(self.buffers.data, Data::InInput(..)) {
                     self.check_text();
                 }
                 let (input, text) = if self.in_copied {
@@ -39,7 +39,7 @@ impl Parser {
                 } else {
                     (&self.chunk[..], &self.text)
                 };
-                match self.event.take_owned(input, text) {
+                match self.buffers.take_owned(input, text) {
                     Ok(event) => Some(Ok(Item::Event(event))),
                     Err(error) => self.checked(Err(error)),
                 }
@@ -50,23 +50,24 @@ impl Parser {
     pub(super) fn next_borrowed(&mut self) -> Option<Result<ItemRef<'_>, Error>> {
         // What the last item held is no longer borrowed: let a long line go
         // back to the allocator before the next one is read.
-        if !self.event.held.is_empty() {
-            self.event.held = Bytes::new();
+        if !self.buffers.held.is_empty() {
+            self.buffers.held = Bytes::new();
         }
         // Nor a very long line swapped into the data buffer.
-        if self.event.joined.capacity() > KEEP_LONG && !matches!(self.event.data, Data::Joined) {
-            self.event.joined = Vec::new();
+        if self.buffers.joined.capacity() > KEEP_LONG && !matches!(self.buffers.data, Data::Joined)
+        {
+            self.buffers.joined = Vec::new();
         }
-        self.event.borrowing = true;
+        self.buffers.borrowing = true;
         match self.advance() {
             Next::Wait => None,
-            Next::Item(Ok(item)) => Some(Ok(self.event.hold(item))),
+            Next::Item(Ok(item)) => Some(Ok(self.buffers.hold(item))),
             Next::Item(Err(error)) => {
                 self.fail();
                 Some(Err(error))
             }
             Next::Dispatch => {
-                if matches!(self.event.data, Data::InInput(..)) {
+                if matches!(self.buffers.data, Data::InInput(..)) {
                     self.check_text();
                 }
                 let (input, text) = if self.in_copied {
@@ -74,10 +75,10 @@ impl Parser {
                 } else {
                     (&self.chunk[..], &*self.text)
                 };
-                let event = self.event.take_ref(input, text);
+                let event = self.buffers.take_ref(input, text);
                 if event.is_err() {
                     // (Only fields that the event does not borrow.)
-                    self.input = Input::Failed;
+                    self.lifecycle = Lifecycle::Failed;
                     self.pos = usize::MAX;
                 }
                 Some(event.map(ItemRef::Event))
@@ -96,12 +97,12 @@ impl Parser {
     /// Ends the stream after an error: nothing more is read, and the input is
     /// let go of at the next call.
     fn fail(&mut self) {
-        self.input = Input::Failed;
+        self.lifecycle = Lifecycle::Failed;
         self.pos = usize::MAX;
     }
 }
 
-impl Event {
+impl EventBuffers {
     /// The rest of dispatch: the event, owning its strings. (3: our buffers
     /// hold the values without the final LF. 4-7: the type is the event type
     /// buffer, or "message" when empty; the buffers are reset.)
@@ -192,10 +193,10 @@ impl Event {
     }
 
     /// An item other than an event, for `next_item_ref`.
-    fn hold(&mut self, field: Field) -> ItemRef<'_> {
-        match field {
-            Field::Retry(time) => ItemRef::Retry(time),
-            Field::Comment(text) => {
+    fn hold(&mut self, item: LineItem) -> ItemRef<'_> {
+        match item {
+            LineItem::Retry(time) => ItemRef::Retry(time),
+            LineItem::Comment(text) => {
                 self.held_comment = text;
                 ItemRef::Comment(&self.held_comment)
             }
