@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use bytestring::ByteString;
 
-use crate::error::Error;
+use super::error::ParseError;
 
 use super::text::{decode, decode_arc};
 
@@ -140,7 +140,7 @@ impl EventBuffers {
         line: &[u8],
         start: usize,
         at: At<'_>,
-    ) -> Result<(), Error> {
+    ) -> Result<(), ParseError> {
         let value = &line[start..];
         self.grow_data(value.len())?;
         match std::mem::replace(&mut self.data, Data::None) {
@@ -181,7 +181,7 @@ impl EventBuffers {
 
     /// Counts a value of `len` bytes (and its LF) against the event limit.
     #[inline(always)]
-    pub(super) fn grow_data(&mut self, len: usize) -> Result<(), Error> {
+    pub(super) fn grow_data(&mut self, len: usize) -> Result<(), ParseError> {
         let grown = self.data_len.saturating_add(len).saturating_add(1);
         if grown > self.max_event_len {
             return Err(self.too_large());
@@ -210,8 +210,8 @@ impl EventBuffers {
         }
     }
 
-    pub(super) fn too_large(&self) -> Error {
-        Error::EventTooLarge {
+    pub(super) fn too_large(&self) -> ParseError {
+        ParseError::EventTooLarge {
             limit: self.max_event_len,
         }
     }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::error::Error;
+use super::error::ParseError;
 
 use super::buffers::{At, EventBuffers};
 use super::item::LineItem;
@@ -27,7 +27,7 @@ impl EventBuffers {
         input: &[u8],
         line: &[u8],
         at: At<'_>,
-    ) -> Option<Result<LineItem, Error>> {
+    ) -> Option<Result<LineItem, ParseError>> {
         // "If the line is empty (a blank line): Dispatch the event." (The
         // caller does, with `begin_dispatch`.)
         let Some(&first) = line.first() else {

@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use crate::error::Error;
+use super::error::ParseError;
 
 use super::buffers::{At, Data};
 use super::field::data_value_start;
@@ -168,7 +168,7 @@ impl Parser {
     /// event: the line becomes the data buffer as it is, and the data
     /// buffer's old storage the next unfinished line. The buffers go round
     /// (with the stash's), so long lines cost no allocation.
-    fn swap_in_line(&mut self) -> Result<(), Error> {
+    fn swap_in_line(&mut self) -> Result<(), ParseError> {
         let line = &self.partial;
         let value_start = data_value_start(line);
         self.buffers.grow_data(line.len() - value_start)?;
@@ -184,8 +184,8 @@ impl Parser {
         Ok(())
     }
 
-    fn line_too_long(&self) -> Error {
-        Error::LineTooLong {
+    fn line_too_long(&self) -> ParseError {
+        ParseError::LineTooLong {
             limit: self.max_line_len,
         }
     }
@@ -198,7 +198,7 @@ pub(super) enum Next {
     /// A blank line ended an event with data: take it from `Parser::event`.
     Dispatch,
     /// A line made another item, or failed.
-    Item(Result<LineItem, Error>),
+    Item(Result<LineItem, ParseError>),
 }
 
 #[cfg(test)]

@@ -76,6 +76,7 @@
 
 mod buffers;
 mod config;
+mod error;
 mod field;
 mod input;
 mod item;

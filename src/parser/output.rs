@@ -9,6 +9,7 @@ use crate::error::Error;
 use crate::event::{DEFAULT_EVENT_TYPE, MessageEvent};
 
 use super::buffers::{Data, EventBuffers};
+use super::error::ParseError;
 use super::item::{EventRef, Item, ItemRef, LineItem};
 use super::lines::{KEEP_LONG, Next};
 use super::text::{NO_TEXT, decode};
@@ -64,7 +65,7 @@ impl Parser {
             Next::Item(Ok(item)) => Some(Ok(self.buffers.hold(item))),
             Next::Item(Err(error)) => {
                 self.fail();
-                Some(Err(error))
+                Some(Err(error.into()))
             }
             Next::Dispatch => {
                 if matches!(self.buffers.data, Data::InInput(..)) {
@@ -81,17 +82,17 @@ impl Parser {
                     self.lifecycle = Lifecycle::Failed;
                     self.pos = usize::MAX;
                 }
-                Some(event.map(ItemRef::Event))
+                Some(event.map(ItemRef::Event).map_err(Error::from))
             }
         }
     }
 
     /// Passes an item on; an error ends the stream.
-    fn checked(&mut self, item: Result<Item, Error>) -> Option<Result<Item, Error>> {
+    fn checked(&mut self, item: Result<Item, ParseError>) -> Option<Result<Item, Error>> {
         if item.is_err() {
             self.fail();
         }
-        Some(item)
+        Some(item.map_err(Error::from))
     }
 
     /// Ends the stream after an error: nothing more is read, and the input is
@@ -107,7 +108,7 @@ impl EventBuffers {
     /// hold the values without the final LF. 4-7: the type is the event type
     /// buffer, or "message" when empty; the buffers are reset.)
     #[inline(always)]
-    fn take_owned(&mut self, input: &[u8], text: &ByteString) -> Result<MessageEvent, Error> {
+    fn take_owned(&mut self, input: &[u8], text: &ByteString) -> Result<MessageEvent, ParseError> {
         self.data_len = 0;
         let data = match std::mem::replace(&mut self.data, Data::None) {
             Data::None | Data::Joined => {
@@ -144,7 +145,11 @@ impl EventBuffers {
     /// The rest of dispatch, as `take_owned`, for an event that borrows from
     /// the parser: the input, `joined`, and the `held` fields.
     #[inline]
-    fn take_ref<'a>(&'a mut self, input: &'a [u8], text: &'a str) -> Result<EventRef<'a>, Error> {
+    fn take_ref<'a>(
+        &'a mut self,
+        input: &'a [u8],
+        text: &'a str,
+    ) -> Result<EventRef<'a>, ParseError> {
         self.data_len = 0;
         let type_index = self.event_type.take();
         let raw: &[u8] = match std::mem::replace(&mut self.data, Data::None) {
@@ -177,7 +182,7 @@ impl EventBuffers {
                 self.lossy.clear();
                 self.lossy.push_str(&String::from_utf8_lossy(raw));
                 if self.lossy.len() >= self.max_event_len {
-                    return Err(Error::EventTooLarge {
+                    return Err(ParseError::EventTooLarge {
                         limit: self.max_event_len,
                     });
                 }
