@@ -235,7 +235,7 @@ impl Parser {
         self.let_go_of_input();
     }
 
-    fn let_go_of_input(&mut self) {
+    pub(super) fn let_go_of_input(&mut self) {
         if self.lifecycle == Lifecycle::Failed {
             self.clear_input();
             self.partial = Vec::new();

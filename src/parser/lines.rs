@@ -24,9 +24,13 @@ impl Parser {
     /// caller to take), makes another item, or the input runs out.
     #[inline(always)]
     pub(super) fn advance(&mut self) -> Next {
+        if self.lifecycle == Lifecycle::Failed {
+            self.let_go_of_input();
+            return Next::NeedInput;
+        }
         loop {
-            // (After an error or the end of the stream nothing is left to
-            // read, and `feed` ignores input.)
+            // (At the end of the stream nothing is left to read, and `feed`
+            // ignores input.)
             let len = input(&self.chunk, &self.copied, self.in_copied).len();
             if self.pos >= len {
                 if self.lifecycle == Lifecycle::Finishing
@@ -39,12 +43,12 @@ impl Parser {
                     return Next::Item(Err(self.line_too_long()));
                 }
                 self.input_read();
-                return Next::Wait;
+                return Next::NeedInput;
             }
             if self.bom == Bom::Pending || self.pending_cr || !self.partial.is_empty() {
                 match self.step_at_line_start() {
-                    Next::Wait => continue,
-                    next => return next,
+                    None => continue,
+                    Some(item) => return Next::Item(item),
                 }
             }
             // The common case: a line that lies in the input, read in place.
@@ -97,8 +101,8 @@ impl Parser {
 
     /// What reading in place cannot do: strip a byte order mark, complete a
     /// CRLF split across chunks, or complete the line in `partial`. (That
-    /// line is never blank: `partial` is not empty.)
-    fn step_at_line_start(&mut self) -> Next {
+    /// line is never blank: `partial` is not empty.) `None`: read on.
+    fn step_at_line_start(&mut self) -> Option<Result<LineItem, ParseError>> {
         let input = input(&self.chunk, &self.copied, self.in_copied);
         let rest = &input[self.pos..];
         if self.bom == Bom::Pending {
@@ -118,31 +122,31 @@ impl Parser {
                 self.partial.extend_from_slice(rest);
                 self.pos = input.len();
             }
-            return Next::Wait;
+            return None;
         }
         if self.pending_cr {
             self.pending_cr = false;
             self.pos += usize::from(rest[0] == b'\n');
-            return Next::Wait;
+            return None;
         }
         let have = self.partial.len();
         let Some(offset) = find_line_end(rest) else {
             if have + rest.len() > self.max_line_len {
-                return Next::Item(Err(self.line_too_long()));
+                return Some(Err(self.line_too_long()));
             }
             reserve_long(&mut self.partial, rest.len(), self.long_line);
             self.partial.extend_from_slice(rest);
             self.pos = input.len();
-            return Next::Wait;
+            return None;
         };
         if have + offset > self.max_line_len {
-            return Next::Item(Err(self.line_too_long()));
+            return Some(Err(self.line_too_long()));
         }
         let end = self.pos + offset;
         reserve_long(&mut self.partial, offset, self.long_line);
         self.partial.extend_from_slice(&rest[..offset]);
         (self.pos, self.pending_cr) = after_line_end(input, end);
-        let item = if self.partial.len() < HAND_OVER_FROM {
+        if self.partial.len() < HAND_OVER_FROM {
             let item = self.buffers.line(input, &self.partial, At::Copy);
             self.partial.clear();
             item
@@ -157,10 +161,6 @@ impl Parser {
             let line = Bytes::from(std::mem::take(&mut self.partial));
             self.long_line = line.len() + line.len() / 16;
             self.buffers.line(input, &line, At::Handed(&line))
-        };
-        match item {
-            Some(item) => Next::Item(item),
-            None => Next::Wait,
         }
     }
 
@@ -193,8 +193,8 @@ impl Parser {
 
 /// What [`Parser::advance`] found.
 pub(super) enum Next {
-    /// Nothing yet (from `step_at_line_start`: read on).
-    Wait,
+    /// Everything fed was read (or the stream is over): feed more.
+    NeedInput,
     /// A blank line ended an event with data: take it from `Parser::event`.
     Dispatch,
     /// A line made another item, or failed.

@@ -24,28 +24,21 @@ const SHARE_FROM: usize = 64;
 impl Parser {
     pub(super) fn next_owned(&mut self) -> Option<Result<Item, Error>> {
         self.buffers.borrowing = false;
-        match self.advance() {
-            Next::Wait => None,
-            Next::Item(item) => self.checked(item.map(Item::from)),
+        let item = match self.advance() {
+            Next::NeedInput => return None,
+            Next::Item(item) => item.map(Item::from),
             // The event is built here, in the caller's return slot: moved
             // through several calls, the 72-byte item cost more than the
             // parsing (the caller's wide loads of it stalled on the narrow
             // stores that had just written it).
             Next::Dispatch => {
-                if matches!(self.buffers.data, Data::InInput(..)) {
-                    self.check_text();
-                }
-                let (input, text) = if self.in_copied {
-                    (&self.copied[..], &NO_TEXT)
-                } else {
-                    (&self.chunk[..], &self.text)
-                };
-                match self.buffers.take_owned(input, text) {
-                    Ok(event) => Some(Ok(Item::Event(event))),
-                    Err(error) => self.checked(Err(error)),
-                }
+                self.check_dispatched_text();
+                let (input, text) =
+                    dispatched(&self.chunk, &self.copied, self.in_copied, &self.text);
+                self.buffers.take_owned(input, text).map(Item::Event)
             }
-        }
+        };
+        Some(item.map_err(|error| self.lifecycle.fail(error)))
     }
 
     pub(super) fn next_borrowed(&mut self) -> Option<Result<ItemRef<'_>, Error>> {
@@ -60,46 +53,54 @@ impl Parser {
             self.buffers.joined = Vec::new();
         }
         self.buffers.borrowing = true;
-        match self.advance() {
-            Next::Wait => None,
-            Next::Item(Ok(item)) => Some(Ok(self.buffers.hold(item))),
-            Next::Item(Err(error)) => {
-                self.fail();
-                Some(Err(error.into()))
-            }
+        let item = match self.advance() {
+            Next::NeedInput => return None,
+            Next::Item(item) => item.map(|item| self.buffers.hold(item)),
             Next::Dispatch => {
-                if matches!(self.buffers.data, Data::InInput(..)) {
-                    self.check_text();
-                }
-                let (input, text) = if self.in_copied {
-                    (&self.copied[..], "")
-                } else {
-                    (&self.chunk[..], &*self.text)
-                };
-                let event = self.buffers.take_ref(input, text);
-                if event.is_err() {
-                    // (Only fields that the event does not borrow.)
-                    self.lifecycle = Lifecycle::Failed;
-                    self.pos = usize::MAX;
-                }
-                Some(event.map(ItemRef::Event).map_err(Error::from))
+                self.check_dispatched_text();
+                let (input, text) =
+                    dispatched(&self.chunk, &self.copied, self.in_copied, &self.text);
+                self.buffers.take_ref(input, text).map(ItemRef::Event)
             }
-        }
+        };
+        // (The closure takes only `lifecycle`, which the item does not
+        // borrow.)
+        Some(item.map_err(|error| self.lifecycle.fail(error)))
     }
 
-    /// Passes an item on; an error ends the stream.
-    fn checked(&mut self, item: Result<Item, ParseError>) -> Option<Result<Item, Error>> {
-        if item.is_err() {
-            self.fail();
+    /// At a dispatch: a data value that lies in the input is read from the
+    /// chunk's validated text, when the chunk is worth validating whole.
+    #[inline(always)]
+    fn check_dispatched_text(&mut self) {
+        if matches!(self.buffers.data, Data::InInput(..)) {
+            self.check_text();
         }
-        Some(item.map_err(Error::from))
     }
+}
 
-    /// Ends the stream after an error: nothing more is read, and the input is
-    /// let go of at the next call.
-    fn fail(&mut self) {
-        self.lifecycle = Lifecycle::Failed;
-        self.pos = usize::MAX;
+/// What a dispatched event's data may lie in: the input being read, and the
+/// chunk's validated text (none for copied slices).
+#[inline(always)]
+fn dispatched<'a>(
+    chunk: &'a Bytes,
+    copied: &'a [u8],
+    in_copied: bool,
+    text: &'a ByteString,
+) -> (&'a [u8], &'a ByteString) {
+    if in_copied {
+        (copied, &NO_TEXT)
+    } else {
+        (chunk, text)
+    }
+}
+
+impl Lifecycle {
+    /// The one failure path: a limit was exceeded, so the stream ends here.
+    /// Nothing more is read; the input is let go of at the next call.
+    #[cold]
+    fn fail(&mut self, error: ParseError) -> Error {
+        *self = Self::Failed;
+        error.into()
     }
 }
 
