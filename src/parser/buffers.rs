@@ -8,6 +8,8 @@ use bytes::Bytes;
 use bytestring::ByteString;
 
 use super::error::ParseError;
+use super::field::{Field, classify, is_valid_id, retry_time};
+use super::item::LineItem;
 
 use super::text::{decode, decode_arc};
 
@@ -106,6 +108,66 @@ impl EventBuffers {
         self.data_len = 0;
         self.event_type = None;
         self.id_set = false;
+    }
+
+    /// Processes one line that is not blank, without its line ending. `at`
+    /// says where it lies; `input` is the input being read (where a data
+    /// value read earlier may lie).
+    #[inline]
+    pub(super) fn line(
+        &mut self,
+        input: &[u8],
+        line: &[u8],
+        at: At<'_>,
+    ) -> Option<Result<LineItem, ParseError>> {
+        self.field(input, line, classify(line), at)
+    }
+
+    /// [`line`](Self::line), with the line classified already.
+    #[inline(always)]
+    pub(super) fn field(
+        &mut self,
+        input: &[u8],
+        line: &[u8],
+        field: Field,
+        at: At<'_>,
+    ) -> Option<Result<LineItem, ParseError>> {
+        match field {
+            // "Append the field value to the data buffer, then append a
+            // single U+000A LINE FEED (LF) character to the data buffer."
+            Field::Data(start) => self.append_data(input, line, start, at).err().map(Err),
+            // "Set the event type buffer to the field value."
+            Field::Event(start) => {
+                self.event_type = self.type_index(&line[start..]);
+                None
+            }
+            Field::Id(start) => {
+                let value = &line[start..];
+                if is_valid_id(value) {
+                    self.id_buffer.clear();
+                    match std::str::from_utf8(value) {
+                        Ok(text) => self.id_buffer.push_str(text),
+                        Err(_) => self.id_buffer.push_str(&String::from_utf8_lossy(value)),
+                    }
+                    self.id_set = true;
+                }
+                None
+            }
+            Field::Retry(start) => {
+                let time = retry_time(&line[start..])?;
+                self.reconnection_time = Some(time);
+                Some(Ok(LineItem::Retry(time)))
+            }
+            Field::Comment(_) if !self.comments => None,
+            Field::Comment(start) => {
+                let handed = match at {
+                    At::Handed(chunk) => Some(chunk.slice(start..)),
+                    _ => None,
+                };
+                Some(Ok(LineItem::Comment(decode(&line[start..], handed))))
+            }
+            Field::Ignored => None,
+        }
     }
 
     /// The event type buffer for `value`: `None` when empty, else its index

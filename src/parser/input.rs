@@ -5,7 +5,7 @@ use bytes::Bytes;
 use bytestring::ByteString;
 
 use super::buffers::{At, Data};
-use super::field::data_value_start;
+use super::field::{Field, classify};
 use super::lines::HAND_OVER_FROM;
 use super::scan::{after_line_end, find_line_end};
 use super::{Lifecycle, Parser};
@@ -114,19 +114,20 @@ impl Parser {
     fn complete_line(&mut self, rest: &[u8]) {
         let line = &self.partial[..];
         // (A long line is left to `next_item`, which hands it over whole.)
-        let quiet = if line.len() >= HAND_OVER_FROM {
-            false
-        } else if line.starts_with(b"data:") {
-            let value = line.len() - data_value_start(line);
-            self.buffers.data_len + value < self.buffers.max_event_len
-        } else {
-            line.starts_with(b"id:") || line.starts_with(b"event:")
-        };
+        let field = classify(line);
+        let quiet = line.len() < HAND_OVER_FROM
+            && match field {
+                Field::Data(start) => {
+                    self.buffers.data_len + (line.len() - start) < self.buffers.max_event_len
+                }
+                Field::Id(_) | Field::Event(_) => true,
+                _ => false,
+            };
         if !quiet {
             self.copy_rest(rest);
             return;
         }
-        let item = self.buffers.line(&[], line, At::Copy);
+        let item = self.buffers.field(&[], line, field, At::Copy);
         debug_assert!(item.is_none(), "{item:?}");
         self.partial.clear();
         let (next, pending_cr) = after_line_end(rest, 0);

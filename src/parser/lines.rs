@@ -5,7 +5,7 @@ use bytes::Bytes;
 use super::error::ParseError;
 
 use super::buffers::{At, Data};
-use super::field::data_value_start;
+use super::field::data_value;
 use super::input::{BOM, Bom, input, reserve_long};
 use super::item::LineItem;
 use super::scan::{after_line_end, find_line_end};
@@ -79,9 +79,8 @@ impl Parser {
                 continue;
             }
             let line = &input[start..end];
-            if line.starts_with(b"data:") {
+            if let Some(value_start) = data_value(line) {
                 // The most common line, without a call.
-                let value_start = data_value_start(line);
                 match self
                     .buffers
                     .append_data(input, line, value_start, At::Input(start))
@@ -152,9 +151,9 @@ impl Parser {
             item
         } else if self.buffers.borrowing
             && matches!(self.buffers.data, Data::None)
-            && self.partial.starts_with(b"data:")
+            && let Some(value_start) = data_value(&self.partial)
         {
-            self.swap_in_line().err().map(Err)
+            self.swap_in_line(value_start).err().map(Err)
         } else {
             // A long line: hand the buffer itself over, so that a data value
             // is a slice of it rather than a second copy.
@@ -168,9 +167,8 @@ impl Parser {
     /// event: the line becomes the data buffer as it is, and the data
     /// buffer's old storage the next unfinished line. The buffers go round
     /// (with the stash's), so long lines cost no allocation.
-    fn swap_in_line(&mut self) -> Result<(), ParseError> {
+    fn swap_in_line(&mut self, value_start: usize) -> Result<(), ParseError> {
         let line = &self.partial;
-        let value_start = data_value_start(line);
         self.buffers.grow_data(line.len() - value_start)?;
         self.long_line = line.len() + line.len() / 16;
         let buffers = &mut self.buffers;
