@@ -44,10 +44,8 @@ const TYPE_CACHE: usize = 4;
 pub(super) struct EventBuffers {
     pub(super) max_event_len: usize,
     pub(super) comments: bool,
-    /// The last call was `next_item_ref`: events are borrowed, so a long
-    /// line need not be handed over in a buffer of its own, and a short
-    /// value is not decoded ahead.
-    pub(super) borrowing: bool,
+    /// Set by every `next_item` and `next_item_ref`; see [`Taking`].
+    pub(super) taking: Taking,
     pub(super) data: Data,
     /// Raw bytes in the data buffer, counting a LF per value.
     pub(super) data_len: usize,
@@ -79,6 +77,22 @@ pub(super) struct EventBuffers {
     pub(super) types: [Option<Arc<str>>; TYPE_CACHE],
     pub(super) next_type: usize,
     pub(super) reconnection_time: Option<Duration>,
+}
+
+/// How the caller takes events: which of `next_item` and `next_item_ref` it
+/// called last, and so the likely way of the next. It chooses only where
+/// bytes are kept, never what is returned: either method may follow, and
+/// takes the event from whatever `Data` holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Taking {
+    /// `next_item`: a first data value completed in `partial` is decoded at
+    /// once into the string the event will own (`Data::Text`), and a long
+    /// line is handed over as a chunk of its own (`Data::Handed`).
+    Owned,
+    /// `next_item_ref`: values are copied raw, and a long `data:` line that
+    /// starts an event is swapped into the data buffer whole
+    /// (`Parser::swap_in_line`), so that long lines reuse the same buffers.
+    Borrowed,
 }
 
 /// Where a line given to [`EventBuffers::line`] lies.
@@ -213,7 +227,9 @@ impl EventBuffers {
                 At::Handed(chunk) => self.data = Data::Handed(chunk.slice(start..)),
                 // (Decoded now for an owned event: the line's buffer is
                 // about to be reused, and this is the copy it needs anyway.)
-                At::Copy if !self.borrowing => self.data = Data::Text(decode(value, None)),
+                At::Copy if self.taking == Taking::Owned => {
+                    self.data = Data::Text(decode(value, None))
+                }
                 At::Copy => {
                     self.start_joined();
                     self.joined.extend_from_slice(value);

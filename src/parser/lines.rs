@@ -4,7 +4,7 @@ use bytes::Bytes;
 
 use super::error::ParseError;
 
-use super::buffers::{At, Data};
+use super::buffers::{At, Data, Taking};
 use super::field::data_value;
 use super::input::{BOM, Bom, input, reserve_long};
 use super::item::LineItem;
@@ -149,7 +149,7 @@ impl Parser {
             let item = self.buffers.line(input, &self.partial, At::Copy);
             self.partial.clear();
             item
-        } else if self.buffers.borrowing
+        } else if self.buffers.taking == Taking::Borrowed
             && matches!(self.buffers.data, Data::None)
             && let Some(value_start) = data_value(&self.partial)
         {

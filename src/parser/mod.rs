@@ -96,7 +96,7 @@ use bytes::Bytes;
 use bytestring::ByteString;
 
 use crate::error::Error;
-use buffers::{Data, EventBuffers};
+use buffers::{Data, EventBuffers, Taking};
 use input::Bom;
 
 /// Where the stream stands: the parser's lifecycle.
@@ -193,7 +193,7 @@ impl Parser {
             buffers: EventBuffers {
                 max_event_len: config.max_event_len,
                 comments: config.comments,
-                borrowing: false,
+                taking: Taking::Owned,
                 data: Data::None,
                 data_len: 0,
                 joined: Vec::new(),

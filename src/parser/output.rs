@@ -8,7 +8,7 @@ use bytestring::ByteString;
 use crate::error::Error;
 use crate::event::{DEFAULT_EVENT_TYPE, MessageEvent};
 
-use super::buffers::{Data, EventBuffers};
+use super::buffers::{Data, EventBuffers, Taking};
 use super::error::ParseError;
 use super::item::{EventRef, Item, ItemRef, LineItem};
 use super::lines::{KEEP_LONG, Next};
@@ -23,7 +23,7 @@ const SHARE_FROM: usize = 64;
 
 impl Parser {
     pub(super) fn next_owned(&mut self) -> Option<Result<Item, Error>> {
-        self.buffers.borrowing = false;
+        self.buffers.taking = Taking::Owned;
         let item = match self.advance() {
             Next::NeedInput => return None,
             Next::Item(item) => item.map(Item::from),
@@ -52,7 +52,7 @@ impl Parser {
         {
             self.buffers.joined = Vec::new();
         }
-        self.buffers.borrowing = true;
+        self.buffers.taking = Taking::Borrowed;
         let item = match self.advance() {
             Next::NeedInput => return None,
             Next::Item(item) => item.map(|item| self.buffers.hold(item)),
