@@ -8,6 +8,7 @@ use super::buffers::{At, Data};
 use super::field::{Field, classify};
 use super::lines::HAND_OVER_FROM;
 use super::scan::{after_line_end, find_line_end};
+use super::text::NO_TEXT;
 use super::{Lifecycle, Parser};
 
 pub(super) const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
@@ -36,6 +37,105 @@ const STASH_FROM: usize = 1024;
 /// The most capacity the copy of fed slices keeps when all is read.
 const KEEP_COPIED: usize = 64 * 1024;
 
+/// The input being read: the chunk last fed as `Bytes`, read in place, or
+/// the copy of fed slices; and the chunk's validated text.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Fed {
+    /// The chunk, while `!in_copied`. Empty once read and let go of.
+    pub(super) chunk: Bytes,
+    /// The fed slices, while `in_copied`; always empty otherwise. Keeps its
+    /// capacity (up to `KEEP_COPIED`) when let go of.
+    copied: Vec<u8>,
+    pub(super) in_copied: bool,
+    /// The part of `chunk` that is valid UTF-8 once `check_text` ran
+    /// (`text_checked`); empty otherwise.
+    pub(super) text: ByteString,
+    pub(super) text_checked: bool,
+}
+
+impl Fed {
+    /// The bytes being read.
+    #[inline(always)]
+    pub(super) fn bytes(&self) -> &[u8] {
+        if self.in_copied {
+            &self.copied
+        } else {
+            &self.chunk
+        }
+    }
+
+    /// Nothing is held: everything fed was read and let go of.
+    #[inline(always)]
+    pub(super) fn is_empty(&self) -> bool {
+        self.chunk.is_empty() && !self.in_copied
+    }
+
+    /// Reads `chunk` from now on; it has not been validated as UTF-8.
+    pub(super) fn set_chunk(&mut self, chunk: Bytes) {
+        debug_assert!(self.copied.is_empty() || chunk.is_empty());
+        self.chunk = chunk;
+        if self.text_checked {
+            self.text_checked = false;
+            self.text = ByteString::new();
+        }
+    }
+
+    /// Copies `bytes` to be read, after what copied slices remain.
+    fn copy(&mut self, bytes: &[u8]) {
+        debug_assert!(self.in_copied || self.copied.is_empty());
+        self.copied.extend_from_slice(bytes);
+        self.in_copied = true;
+    }
+
+    /// The unread rest from `pos`, then `more`, becomes the input, read
+    /// from 0: copied slices stay in their buffer, a chunk's rest is joined
+    /// with `more` into a new chunk.
+    fn keep_unread(&mut self, pos: usize, more: &[u8]) {
+        if self.in_copied {
+            self.copied.drain(..pos);
+            self.copied.extend_from_slice(more);
+        } else {
+            let mut joined = Vec::with_capacity(self.chunk.len() - pos + more.len());
+            joined.extend_from_slice(&self.chunk[pos..]);
+            joined.extend_from_slice(more);
+            self.set_chunk(Bytes::from(joined));
+        }
+    }
+
+    /// Everything was read: lets go of the chunk, so the HTTP stack can
+    /// reuse its buffer (events that share it keep it alive as long as they
+    /// need), or empties the copy, which keeps its capacity.
+    fn release(&mut self) {
+        if self.in_copied {
+            self.copied.clear();
+            if self.copied.capacity() > KEEP_COPIED {
+                self.copied = Vec::new();
+            }
+            self.in_copied = false;
+        } else if !self.chunk.is_empty() {
+            self.set_chunk(Bytes::new());
+        }
+    }
+
+    /// Lets go of all input (the copy keeps its capacity).
+    fn clear(&mut self) {
+        self.set_chunk(Bytes::new());
+        self.copied.clear();
+        self.in_copied = false;
+    }
+
+    /// What a dispatched event's data may lie in: the bytes being read, and
+    /// the chunk's validated text (none for copied slices).
+    #[inline(always)]
+    pub(super) fn with_text(&self) -> (&[u8], &ByteString) {
+        if self.in_copied {
+            (&self.copied, &NO_TEXT)
+        } else {
+            (&self.chunk, &self.text)
+        }
+    }
+}
+
 impl Parser {
     /// Gives the parser the next chunk of the stream, without copying it.
     ///
@@ -52,7 +152,7 @@ impl Parser {
             return;
         }
         if !self.prepare_input(&chunk) {
-            self.set_chunk(chunk);
+            self.fed.set_chunk(chunk);
             self.pos = 0;
         }
     }
@@ -68,16 +168,12 @@ impl Parser {
         }
         self.detach();
         self.settle_stash();
-        if self.in_copied {
-            // The unread rest of a slice: keep reading from the copy.
-            self.copied.drain(..self.pos);
-            self.copied.extend_from_slice(chunk);
-        } else if self.pos < self.chunk.len() {
-            let joined = join(&self.chunk[self.pos..], chunk);
-            self.set_chunk(joined);
-        } else {
+        // (The unread rest of a slice, even an empty one: keep reading from
+        // the copy.)
+        if !self.fed.in_copied && self.pos == self.fed.chunk.len() {
             return false;
         }
+        self.fed.keep_unread(self.pos, chunk);
         self.pos = 0;
         true
     }
@@ -143,7 +239,7 @@ impl Parser {
     /// Whether the input is open and everything fed was read.
     #[inline(always)]
     pub(super) fn nothing_to_read(&self) -> bool {
-        self.chunk.is_empty() && !self.in_copied && self.lifecycle == Lifecycle::Open
+        self.fed.is_empty() && self.lifecycle == Lifecycle::Open
     }
 
     /// Copies the rest of a slice, from a line end on, to be read: a large
@@ -175,21 +271,11 @@ impl Parser {
             return;
         }
         if rest.len() >= OWN_CHUNK_FROM {
-            self.set_chunk(Bytes::copy_from_slice(rest));
+            self.fed.set_chunk(Bytes::copy_from_slice(rest));
         } else {
-            self.copied.extend_from_slice(rest);
-            self.in_copied = true;
+            self.fed.copy(rest);
         }
         self.pos = 0;
-    }
-
-    /// Reads `chunk` from now on; it has not been validated as UTF-8.
-    fn set_chunk(&mut self, chunk: Bytes) {
-        self.chunk = chunk;
-        if self.text_checked {
-            self.text_checked = false;
-            self.text = ByteString::new();
-        }
     }
 
     fn copy_slice(&mut self, chunk: &[u8]) {
@@ -213,9 +299,7 @@ impl Parser {
     }
 
     pub(super) fn clear_input(&mut self) {
-        self.set_chunk(Bytes::new());
-        self.copied.clear();
-        self.in_copied = false;
+        self.fed.clear();
         self.pos = 0;
         self.partial.clear();
         self.stash.clear();
@@ -229,7 +313,7 @@ impl Parser {
     #[inline(always)]
     pub(super) fn input_read(&mut self) {
         // Most often (small chunks, each read at once) nothing is left to do.
-        if !self.in_copied && self.chunk.is_empty() && self.lifecycle == Lifecycle::Open {
+        if self.nothing_to_read() {
             self.pos = 0;
             return;
         }
@@ -240,20 +324,12 @@ impl Parser {
         if self.lifecycle == Lifecycle::Failed {
             self.clear_input();
             self.partial = Vec::new();
-            self.copied = Vec::new();
+            self.fed = Fed::default();
             self.buffers.discard();
             return;
         }
         self.detach();
-        if self.in_copied {
-            self.copied.clear();
-            if self.copied.capacity() > KEEP_COPIED {
-                self.copied = Vec::new();
-            }
-            self.in_copied = false;
-        } else if !self.chunk.is_empty() {
-            self.set_chunk(Bytes::new());
-        }
+        self.fed.release();
         self.pos = 0;
         self.unstash();
         if self.lifecycle == Lifecycle::Finishing {
@@ -280,20 +356,11 @@ impl Parser {
         if self.stash.is_empty() {
             return;
         }
-        let unread = self.pos < input(&self.chunk, &self.copied, self.in_copied).len();
-        if !unread {
+        if self.pos == self.fed.bytes().len() {
             self.unstash();
-        } else if self.in_copied {
-            self.copied.drain(..self.pos);
-            self.copied.extend_from_slice(&self.stash);
-            self.stash.clear();
-            self.pos = 0;
         } else {
-            let mut unread = Vec::with_capacity(self.chunk.len() - self.pos + self.stash.len());
-            unread.extend_from_slice(&self.chunk[self.pos..]);
-            unread.extend_from_slice(&self.stash);
+            self.fed.keep_unread(self.pos, &self.stash);
             self.stash.clear();
-            self.set_chunk(Bytes::from(unread));
             self.pos = 0;
         }
     }
@@ -309,7 +376,7 @@ impl Parser {
 
     fn detach_data(&mut self) {
         if let Data::InInput(start, end) = self.buffers.data {
-            let input = input(&self.chunk, &self.copied, self.in_copied);
+            let input = self.fed.bytes();
             self.buffers.start_joined();
             self.buffers.joined.extend_from_slice(&input[start..end]);
             self.buffers.data = Data::Joined;
@@ -333,20 +400,6 @@ fn grow_long(partial: &mut Vec<u8>, more: usize, long_line: usize) {
     if need > HAND_OVER_FROM / 2 && long_line > need {
         partial.reserve_exact(long_line - partial.len());
     }
-}
-
-/// The input being read: the chunk, or the copy of fed slices.
-#[inline(always)]
-pub(super) fn input<'a>(chunk: &'a Bytes, copied: &'a [u8], in_copied: bool) -> &'a [u8] {
-    if in_copied { copied } else { chunk }
-}
-
-/// `a` followed by `b`, in a new chunk.
-fn join(a: &[u8], b: &[u8]) -> Bytes {
-    let mut joined = Vec::with_capacity(a.len() + b.len());
-    joined.extend_from_slice(a);
-    joined.extend_from_slice(b);
-    Bytes::from(joined)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use super::error::ParseError;
 
 use super::buffers::{At, Data, Taking};
 use super::field::data_value;
-use super::input::{BOM, Bom, input, reserve_long};
+use super::input::{BOM, Bom, reserve_long};
 use super::item::LineItem;
 use super::scan::{after_line_end, find_line_end};
 use super::{Lifecycle, Parser};
@@ -31,7 +31,7 @@ impl Parser {
         loop {
             // (At the end of the stream nothing is left to read, and `feed`
             // ignores input.)
-            let len = input(&self.chunk, &self.copied, self.in_copied).len();
+            let len = self.fed.bytes().len();
             if self.pos >= len {
                 if self.lifecycle == Lifecycle::Finishing
                     && self.bom == Bom::Pending
@@ -52,7 +52,7 @@ impl Parser {
                 }
             }
             // The common case: a line that lies in the input, read in place.
-            let input = input(&self.chunk, &self.copied, self.in_copied);
+            let input = self.fed.bytes();
             let rest = &input[self.pos..];
             // (A blank line, the end of most events, is seen without a scan.)
             let blank = matches!(rest[0], b'\n' | b'\r');
@@ -102,7 +102,7 @@ impl Parser {
     /// CRLF split across chunks, or complete the line in `partial`. (That
     /// line is never blank: `partial` is not empty.) `None`: read on.
     fn step_at_line_start(&mut self) -> Option<Result<LineItem, ParseError>> {
-        let input = input(&self.chunk, &self.copied, self.in_copied);
+        let input = self.fed.bytes();
         let rest = &input[self.pos..];
         if self.bom == Bom::Pending {
             // `partial` holds the BOM bytes seen so far (none at first).

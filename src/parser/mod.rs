@@ -97,7 +97,7 @@ use bytestring::ByteString;
 
 use crate::error::Error;
 use buffers::{Data, EventBuffers, Taking};
-use input::Bom;
+use input::{Bom, Fed};
 
 /// Where the stream stands: the parser's lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,16 +120,10 @@ enum Lifecycle {
 #[derive(Debug, Clone)]
 pub struct Parser {
     max_line_len: usize,
-    /// The input being read, and how far: `chunk` when it was fed as
-    /// `Bytes`, `copied` (when `in_copied`) when it was fed as a slice.
-    /// Released once read (`copied` keeps its capacity).
-    chunk: Bytes,
-    copied: Vec<u8>,
-    in_copied: bool,
+    /// The input being read. Let go of once read.
+    fed: Fed,
+    /// How far `fed` is read: always lies in `0..=fed.bytes().len()`.
     pos: usize,
-    /// The part of `chunk` that is valid UTF-8, once `check_text` ran.
-    text: ByteString,
-    text_checked: bool,
     /// The start of a line that the input so far has not ended: never holds
     /// a CR or LF, so it is never scanned again. At the start of a stream it
     /// may hold the first bytes of a byte order mark instead.
@@ -178,12 +172,8 @@ impl Parser {
     fn with_config(config: ParserBuilder) -> Self {
         Self {
             max_line_len: config.max_line_len,
-            chunk: Bytes::new(),
-            copied: Vec::new(),
-            in_copied: false,
+            fed: Fed::default(),
             pos: 0,
-            text: ByteString::new(),
-            text_checked: false,
             partial: Vec::new(),
             stash: Vec::new(),
             pending_cr: false,

@@ -12,7 +12,7 @@ use super::buffers::{Data, EventBuffers, Taking};
 use super::error::ParseError;
 use super::item::{EventRef, Item, ItemRef, LineItem};
 use super::lines::{KEEP_LONG, Next};
-use super::text::{NO_TEXT, decode};
+use super::text::decode;
 use super::{Lifecycle, Parser};
 
 /// Values at least this long are slices of the chunk they arrived in;
@@ -33,8 +33,7 @@ impl Parser {
             // stores that had just written it).
             Next::Dispatch => {
                 self.check_dispatched_text();
-                let (input, text) =
-                    dispatched(&self.chunk, &self.copied, self.in_copied, &self.text);
+                let (input, text) = self.fed.with_text();
                 self.buffers.take_owned(input, text).map(Item::Event)
             }
         };
@@ -58,8 +57,7 @@ impl Parser {
             Next::Item(item) => item.map(|item| self.buffers.hold(item)),
             Next::Dispatch => {
                 self.check_dispatched_text();
-                let (input, text) =
-                    dispatched(&self.chunk, &self.copied, self.in_copied, &self.text);
+                let (input, text) = self.fed.with_text();
                 self.buffers.take_ref(input, text).map(ItemRef::Event)
             }
         };
@@ -73,24 +71,8 @@ impl Parser {
     #[inline(always)]
     fn check_dispatched_text(&mut self) {
         if matches!(self.buffers.data, Data::InInput(..)) {
-            self.check_text();
+            self.fed.check_text();
         }
-    }
-}
-
-/// What a dispatched event's data may lie in: the input being read, and the
-/// chunk's validated text (none for copied slices).
-#[inline(always)]
-fn dispatched<'a>(
-    chunk: &'a Bytes,
-    copied: &'a [u8],
-    in_copied: bool,
-    text: &'a ByteString,
-) -> (&'a [u8], &'a ByteString) {
-    if in_copied {
-        (copied, &NO_TEXT)
-    } else {
-        (chunk, text)
     }
 }
 

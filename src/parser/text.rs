@@ -5,7 +5,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use bytestring::ByteString;
 
-use super::Parser;
+use super::input::Fed;
 
 /// A chunk at least this long is validated as UTF-8 as a whole (see
 /// `Parser::check_text`).
@@ -14,7 +14,7 @@ pub(super) const TEXT_FROM: usize = 1024;
 /// The validated text of a chunk when the input is not a chunk.
 pub(super) static NO_TEXT: ByteString = ByteString::new();
 
-impl Parser {
+impl Fed {
     /// Validates the chunk as UTF-8 once, when a value in it is first
     /// decoded: afterwards a value in its valid part is a `&str` slice of
     /// `text`, with no validation of its own (which, for short values, costs
