@@ -208,6 +208,7 @@ impl Parser {
     /// reads then copy nothing else. Otherwise the rest waits for
     /// `next_item`.
     fn complete_line(&mut self, rest: &[u8]) {
+        self.debug_check_partial();
         let line = &self.partial[..];
         // (A long line is left to `next_item`, which hands it over whole.)
         let field = classify(line);
@@ -337,6 +338,15 @@ impl Parser {
         }
     }
 
+    /// `partial` never holds a line end: its bytes are scanned once.
+    #[inline(always)]
+    pub(super) fn debug_check_partial(&self) {
+        debug_assert!(
+            memchr::memchr2(b'\n', b'\r', &self.partial).is_none(),
+            "a line end in partial"
+        );
+    }
+
     /// The chunk before the stash is read (it ended at a line end, so
     /// `partial` is empty): the stash is the unfinished line now. (The
     /// stash does not start with a LF, so a CR at the chunk's end is not
@@ -377,6 +387,7 @@ impl Parser {
     fn detach_data(&mut self) {
         if let Data::InInput(start, end) = self.buffers.data {
             let input = self.fed.bytes();
+            debug_assert!(start <= end && end <= input.len());
             self.buffers.start_joined();
             self.buffers.joined.extend_from_slice(&input[start..end]);
             self.buffers.data = Data::Joined;

@@ -17,7 +17,7 @@ pub(super) const HAND_OVER_FROM: usize = 16 * 1024;
 
 /// The most capacity a buffer swapped out of the data buffer keeps, to hold
 /// the next unfinished line (see `Parser::swap_in_line`).
-pub(super) const KEEP_LONG: usize = 256 * 1024;
+const KEEP_LONG: usize = 256 * 1024;
 
 impl Parser {
     /// Reads lines until one completes an event (left in `event` for the
@@ -32,6 +32,7 @@ impl Parser {
             // (At the end of the stream nothing is left to read, and `feed`
             // ignores input.)
             let len = self.fed.bytes().len();
+            debug_assert!(self.pos <= len);
             if self.pos >= len {
                 if self.lifecycle == Lifecycle::Finishing
                     && self.bom == Bom::Pending
@@ -102,6 +103,7 @@ impl Parser {
     /// CRLF split across chunks, or complete the line in `partial`. (That
     /// line is never blank: `partial` is not empty.) `None`: read on.
     fn step_at_line_start(&mut self) -> Option<Result<LineItem, ParseError>> {
+        self.debug_check_partial();
         let input = self.fed.bytes();
         let rest = &input[self.pos..];
         if self.bom == Bom::Pending {
@@ -124,6 +126,7 @@ impl Parser {
             return None;
         }
         if self.pending_cr {
+            debug_assert!(self.partial.is_empty(), "a CR ended the last line");
             self.pending_cr = false;
             self.pos += usize::from(rest[0] == b'\n');
             return None;
@@ -180,6 +183,16 @@ impl Parser {
             self.partial = Vec::new();
         }
         Ok(())
+    }
+
+    /// Before a borrowed item is read: a very long line swapped into the data
+    /// buffer is not kept once its event was taken.
+    #[inline(always)]
+    pub(super) fn release_swapped_line(&mut self) {
+        if self.buffers.joined.capacity() > KEEP_LONG && !matches!(self.buffers.data, Data::Joined)
+        {
+            self.buffers.joined = Vec::new();
+        }
     }
 
     fn line_too_long(&self) -> ParseError {

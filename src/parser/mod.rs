@@ -37,42 +37,59 @@
 //! parser ([`EventRef`]): no allocation or reference count per event, for
 //! consumers that handle each event at once.
 //!
-//! # How it works (notes for maintainers)
+//! # Advice for hackers
 //!
-//! Input sits in two places: the `Bytes` chunk last given to
-//! [`Parser::feed`] (read up to `pos`), and `partial`, the start of a line
-//! that an earlier chunk left unfinished. `partial` never holds a line end,
-//! so no byte is scanned twice: a chunk is scanned for the line end that
-//! completes `partial`, then read line by line in place. Line ends are found
-//! a word at a time for the first bytes of a line and with `memchr2` beyond.
+//! The files, in the order a byte meets them:
 //!
-//! A line that lies inside a chunk is processed in place, and a single-line
-//! `data:` value is kept as a range of the chunk until its event is
-//! dispatched. The chunk is then validated as UTF-8 once (with `simdutf8`,
-//! into a copy: see `check_text`); a value of 64 bytes or more becomes a
-//! slice of that copy, a shorter one a copy of its own (cheaper than the two
-//! atomic reference count updates of a shared slice); a line completed in
-//! `partial` has its values copied out (a first data value straight into
-//! the string an owned event will hold), unless it is long, when the buffer
-//! itself is handed over (or, for [`Parser::next_item_ref`], swapped with the
-//! data buffer, so that long lines reuse the same few buffers). A blank line
-//! builds the event in `next_item` itself, so that the event is written once,
-//! into the caller's return slot. The event being
-//! built lives in its own struct (`Event`) so a line can be borrowed from the
-//! input while the event is updated.
+//! - `input.rs`: what was fed ([`Parser::feed`] chunks are read in place,
+//!   [`Parser::feed_slice`] slices are copied, or appended straight to an
+//!   unfinished line), the unfinished line `partial`, the stash, the pending
+//!   CR and the byte order mark;
+//! - `scan.rs`: finding a line end;
+//! - `lines.rs`: the read loop, one line at a time, in place or completed in
+//!   `partial`; long lines that spanned reads are handed over whole;
+//! - `field.rs`: what a line is (`classify`: `data`, `event`, `id`, `retry`,
+//!   comment or ignored) and the rules for `id` and `retry` values;
+//! - `buffers.rs`: what a field does to the event being built (the spec's
+//!   data, event type and last event ID buffers) and the first steps of
+//!   dispatch;
+//! - `output.rs`: the event taken owned or borrowed, and the one failure path;
+//! - `text.rs`: UTF-8 validation and lossy decoding;
+//! - `item.rs`, `config.rs`, `error.rs`: the public types, and the core's own
+//!   error, converted into [`crate::Error`] by the public methods.
 //!
-//! UTF-8 is validated once per field value, after the line has been split at
-//! ASCII bytes (CR, LF, `:`). That gives the same result as decoding first:
-//! those bytes never occur inside a multi-byte sequence, so a lossy decoder
-//! never swallows them. Multi-line data is joined raw and validated once, at
-//! dispatch.
+//! Invariants (`debug_assert!`ed where that is cheap):
+//!
+//! - `partial` never holds a CR or LF, so no byte is scanned twice. (While a
+//!   byte order mark may still come, it holds a proper prefix of one.)
+//! - `pos` lies in `0..=fed.bytes().len()`.
+//! - A data value that lies in the input (`Data::InInput`) is copied out
+//!   (`detach`) before that input is let go of or moved.
+//! - A stash exists only while the input being read ends at a line end.
+//! - The way events are taken (`Taking`) changes where bytes are kept, never
+//!   what is returned.
+//!
+//! Risky edits:
+//!
+//! - The hot paths are `Parser::advance`, `Parser::feed_slice` and
+//!   `Parser::complete_line`: each fast path there was measured (see
+//!   BENCHMARKS.md, "What made the difference"). Run
+//!   `PARSER_ROUNDS=25 cargo bench --bench parser` before and after a change.
+//! - The `#[inline]`s on helpers called from another file: without them
+//!   they may no longer inline.
+//! - A new way to hold a data value (`Data`) must be handled in
+//!   `append_data`, `take_owned`, `take_ref`, `detach` and `pending`.
 //!
 //! Traps:
-//! - a CR that ends the available input may be the first half of a CRLF: the
-//!   LF, when it comes, must not end a second (empty) line (`pending_cr`);
-//! - the byte order mark can itself be split across chunks (`Bom::Pending`);
-//! - limits must not depend on chunking: a line is too long when it is, whether
-//!   it arrived whole or in pieces.
+//!
+//! - A CR that ends the available input may be the first half of a CRLF: the
+//!   LF, when it comes, must not end a second (empty) line (`pending_cr`).
+//! - The byte order mark can itself be split across chunks (`Bom::Pending`).
+//! - Limits must not depend on chunking: a line is too long when it is,
+//!   whether it arrived whole or in pieces.
+//! - UTF-8 is validated per value, after the line was split at CR, LF and
+//!   `:`. That gives the same result as decoding first only because those
+//!   bytes never occur inside a multi-byte sequence.
 
 mod buffers;
 mod config;
@@ -126,14 +143,16 @@ pub struct Parser {
     pos: usize,
     /// The start of a line that the input so far has not ended: never holds
     /// a CR or LF, so it is never scanned again. At the start of a stream it
-    /// may hold the first bytes of a byte order mark instead.
+    /// may hold the first bytes of a byte order mark instead. At most
+    /// `max_line_len` bytes.
     partial: Vec<u8>,
     /// The unfinished line at the end of a fed slice, when it is long: it
-    /// becomes `partial` once `chunk` (which ends at a line end) is read,
-    /// instead of being copied into the chunk and out again.
+    /// becomes `partial` once the input being read (which then ends at a
+    /// line end, and leaves `partial` empty) is read, instead of being
+    /// copied into the input and out again. Empty otherwise.
     stash: Vec<u8>,
-    /// The last line ended with a CR at the end of a chunk: a LF that starts
-    /// the next chunk belongs to it.
+    /// The last line ended with a CR at the end of the input: a LF that
+    /// starts the next input belongs to it. Only while `partial` is empty.
     pending_cr: bool,
     /// About the length of the last long line handed over: room for the
     /// next is made at once rather than by doubling.

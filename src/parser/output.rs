@@ -11,33 +11,34 @@ use crate::event::{DEFAULT_EVENT_TYPE, MessageEvent};
 use super::buffers::{Data, EventBuffers, Taking};
 use super::error::ParseError;
 use super::item::{EventRef, Item, ItemRef, LineItem};
-use super::lines::{KEEP_LONG, Next};
+use super::lines::Next;
 use super::text::decode;
 use super::{Lifecycle, Parser};
 
 /// Values at least this long are slices of the chunk they arrived in;
-/// shorter ones are copied. (A shared slice costs two atomic reference count
-/// updates, which take longer than copying a small value: measured with
-/// 40-byte and 150-byte values, the threshold between the two was best.)
+/// shorter ones are copied (measured: BENCHMARKS.md).
 const SHARE_FROM: usize = 64;
 
 impl Parser {
     pub(super) fn next_owned(&mut self) -> Option<Result<Item, Error>> {
         self.buffers.taking = Taking::Owned;
-        let item = match self.advance() {
-            Next::NeedInput => return None,
-            Next::Item(item) => item.map(Item::from),
-            // The event is built here, in the caller's return slot: moved
-            // through several calls, the 72-byte item cost more than the
-            // parsing (the caller's wide loads of it stalled on the narrow
-            // stores that had just written it).
+        match self.advance() {
+            Next::NeedInput => None,
+            Next::Item(item) => Some(
+                item.map(Item::from)
+                    .map_err(|error| self.lifecycle.fail(error)),
+            ),
+            // The event is built here, in the caller's return slot, not
+            // moved through a Result first (measured: BENCHMARKS.md).
             Next::Dispatch => {
                 self.check_dispatched_text();
                 let (input, text) = self.fed.with_text();
-                self.buffers.take_owned(input, text).map(Item::Event)
+                match self.buffers.take_owned(input, text) {
+                    Ok(event) => Some(Ok(Item::Event(event))),
+                    Err(error) => Some(Err(self.lifecycle.fail(error))),
+                }
             }
-        };
-        Some(item.map_err(|error| self.lifecycle.fail(error)))
+        }
     }
 
     pub(super) fn next_borrowed(&mut self) -> Option<Result<ItemRef<'_>, Error>> {
@@ -46,11 +47,7 @@ impl Parser {
         if !self.buffers.held.is_empty() {
             self.buffers.held = Bytes::new();
         }
-        // Nor a very long line swapped into the data buffer.
-        if self.buffers.joined.capacity() > KEEP_LONG && !matches!(self.buffers.data, Data::Joined)
-        {
-            self.buffers.joined = Vec::new();
-        }
+        self.release_swapped_line();
         self.buffers.taking = Taking::Borrowed;
         let item = match self.advance() {
             Next::NeedInput => return None,
@@ -157,8 +154,7 @@ impl EventBuffers {
                 &self.held
             }
         };
-        // (A long line or joined data: validated with SIMD where the CPU
-        // has it, several times faster than `str::from_utf8`.)
+        // (A long line or joined data: `simdutf8`, see BENCHMARKS.md.)
         let data = match simdutf8::basic::from_utf8(raw) {
             Ok(text) => text,
             Err(_) => {

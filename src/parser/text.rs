@@ -18,13 +18,8 @@ impl Fed {
     /// Validates the chunk as UTF-8 once, when a value in it is first
     /// decoded: afterwards a value in its valid part is a `&str` slice of
     /// `text`, with no validation of its own (which, for short values, costs
-    /// more than the pass over the whole chunk).
-    ///
-    /// `text` is a copy of the valid part: `simdutf8` validates several
-    /// times faster than `str::from_utf8` (on text that is not all ASCII,
-    /// ten times and more), and copying is faster still, while the only safe
-    /// way to make a `ByteString` of the chunk itself is to validate it again
-    /// with `str::from_utf8`.
+    /// more than the pass over the whole chunk). `text` is a copy of the valid
+    /// part: why, in BENCHMARKS.md ("Where the measured choices live").
     pub(super) fn check_text(&mut self) {
         // (A small chunk, an event or so, is not worth a copy: its values
         // are validated one by one.)
