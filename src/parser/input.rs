@@ -6,7 +6,7 @@ use bytestring::ByteString;
 
 use super::buffers::{At, Data};
 use super::field::{Field, classify};
-use super::lines::HAND_OVER_FROM;
+use super::lines::{hands_over, reserve_long};
 use super::scan::{after_line_end, find_line_end};
 use super::text::NO_TEXT;
 use super::{Lifecycle, Parser};
@@ -212,7 +212,7 @@ impl Parser {
         let line = &self.partial[..];
         // (A long line is left to `next_item`, which hands it over whole.)
         let field = classify(line);
-        let quiet = line.len() < HAND_OVER_FROM
+        let quiet = !hands_over(line.len())
             && match field {
                 Field::Data(start) => {
                     self.buffers.data_len + (line.len() - start) < self.buffers.max_event_len
@@ -395,27 +395,10 @@ impl Parser {
     }
 }
 
-/// Makes room for `more` bytes in `partial`: when the line is long already
-/// and the last long line was longer, room for that much at once (each
-/// doubling would copy the line again).
-#[inline(always)]
-pub(super) fn reserve_long(partial: &mut Vec<u8>, more: usize, long_line: usize) {
-    if partial.len() + more > partial.capacity() {
-        grow_long(partial, more, long_line);
-    }
-}
-
-#[cold]
-fn grow_long(partial: &mut Vec<u8>, more: usize, long_line: usize) {
-    let need = partial.len() + more;
-    if need > HAND_OVER_FROM / 2 && long_line > need {
-        partial.reserve_exact(long_line - partial.len());
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parser::lines::HAND_OVER_FROM;
     use crate::parser::testing::*;
 
     #[test]

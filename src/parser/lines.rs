@@ -6,7 +6,7 @@ use super::error::ParseError;
 
 use super::buffers::{At, Data, Taking};
 use super::field::data_value;
-use super::input::{BOM, Bom, reserve_long};
+use super::input::{BOM, Bom};
 use super::item::LineItem;
 use super::scan::{after_line_end, find_line_end};
 use super::{Lifecycle, Parser};
@@ -14,6 +14,13 @@ use super::{Lifecycle, Parser};
 /// A line at least this long that spans chunks is handed over to the event
 /// (its buffer becomes the data) instead of being copied out of the buffer.
 pub(super) const HAND_OVER_FROM: usize = 16 * 1024;
+
+/// Whether a line of `len` bytes that spans chunks is handed over whole (so
+/// the small-read path leaves it to `next_item`).
+#[inline(always)]
+pub(super) fn hands_over(len: usize) -> bool {
+    len >= HAND_OVER_FROM
+}
 
 /// The most capacity a buffer swapped out of the data buffer keeps, to hold
 /// the next unfinished line (see `Parser::swap_in_line`).
@@ -148,7 +155,7 @@ impl Parser {
         reserve_long(&mut self.partial, offset, self.long_line);
         self.partial.extend_from_slice(&rest[..offset]);
         (self.pos, self.pending_cr) = after_line_end(input, end);
-        if self.partial.len() < HAND_OVER_FROM {
+        if !hands_over(self.partial.len()) {
             let item = self.buffers.line(input, &self.partial, At::Copy);
             self.partial.clear();
             item
@@ -199,6 +206,24 @@ impl Parser {
         ParseError::LineTooLong {
             limit: self.max_line_len,
         }
+    }
+}
+
+/// Makes room for `more` bytes in `partial`: when the line is long already
+/// and the last long line was longer, room for that much at once (each
+/// doubling would copy the line again).
+#[inline(always)]
+pub(super) fn reserve_long(partial: &mut Vec<u8>, more: usize, long_line: usize) {
+    if partial.len() + more > partial.capacity() {
+        grow_long(partial, more, long_line);
+    }
+}
+
+#[cold]
+fn grow_long(partial: &mut Vec<u8>, more: usize, long_line: usize) {
+    let need = partial.len() + more;
+    if need > HAND_OVER_FROM / 2 && long_line > need {
+        partial.reserve_exact(long_line - partial.len());
     }
 }
 
