@@ -2,9 +2,10 @@
 //! returns it; the public methods hand it out as [`crate::Error`].
 
 /// A limit that the input exceeded. Final for the stream (see
-/// [`Lifecycle::Failed`](super::Lifecycle::Failed)).
+/// [`Lifecycle::Failed`](super::Lifecycle::Failed)). Crate-private: the
+/// public methods return [`crate::Error`], which the machine and the client
+/// pass on as they are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub(crate) enum ParseError {
     /// A line was longer than `limit` bytes.
     #[error("event stream line longer than the limit of {limit} bytes")]
