@@ -1,0 +1,417 @@
+//! The spec's data, event type and last event ID buffers, the type cache,
+//! and the first steps of dispatch.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use bytestring::ByteString;
+
+use super::error::ParseError;
+use super::field::{Field, classify, is_valid_id, retry_time};
+use super::item::LineItem;
+
+use super::text::{decode, decode_arc};
+
+/// The `data` buffer of the event being built.
+#[derive(Debug, Clone)]
+pub(super) enum Data {
+    /// No `data` field yet: a blank line dispatches nothing.
+    None,
+    /// One `data` field, whose raw value lies at this range of the input
+    /// being read (moved to `Joined` before the input is let go of).
+    InInput(usize, usize),
+    /// One `data` field, whose raw value is this slice of a long line that
+    /// was handed over.
+    Handed(Bytes),
+    /// One `data` field, copied out of a line that spanned reads and decoded
+    /// at once, for an owned event.
+    Text(ByteString),
+    /// The raw values joined with LF in `EventBuffers::joined`, from
+    /// `EventBuffers::joined_from` on.
+    Joined,
+}
+
+/// The most capacity the multi-line data buffer keeps between events.
+const KEEP_JOINED: usize = 64 * 1024;
+
+/// How many distinct event types are remembered for sharing.
+const TYPE_CACHE: usize = 4;
+
+/// The event being built (the spec's data, event type and last event ID
+/// buffers) and what the stream has committed.
+#[derive(Debug, Clone)]
+pub(super) struct EventBuffers {
+    pub(super) max_event_len: usize,
+    pub(super) comments: bool,
+    /// Set by every `next_item` and `next_item_ref`; see [`Taking`].
+    pub(super) taking: Taking,
+    pub(super) data: Data,
+    /// Raw bytes in the data buffer, counting a LF per value.
+    pub(super) data_len: usize,
+    /// The raw values of multi-line data, joined with LF. Keeps its capacity
+    /// from event to event (up to `KEEP_JOINED`).
+    pub(super) joined: Vec<u8>,
+    /// Where the data starts in `joined`: 0, or past the field name when a
+    /// long `data:` line was swapped in whole (`Parser::swap_in_line`).
+    pub(super) joined_from: usize,
+    /// The event type buffer, as its index in `types`; `None`: empty (the
+    /// type will be "message").
+    pub(super) event_type: Option<usize>,
+    /// The last event ID buffer when an `id` field set it since the last
+    /// dispatch (`id_set`); otherwise the buffer is `last_event_id`, and
+    /// this holds nothing of meaning (only capacity).
+    pub(super) id_buffer: String,
+    pub(super) id_set: bool,
+    /// The stream's last event ID string, set at each dispatch, and the same
+    /// as an `Arc` for owned events, made when first needed.
+    pub(super) last_event_id: String,
+    pub(super) last_event_id_shared: Option<Arc<str>>,
+    /// What the last [`ItemRef`] borrows besides the input and `types`: a
+    /// handed-over value, replacement-decoded data, a comment.
+    pub(super) held: Bytes,
+    pub(super) lossy: String,
+    pub(super) held_comment: ByteString,
+    /// Recent event types, reused when an event names one again. The event
+    /// type buffer is always one of them.
+    pub(super) types: [Option<Arc<str>>; TYPE_CACHE],
+    pub(super) next_type: usize,
+    pub(super) reconnection_time: Option<Duration>,
+}
+
+/// How the caller takes events: which of `next_item` and `next_item_ref` it
+/// called last, and so the likely way of the next. It chooses only where
+/// bytes are kept, never what is returned: either method may follow, and
+/// takes the event from whatever `Data` holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Taking {
+    /// `next_item`: a first data value completed in `partial` is decoded at
+    /// once into the string the event will own (`Data::Text`), and a long
+    /// line is handed over as a chunk of its own (`Data::Handed`).
+    Owned,
+    /// `next_item_ref`: values are copied raw, and a long `data:` line that
+    /// starts an event is swapped into the data buffer whole
+    /// (`Parser::swap_in_line`), so that long lines reuse the same buffers.
+    Borrowed,
+}
+
+/// Where a line given to [`EventBuffers::line`] lies.
+#[derive(Clone, Copy)]
+pub(super) enum At<'a> {
+    /// In the input being read, at this offset.
+    Input(usize),
+    /// In a buffer that is about to be reused: values are copied.
+    Copy,
+    /// In this chunk of its own (a long line that spanned chunks).
+    Handed(&'a Bytes),
+}
+
+impl EventBuffers {
+    /// Whether a discard at the end of the stream would lose something.
+    pub(super) fn pending(&self) -> bool {
+        !matches!(self.data, Data::None)
+            || self.event_type.is_some()
+            || (self.id_set && self.id_buffer != self.last_event_id)
+    }
+
+    pub(super) fn discard(&mut self) {
+        if matches!(self.data, Data::Joined) {
+            self.clear_joined();
+        }
+        self.data = Data::None;
+        self.data_len = 0;
+        self.event_type = None;
+        self.id_set = false;
+    }
+
+    /// Processes one line that is not blank, without its line ending. `at`
+    /// says where it lies; `input` is the input being read (where a data
+    /// value read earlier may lie).
+    #[inline]
+    pub(super) fn line(
+        &mut self,
+        input: &[u8],
+        line: &[u8],
+        at: At<'_>,
+    ) -> Option<Result<LineItem, ParseError>> {
+        self.field(input, line, classify(line), at)
+    }
+
+    /// [`line`](Self::line), with the line classified already.
+    #[inline(always)]
+    pub(super) fn field(
+        &mut self,
+        input: &[u8],
+        line: &[u8],
+        field: Field,
+        at: At<'_>,
+    ) -> Option<Result<LineItem, ParseError>> {
+        match field {
+            // "Append the field value to the data buffer, then append a
+            // single U+000A LINE FEED (LF) character to the data buffer."
+            Field::Data(start) => self.append_data(input, line, start, at).err().map(Err),
+            // "Set the event type buffer to the field value."
+            Field::Event(start) => {
+                self.event_type = self.type_index(&line[start..]);
+                None
+            }
+            Field::Id(start) => {
+                let value = &line[start..];
+                if is_valid_id(value) {
+                    self.id_buffer.clear();
+                    match std::str::from_utf8(value) {
+                        Ok(text) => self.id_buffer.push_str(text),
+                        Err(_) => self.id_buffer.push_str(&String::from_utf8_lossy(value)),
+                    }
+                    self.id_set = true;
+                }
+                None
+            }
+            Field::Retry(start) => {
+                let time = retry_time(&line[start..])?;
+                self.reconnection_time = Some(time);
+                Some(Ok(LineItem::Retry(time)))
+            }
+            Field::Comment(_) if !self.comments => None,
+            Field::Comment(start) => {
+                let handed = match at {
+                    At::Handed(chunk) => Some(chunk.slice(start..)),
+                    _ => None,
+                };
+                Some(Ok(LineItem::Comment(decode(&line[start..], handed))))
+            }
+            Field::Ignored => None,
+        }
+    }
+
+    /// The event type buffer for `value`: `None` when empty, else its index
+    /// in `types`, where it is added unless it was seen recently. (Adding
+    /// may evict the type of the event being built, but this one replaces
+    /// it.) `event: message` fills the buffer too: a stream that ends after
+    /// it is truncated.
+    pub(super) fn type_index(&mut self, value: &[u8]) -> Option<usize> {
+        if value.is_empty() {
+            return None;
+        }
+        // (Length and first byte first: most misses end there.)
+        if let Some(known) = self.types.iter().position(|known| {
+            known.as_deref().is_some_and(|known| {
+                known.len() == value.len()
+                    && known.as_bytes()[0] == value[0]
+                    && known.as_bytes() == value
+            })
+        }) {
+            return Some(known);
+        }
+        let index = self.next_type;
+        self.types[index] = Some(decode_arc(value));
+        self.next_type = (index + 1) % TYPE_CACHE;
+        Some(index)
+    }
+
+    #[inline(always)]
+    pub(super) fn append_data(
+        &mut self,
+        input: &[u8],
+        line: &[u8],
+        start: usize,
+        at: At<'_>,
+    ) -> Result<(), ParseError> {
+        let value = &line[start..];
+        self.grow_data(value.len())?;
+        match std::mem::replace(&mut self.data, Data::None) {
+            Data::None => match at {
+                At::Input(offset) => {
+                    self.data = Data::InInput(offset + start, offset + line.len());
+                }
+                At::Handed(chunk) => self.data = Data::Handed(chunk.slice(start..)),
+                // (Decoded now for an owned event: the line's buffer is
+                // about to be reused, and this is the copy it needs anyway.)
+                At::Copy if self.taking == Taking::Owned => {
+                    self.data = Data::Text(decode(value, None))
+                }
+                At::Copy => {
+                    self.start_joined();
+                    self.joined.extend_from_slice(value);
+                    self.data = Data::Joined;
+                }
+            },
+            Data::InInput(from, to) => self.join_first(&input[from..to], value),
+            Data::Handed(first) => self.join_first(&first, value),
+            Data::Text(first) => self.join_first(first.as_bytes(), value),
+            Data::Joined => {
+                self.joined.push(b'\n');
+                self.joined.extend_from_slice(value);
+                self.data = Data::Joined;
+            }
+        }
+        Ok(())
+    }
+
+    /// A second data value: the first and it, joined in `joined`.
+    fn join_first(&mut self, first: &[u8], value: &[u8]) {
+        self.start_joined();
+        self.joined.extend_from_slice(first);
+        self.joined.push(b'\n');
+        self.joined.extend_from_slice(value);
+        self.data = Data::Joined;
+    }
+
+    /// Counts a value of `len` bytes (and its LF) against the event limit.
+    #[inline(always)]
+    pub(super) fn grow_data(&mut self, len: usize) -> Result<(), ParseError> {
+        let grown = self.data_len.saturating_add(len).saturating_add(1);
+        if grown > self.max_event_len {
+            return Err(self.too_large());
+        }
+        self.data_len = grown;
+        Ok(())
+    }
+
+    /// Empties the multi-line data buffer for a new value, and lets go of it
+    /// first when it grew large.
+    pub(super) fn start_joined(&mut self) {
+        self.joined_from = 0;
+        if self.joined.capacity() > KEEP_JOINED {
+            self.joined = Vec::new();
+        } else {
+            self.joined.clear();
+        }
+    }
+
+    /// Empties the multi-line data buffer, and frees it when it grew large.
+    pub(super) fn clear_joined(&mut self) {
+        self.joined_from = 0;
+        self.joined.clear();
+        if self.joined.capacity() > KEEP_JOINED {
+            self.joined = Vec::new();
+        }
+    }
+
+    pub(super) fn too_large(&self) -> ParseError {
+        ParseError::EventTooLarge {
+            limit: self.max_event_len,
+        }
+    }
+
+    /// The first steps of
+    /// [dispatch](https://html.spec.whatwg.org/multipage/server-sent-events.html#dispatchMessage),
+    /// at a blank line. Returns whether an event follows, to be taken with
+    /// `take_owned` or `take_ref`.
+    #[inline(always)]
+    pub(super) fn begin_dispatch(&mut self) -> bool {
+        // 1. "Set the last event ID string of the event source to the value of
+        //    the last event ID buffer." Even when no event follows.
+        if self.id_set {
+            self.id_set = false;
+            if self.last_event_id != self.id_buffer {
+                // (`id_buffer` is read only while `id_set`, so it can take
+                // the old string, and its capacity, in exchange.)
+                std::mem::swap(&mut self.last_event_id, &mut self.id_buffer);
+                self.last_event_id_shared = None;
+            }
+        }
+        // 2. "If the data buffer is an empty string, set the data buffer and
+        //    the event type buffer to the empty string and return."
+        if matches!(self.data, Data::None) {
+            self.event_type = None;
+            return false;
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parser::testing::*;
+
+    #[test]
+    fn event_type_resets_after_each_dispatch_and_empty_means_message() {
+        check(
+            "event: a\ndata: 1\n\ndata: 2\n\nevent:\ndata: 3\n\nevent: a\n\ndata: 4\n\n",
+            &[
+                ev("a", "1", ""),
+                ev("message", "2", ""),
+                ev("message", "3", ""),
+                ev("message", "4", ""),
+            ],
+        );
+    }
+
+    #[test]
+    fn id_is_committed_at_dispatch_even_without_data() {
+        let (id, _) = check(
+            "id: 1\ndata: a\n\nid: 2\n\ndata: b\n\n",
+            &[ev("message", "a", "1"), ev("message", "b", "2")],
+        );
+        assert_eq!(id, "2");
+        // An empty id resets it; an id with NUL is ignored.
+        check(
+            "id: 1\ndata: a\n\nid\ndata: b\n\n",
+            &[ev("message", "a", "1"), ev("message", "b", "")],
+        );
+        check(
+            "id: 1\n\nid: 2\x003\ndata: b\n\n",
+            &[ev("message", "b", "1")],
+        );
+        // Not committed when the stream ends before the blank line.
+        let (id, end) = check("id: 1\n\nid: 2\ndata: x\n", &[]);
+        assert_eq!((id.as_str(), end), ("1", Some(StreamEnd::Truncated)));
+    }
+
+    #[test]
+    fn event_limit_is_independent_of_chunking() {
+        let small = || Parser::builder().max_event_len(6).build();
+        let error = Out::Error(Error::EventTooLarge { limit: 6 }.to_string());
+        // "ab\ncd\n" is 6 bytes: allowed. One more byte is not.
+        check_with(
+            small,
+            b"data: ab\ndata: cd\n\n",
+            &[ev("message", "ab\ncd", "")],
+        );
+        check_with(small, b"data: ab\ndata: cde\n\ndata: x\n\n", &[error]);
+    }
+
+    #[test]
+    fn repeated_event_type_is_shared() {
+        let mut parser = Parser::new();
+        parser.feed_slice(b"event: tick\ndata: 1\n\nevent: tick\ndata: 2\n\n");
+        let mut types = Vec::new();
+        while let Some(Ok(Item::Event(event))) = parser.next_item() {
+            types.push(event.shared_type().cloned().unwrap());
+        }
+        assert!(Arc::ptr_eq(&types[0], &types[1]));
+    }
+
+    #[test]
+    fn a_value_decoded_ahead_for_an_owned_event_can_be_joined_or_borrowed() {
+        // A data line completed by small reads is decoded at once while
+        // events are owned; the event may still get a second value, or be
+        // taken with `next_item_ref`.
+        for (more, expected) in [("", "first"), ("data: second\n", "first\nsecond")] {
+            for by_ref in [false, true] {
+                let mut parser = Parser::new();
+                for piece in b"data: first\n".chunks(3) {
+                    parser.feed_slice(piece);
+                    assert!(parser.next_item().is_none());
+                }
+                assert!(matches!(parser.buffers.data, Data::Text(_)));
+                parser.feed_slice(more.as_bytes());
+                parser.feed_slice(b"\n");
+                let data = if by_ref {
+                    match parser.next_item_ref() {
+                        Some(Ok(ItemRef::Event(event))) => event.data().to_owned(),
+                        other => panic!("{other:?}"),
+                    }
+                } else {
+                    match parser.next_item() {
+                        Some(Ok(Item::Event(event))) => event.data().to_owned(),
+                        other => panic!("{other:?}"),
+                    }
+                };
+                assert_eq!(data, expected, "by_ref: {by_ref}");
+            }
+        }
+    }
+}

@@ -1,0 +1,568 @@
+//! The input: fed chunks and copied slices, the unfinished line, the
+//! stash, the pending CR and the byte order mark.
+
+use bytes::Bytes;
+use bytestring::ByteString;
+
+use super::buffers::{At, Data};
+use super::field::{Field, classify};
+use super::lines::{hands_over, reserve_long};
+use super::scan::{after_line_end, find_line_end};
+use super::text::NO_TEXT;
+use super::{Lifecycle, Parser};
+
+pub(super) const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
+
+/// The byte order mark state at the start of a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Bom {
+    /// At the start of a stream: a BOM may still come (and some of its bytes
+    /// may have arrived).
+    Pending,
+    /// Past it.
+    Done,
+}
+
+/// A chunk shorter than this that continues an unfinished line is copied.
+const SMALL_CHUNK: usize = 64;
+
+/// The rest of a fed slice at least this long is copied into a chunk of its
+/// own rather than into the reused buffer.
+const OWN_CHUNK_FROM: usize = 512;
+
+/// An unfinished line at the end of a fed slice at least this long is
+/// stashed rather than copied with the rest.
+const STASH_FROM: usize = 1024;
+
+/// The most capacity the copy of fed slices keeps when all is read.
+const KEEP_COPIED: usize = 64 * 1024;
+
+/// The input being read: the chunk last fed as `Bytes`, read in place, or
+/// the copy of fed slices; and the chunk's validated text.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Fed {
+    /// The chunk, while `!in_copied`. Empty once read and let go of.
+    pub(super) chunk: Bytes,
+    /// The fed slices, while `in_copied`; always empty otherwise. Keeps its
+    /// capacity (up to `KEEP_COPIED`) when let go of.
+    copied: Vec<u8>,
+    pub(super) in_copied: bool,
+    /// The part of `chunk` that is valid UTF-8 once `check_text` ran
+    /// (`text_checked`); empty otherwise.
+    pub(super) text: ByteString,
+    pub(super) text_checked: bool,
+}
+
+impl Fed {
+    /// The bytes being read.
+    #[inline(always)]
+    pub(super) fn bytes(&self) -> &[u8] {
+        if self.in_copied {
+            &self.copied
+        } else {
+            &self.chunk
+        }
+    }
+
+    /// Nothing is held: everything fed was read and let go of.
+    #[inline(always)]
+    pub(super) fn is_empty(&self) -> bool {
+        self.chunk.is_empty() && !self.in_copied
+    }
+
+    /// Reads `chunk` from now on; it has not been validated as UTF-8.
+    pub(super) fn set_chunk(&mut self, chunk: Bytes) {
+        debug_assert!(self.copied.is_empty() || chunk.is_empty());
+        self.chunk = chunk;
+        if self.text_checked {
+            self.text_checked = false;
+            self.text = ByteString::new();
+        }
+    }
+
+    /// Copies `bytes` to be read, after what copied slices remain.
+    fn copy(&mut self, bytes: &[u8]) {
+        debug_assert!(self.in_copied || self.copied.is_empty());
+        self.copied.extend_from_slice(bytes);
+        self.in_copied = true;
+    }
+
+    /// The unread rest from `pos`, then `more`, becomes the input, read
+    /// from 0: copied slices stay in their buffer, a chunk's rest is joined
+    /// with `more` into a new chunk.
+    fn keep_unread(&mut self, pos: usize, more: &[u8]) {
+        if self.in_copied {
+            self.copied.drain(..pos);
+            self.copied.extend_from_slice(more);
+        } else {
+            let mut joined = Vec::with_capacity(self.chunk.len() - pos + more.len());
+            joined.extend_from_slice(&self.chunk[pos..]);
+            joined.extend_from_slice(more);
+            self.set_chunk(Bytes::from(joined));
+        }
+    }
+
+    /// Everything was read: lets go of the chunk, so the HTTP stack can
+    /// reuse its buffer (events that share it keep it alive as long as they
+    /// need), or empties the copy, which keeps its capacity.
+    fn release(&mut self) {
+        if self.in_copied {
+            self.copied.clear();
+            if self.copied.capacity() > KEEP_COPIED {
+                self.copied = Vec::new();
+            }
+            self.in_copied = false;
+        } else if !self.chunk.is_empty() {
+            self.set_chunk(Bytes::new());
+        }
+    }
+
+    /// Lets go of all input (the copy keeps its capacity).
+    fn clear(&mut self) {
+        self.set_chunk(Bytes::new());
+        self.copied.clear();
+        self.in_copied = false;
+    }
+
+    /// What a dispatched event's data may lie in: the bytes being read, and
+    /// the chunk's validated text (none for copied slices).
+    #[inline(always)]
+    pub(super) fn with_text(&self) -> (&[u8], &ByteString) {
+        if self.in_copied {
+            (&self.copied, &NO_TEXT)
+        } else {
+            (&self.chunk, &self.text)
+        }
+    }
+}
+
+impl Parser {
+    /// Gives the parser the next chunk of the stream, without copying it.
+    ///
+    /// Take what it completes with [`next_item`](Self::next_item) until that
+    /// returns `None` before feeding the next chunk. (Feeding earlier is
+    /// correct too, but copies the unread rest.) Chunks fed after
+    /// [`finish`](Self::finish), or after an error, are ignored until
+    /// [`reset`](Self::reset).
+    pub fn feed(&mut self, chunk: Bytes) {
+        if chunk.len() < SMALL_CHUNK && !self.partial.is_empty() {
+            // A small piece of a line: nothing in it is worth sharing, and
+            // copying it (as from a slice) lets go of it at once.
+            self.feed_slice(&chunk);
+            return;
+        }
+        if !self.prepare_input(&chunk) {
+            self.fed.set_chunk(chunk);
+            self.pos = 0;
+        }
+    }
+
+    /// Before new input is added: returns `true` when `chunk` was dealt with
+    /// here (ignored, as the input is closed or it is empty; or appended to
+    /// the unread rest of the input), `false` when everything fed before is
+    /// read and `chunk` is the caller's to place. Data that lies in the
+    /// input is detached first, and a stash is settled.
+    fn prepare_input(&mut self, chunk: &[u8]) -> bool {
+        if self.lifecycle != Lifecycle::Open || chunk.is_empty() {
+            return true;
+        }
+        self.detach();
+        self.settle_stash();
+        // (The unread rest of a slice, even an empty one: keep reading from
+        // the copy.)
+        if !self.fed.in_copied && self.pos == self.fed.chunk.len() {
+            return false;
+        }
+        self.fed.keep_unread(self.pos, chunk);
+        self.pos = 0;
+        true
+    }
+
+    /// Gives the parser the next chunk of the stream by copying it.
+    ///
+    /// Prefer [`feed`](Self::feed) when the bytes are already a [`Bytes`]:
+    /// the chunk is then read in place, not copied first.
+    #[inline]
+    pub fn feed_slice(&mut self, chunk: &[u8]) {
+        // The common case for small reads: all input before was read, and it
+        // left a line unfinished, which this continues. (The other cases
+        // are done below too.)
+        if !self.partial.is_empty() && self.nothing_to_read() && self.bom == Bom::Done {
+            let line_end = find_line_end(chunk);
+            let offset = line_end.unwrap_or(chunk.len());
+            if self.partial.len() + offset <= self.max_line_len {
+                reserve_long(&mut self.partial, offset, self.long_line);
+                self.partial.extend_from_slice(&chunk[..offset]);
+                if line_end.is_some() {
+                    self.complete_line(&chunk[offset..]);
+                }
+                return;
+            }
+        }
+        self.copy_slice(chunk);
+    }
+
+    /// `partial` is a complete line, and `rest` of a fed slice starts with
+    /// its line end. A line that cannot make an item is processed now, and
+    /// the rest, if it holds no other line end, continues `partial`: small
+    /// reads then copy nothing else. Otherwise the rest waits for
+    /// `next_item`.
+    fn complete_line(&mut self, rest: &[u8]) {
+        self.debug_check_partial();
+        let line = &self.partial[..];
+        // (A long line is left to `next_item`, which hands it over whole.)
+        let field = classify(line);
+        let quiet = !hands_over(line.len())
+            && match field {
+                Field::Data(start) => {
+                    self.buffers.data_len + (line.len() - start) < self.buffers.max_event_len
+                }
+                Field::Id(_) | Field::Event(_) => true,
+                _ => false,
+            };
+        if !quiet {
+            self.copy_rest(rest);
+            return;
+        }
+        let item = self.buffers.field(&[], line, field, At::Copy);
+        debug_assert!(item.is_none(), "{item:?}");
+        self.partial.clear();
+        let (next, pending_cr) = after_line_end(rest, 0);
+        self.pending_cr = pending_cr;
+        let rest = &rest[next..];
+        if !rest.is_empty() && find_line_end(rest).is_none() && rest.len() <= self.max_line_len {
+            self.partial.extend_from_slice(rest);
+        } else if !rest.is_empty() {
+            self.copy_rest(rest);
+        }
+    }
+
+    /// Whether the input is open and everything fed was read.
+    #[inline(always)]
+    pub(super) fn nothing_to_read(&self) -> bool {
+        self.fed.is_empty() && self.lifecycle == Lifecycle::Open
+    }
+
+    /// Copies the rest of a slice, from a line end on, to be read: a large
+    /// rest into a chunk of its own (which values can share and which is
+    /// validated as UTF-8 once), a small one into a buffer that is reused.
+    fn copy_rest(&mut self, mut rest: &[u8]) {
+        if rest.len() >= OWN_CHUNK_FROM {
+            // A long unfinished line at the end goes to the stash (or,
+            // with no line end before it, straight to `partial`).
+            let keep = memchr::memrchr2(b'\n', b'\r', rest).map_or(0, |last| last + 1);
+            let tail = rest.len() - keep;
+            if tail >= STASH_FROM
+                && tail <= self.max_line_len
+                && self.bom == Bom::Done
+                && !self.pending_cr
+                && self.stash.is_empty()
+            {
+                let target = if keep == 0 {
+                    &mut self.partial
+                } else {
+                    &mut self.stash
+                };
+                reserve_long(target, tail, self.long_line);
+                target.extend_from_slice(&rest[keep..]);
+                rest = &rest[..keep];
+            }
+        }
+        if rest.is_empty() {
+            return;
+        }
+        if rest.len() >= OWN_CHUNK_FROM {
+            self.fed.set_chunk(Bytes::copy_from_slice(rest));
+        } else {
+            self.fed.copy(rest);
+        }
+        self.pos = 0;
+    }
+
+    fn copy_slice(&mut self, chunk: &[u8]) {
+        if self.prepare_input(chunk) {
+            return;
+        }
+        // Bytes that continue an unfinished line go straight to it (a small
+        // read in the middle of a line is copied once); the rest, from the
+        // line end on, is copied to be read like a chunk.
+        let mut rest = chunk;
+        if !self.partial.is_empty() && self.bom == Bom::Done {
+            let offset = find_line_end(chunk).unwrap_or(chunk.len());
+            if self.partial.len() + offset <= self.max_line_len {
+                self.partial.extend_from_slice(&chunk[..offset]);
+                rest = &chunk[offset..];
+            }
+        }
+        if !rest.is_empty() {
+            self.copy_rest(rest);
+        }
+    }
+
+    pub(super) fn clear_input(&mut self) {
+        self.fed.clear();
+        self.pos = 0;
+        self.partial.clear();
+        self.stash.clear();
+        self.pending_cr = false;
+    }
+
+    /// Everything fed so far is read: lets go of the chunk, so the HTTP stack
+    /// can reuse its buffer while the connection idles (events that share it
+    /// keep it alive as long as they need), and ends the stream if
+    /// [`finish`](Self::finish) was called.
+    #[inline(always)]
+    pub(super) fn input_read(&mut self) {
+        // Most often (small chunks, each read at once) nothing is left to do.
+        if self.nothing_to_read() {
+            self.pos = 0;
+            return;
+        }
+        self.let_go_of_input();
+    }
+
+    pub(super) fn let_go_of_input(&mut self) {
+        if self.lifecycle == Lifecycle::Failed {
+            self.clear_input();
+            self.partial = Vec::new();
+            self.fed = Fed::default();
+            self.buffers.discard();
+            return;
+        }
+        self.detach();
+        self.fed.release();
+        self.pos = 0;
+        self.unstash();
+        if self.lifecycle == Lifecycle::Finishing {
+            self.end_stream();
+        }
+    }
+
+    /// `partial` never holds a line end: its bytes are scanned once.
+    #[inline(always)]
+    pub(super) fn debug_check_partial(&self) {
+        debug_assert!(
+            memchr::memchr2(b'\n', b'\r', &self.partial).is_none(),
+            "a line end in partial"
+        );
+    }
+
+    /// The chunk before the stash is read (it ended at a line end, so
+    /// `partial` is empty): the stash is the unfinished line now. (The
+    /// stash does not start with a LF, so a CR at the chunk's end is not
+    /// waiting for one.)
+    fn unstash(&mut self) {
+        if !self.stash.is_empty() {
+            debug_assert!(self.partial.is_empty());
+            std::mem::swap(&mut self.partial, &mut self.stash);
+            self.stash.clear();
+            self.pending_cr = false;
+        }
+    }
+
+    /// Before new input: a stash goes back behind the unread rest of the
+    /// chunk, or becomes `partial` when the chunk is read.
+    fn settle_stash(&mut self) {
+        if self.stash.is_empty() {
+            return;
+        }
+        if self.pos == self.fed.bytes().len() {
+            self.unstash();
+        } else {
+            self.fed.keep_unread(self.pos, &self.stash);
+            self.stash.clear();
+            self.pos = 0;
+        }
+    }
+
+    /// Copies a data value that lies in the input out of it, before the
+    /// input is let go of or moved.
+    #[inline(always)]
+    fn detach(&mut self) {
+        if matches!(self.buffers.data, Data::InInput(..)) {
+            self.detach_data();
+        }
+    }
+
+    fn detach_data(&mut self) {
+        if let Data::InInput(start, end) = self.buffers.data {
+            let input = self.fed.bytes();
+            debug_assert!(start <= end && end <= input.len());
+            self.buffers.start_joined();
+            self.buffers.joined.extend_from_slice(&input[start..end]);
+            self.buffers.data = Data::Joined;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parser::lines::HAND_OVER_FROM;
+    use crate::parser::testing::*;
+
+    #[test]
+    fn strips_one_leading_bom_only_at_stream_start() {
+        check("\u{FEFF}data: 1\n\n", &[ev("message", "1", "")]);
+        // A second BOM is part of the first field name, which is then unknown.
+        check(
+            "\u{FEFF}\u{FEFF}data: 1\n\ndata: 2\n\n",
+            &[ev("message", "2", "")],
+        );
+        // Not at the start: part of the value.
+        check("data: \u{FEFF}1\n\n", &[ev("message", "\u{FEFF}1", "")]);
+        // A partial BOM is ordinary (invalid) text.
+        check_with(
+            Parser::new,
+            b"\xEF\xBBdata: 1\n\ndata: 2\n\n",
+            &[ev("message", "2", "")],
+        );
+        check_with(Parser::new, b"\xEF\xBB", &[]);
+    }
+
+    #[test]
+    fn reset_expects_a_new_bom_and_keeps_the_last_event_id() {
+        let mut parser = Parser::new();
+        let mut out = Vec::new();
+        parser.feed_slice(b"\xEF\xBB\xBFid: 7\ndata: a\n\ndata: cut");
+        drain(&mut parser, &mut out);
+        parser.reset();
+        parser.feed_slice(b"\xEF\xBB\xBFdata: b\n\n");
+        drain(&mut parser, &mut out);
+        assert_eq!(out, [ev("message", "a", "7"), ev("message", "b", "7")]);
+    }
+
+    #[test]
+    fn feeding_before_draining_loses_nothing() {
+        let mut parser = Parser::new();
+        parser.feed_slice(b"data: 1\n\ndata: 2\n\n");
+        parser.feed_slice(b"data: 3\n\n");
+        let mut out = Vec::new();
+        drain(&mut parser, &mut out);
+        assert_eq!(
+            out,
+            [
+                ev("message", "1", ""),
+                ev("message", "2", ""),
+                ev("message", "3", "")
+            ]
+        );
+    }
+
+    #[test]
+    fn long_lines_in_mixed_feeds_match_the_whole_input() {
+        // Lines around the stash, hand-over and copy thresholds, with every
+        // line ending, fed in random slices and chunks, drained or not, with
+        // owned or borrowed items: always what the whole input gives.
+        let mut state = 0x2545_F491_4F6C_DD1D_u64;
+        let mut next = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for round in 0..40 {
+            let mut input = Vec::new();
+            if round % 5 == 0 {
+                input.extend_from_slice(BOM);
+            }
+            for n in 0..6 {
+                let len = [10, 700, 1100, 2500, HAND_OVER_FROM + 100][next(5)];
+                let eol: &[u8] = [&b"\n"[..], b"\r", b"\r\n"][next(3)];
+                let field = ["data: ", "id: ", ": ", "event: "][next(4)];
+                input.extend_from_slice(field.as_bytes());
+                input.extend(std::iter::repeat_n(b'a' + (n % 26) as u8, len));
+                input.extend_from_slice(eol);
+                if next(2) == 0 {
+                    input.extend_from_slice(eol);
+                }
+            }
+            if round % 3 == 0 {
+                input.extend_from_slice(b"data: unfinished");
+            }
+            let whole = {
+                let mut parser = Parser::builder().comments(true).build();
+                let mut out = Vec::new();
+                parser.feed(Bytes::from(input.clone()));
+                drain(&mut parser, &mut out);
+                parser.finish();
+                drain(&mut parser, &mut out);
+                (out, parser.last_event_id().to_owned(), parser.stream_end())
+            };
+            let mut parser = Parser::builder().comments(true).build();
+            let mut out = Vec::new();
+            let mut at = 0;
+            while at < input.len() {
+                let size = [1, 7, 600, 1500, 5000, 20_000][next(6)];
+                let piece = &input[at..input.len().min(at + size)];
+                at += piece.len();
+                if next(2) == 0 {
+                    parser.feed_slice(piece);
+                } else {
+                    parser.feed(Bytes::copy_from_slice(piece));
+                }
+                match next(3) {
+                    0 => {}
+                    1 => drain(&mut parser, &mut out),
+                    _ => {
+                        while let Some(item) = parser.next_item_ref() {
+                            out.push(match item {
+                                Ok(ItemRef::Event(e)) => {
+                                    ev(e.event_type(), e.data(), e.last_event_id())
+                                }
+                                Ok(ItemRef::Comment(text)) => Out::Comment(text.to_owned()),
+                                other => panic!("{other:?}"),
+                            });
+                        }
+                    }
+                }
+            }
+            parser.finish();
+            drain(&mut parser, &mut out);
+            let cut = (out, parser.last_event_id().to_owned(), parser.stream_end());
+            assert_eq!(cut, whole, "round {round}");
+        }
+    }
+
+    #[test]
+    fn a_bom_prefix_at_the_end_is_a_line_within_the_limit() {
+        // Found by the `parse` fuzz target: two bytes of a BOM, then the
+        // end, with a line limit of one byte.
+        for feed_slice in [false, true] {
+            let mut parser = Parser::builder().max_line_len(1).build();
+            if feed_slice {
+                parser.feed_slice(b"\xEF\xBB");
+            } else {
+                parser.feed(Bytes::from_static(b"\xEF\xBB"));
+            }
+            assert!(parser.next_item().is_none());
+            parser.finish();
+            assert!(matches!(
+                parser.next_item(),
+                Some(Err(Error::LineTooLong { limit: 1 }))
+            ));
+            assert!(parser.next_item().is_none());
+            // Within the limit, it is an unfinished line.
+            let mut parser = Parser::builder().max_line_len(2).build();
+            parser.feed_slice(b"\xEF\xBB");
+            parser.finish();
+            assert!(parser.next_item().is_none());
+            assert_eq!(parser.stream_end(), Some(StreamEnd::Truncated));
+        }
+    }
+
+    #[test]
+    fn a_fully_read_chunk_is_released() {
+        let chunk = Bytes::from(b"data: a\n\n: idle now\n".to_vec());
+        let mut parser = Parser::new();
+        parser.feed(chunk.clone());
+        let event = match parser.next_item() {
+            Some(Ok(Item::Event(event))) => event,
+            other => panic!("{other:?}"),
+        };
+        assert!(parser.next_item().is_none());
+        drop(event);
+        // Only our handle is left: the parser holds no reference to it.
+        assert!(chunk.is_unique());
+    }
+}

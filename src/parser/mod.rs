@@ -1,0 +1,408 @@
+//! The sans-I/O event-stream parser: bytes in, events out.
+//!
+//! This is the WHATWG HTML standard's
+//! [event stream interpretation](https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation)
+//! and nothing else: no I/O, no async, no clock. Feed it chunks of any size
+//! with [`Parser::feed`] and take what they complete with
+//! [`Parser::next_item`]; the result does not depend on where the chunks were
+//! split.
+//!
+//! ```
+//! use ssefeed::parser::{Item, Parser};
+//!
+//! let mut parser = Parser::new();
+//! let mut events = Vec::new();
+//! // A CR at the end of one chunk and the LF at the start of the next are
+//! // one line ending; the event is complete only at the blank line.
+//! for chunk in ["event: add\r", "\ndata: 73857293\r\n", "id: 1\r\n\r\n", "data: par"] {
+//!     parser.feed_slice(chunk.as_bytes());
+//!     while let Some(item) = parser.next_item() {
+//!         if let Item::Event(event) = item? {
+//!             events.push(event);
+//!         }
+//!     }
+//! }
+//! parser.finish(); // the unfinished "data: par" is discarded, as the spec says
+//! assert!(parser.next_item().is_none());
+//!
+//! assert_eq!(events.len(), 1);
+//! assert_eq!(events[0].event_type(), "add");
+//! assert_eq!(events[0].data(), "73857293");
+//! assert_eq!(events[0].last_event_id(), "1");
+//! assert_eq!(parser.last_event_id(), "1");
+//! # Ok::<(), ssefeed::Error>(())
+//! ```
+//!
+//! [`Parser::next_item_ref`] is the same with events that borrow from the
+//! parser ([`EventRef`]): no allocation or reference count per event, for
+//! consumers that handle each event at once.
+//!
+//! # Advice for hackers
+//!
+//! The files, in the order a byte meets them:
+//!
+//! - `input.rs`: what was fed ([`Parser::feed`] chunks are read in place,
+//!   [`Parser::feed_slice`] slices are copied, or appended straight to an
+//!   unfinished line), the unfinished line `partial`, the stash, the pending
+//!   CR and the byte order mark;
+//! - `scan.rs`: finding a line end;
+//! - `lines.rs`: the read loop, one line at a time, in place or completed in
+//!   `partial`; long lines that spanned reads are handed over whole;
+//! - `field.rs`: what a line is (`classify`: `data`, `event`, `id`, `retry`,
+//!   comment or ignored) and the rules for `id` and `retry` values;
+//! - `buffers.rs`: what a field does to the event being built (the spec's
+//!   data, event type and last event ID buffers) and the first steps of
+//!   dispatch;
+//! - `output.rs`: the event taken owned or borrowed, and the one failure path;
+//! - `text.rs`: UTF-8 validation and lossy decoding;
+//! - `item.rs`, `config.rs`, `error.rs`: the public types, and the core's own
+//!   error, converted into [`crate::Error`] by the public methods.
+//!
+//! Invariants (`debug_assert!`ed where that is cheap):
+//!
+//! - `partial` never holds a CR or LF, so no byte is scanned twice. (While a
+//!   byte order mark may still come, it holds a proper prefix of one.)
+//! - `pos` lies in `0..=fed.bytes().len()`.
+//! - A data value that lies in the input (`Data::InInput`) is copied out
+//!   (`detach`) before that input is let go of or moved.
+//! - A stash exists only while the input being read ends at a line end.
+//! - The way events are taken (`Taking`) changes where bytes are kept, never
+//!   what is returned.
+//!
+//! Risky edits:
+//!
+//! - The hot paths are `Parser::advance`, `Parser::feed_slice` and
+//!   `Parser::complete_line`: each fast path there was measured (see
+//!   BENCHMARKS.md, "What made the difference"). Run
+//!   `PARSER_ROUNDS=25 cargo bench --bench parser` before and after a change.
+//! - The `#[inline]`s on helpers called from another file: without them
+//!   they may no longer inline.
+//! - A new way to hold a data value (`Data`) must be handled in
+//!   `append_data`, `take_owned`, `take_ref`, `detach` and `pending`.
+//!
+//! Traps:
+//!
+//! - A CR that ends the available input may be the first half of a CRLF: the
+//!   LF, when it comes, must not end a second (empty) line (`pending_cr`).
+//! - The byte order mark can itself be split across chunks (`Bom::Pending`).
+//! - Limits must not depend on chunking: a line is too long when it is,
+//!   whether it arrived whole or in pieces.
+//! - UTF-8 is validated per value, after the line was split at CR, LF and
+//!   `:`. That gives the same result as decoding first only because those
+//!   bytes never occur inside a multi-byte sequence.
+
+mod buffers;
+mod config;
+mod error;
+mod field;
+mod input;
+mod item;
+mod lines;
+mod output;
+mod scan;
+#[cfg(test)]
+mod testing;
+mod text;
+
+pub use config::{DEFAULT_MAX_EVENT_LEN, DEFAULT_MAX_LINE_LEN, ParserBuilder};
+pub use item::{EventRef, Item, ItemRef, StreamEnd};
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use bytestring::ByteString;
+
+use crate::error::Error;
+use buffers::{Data, EventBuffers, Taking};
+use input::{Bom, Fed};
+
+/// Where the stream stands: the parser's lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lifecycle {
+    /// More chunks may come.
+    Open,
+    /// [`Parser::finish`] was called; what is buffered is still processed.
+    Finishing,
+    /// Everything was processed; nothing more will be returned.
+    Ended(StreamEnd),
+    /// A limit was exceeded; nothing more will be returned until `reset`.
+    Failed,
+}
+
+/// An incremental, sans-I/O parser of `text/event-stream` bodies.
+///
+/// See the [module documentation](self) for an example. One parser reads one
+/// stream after another: call [`reset`](Self::reset) when a new connection
+/// starts, which keeps the last event ID, as an `EventSource` does.
+#[derive(Debug, Clone)]
+pub struct Parser {
+    max_line_len: usize,
+    /// The input being read. Let go of once read.
+    fed: Fed,
+    /// How far `fed` is read: always lies in `0..=fed.bytes().len()`.
+    pos: usize,
+    /// The start of a line that the input so far has not ended: never holds
+    /// a CR or LF, so it is never scanned again. At the start of a stream it
+    /// may hold the first bytes of a byte order mark instead. At most
+    /// `max_line_len` bytes.
+    partial: Vec<u8>,
+    /// The unfinished line at the end of a fed slice, when it is long: it
+    /// becomes `partial` once the input being read (which then ends at a
+    /// line end, and leaves `partial` empty) is read, instead of being
+    /// copied into the input and out again. Empty otherwise.
+    stash: Vec<u8>,
+    /// The last line ended with a CR at the end of the input: a LF that
+    /// starts the next input belongs to it. Only while `partial` is empty.
+    pending_cr: bool,
+    /// About the length of the last long line handed over: room for the
+    /// next is made at once rather than by doubling.
+    long_line: usize,
+    bom: Bom,
+    lifecycle: Lifecycle,
+    buffers: EventBuffers,
+}
+
+impl Default for Parser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Parser {
+    /// A parser with the default limits that ignores comments.
+    pub fn new() -> Self {
+        ParserBuilder::default().build()
+    }
+
+    /// Configure limits and comment reporting.
+    ///
+    /// ```
+    /// let parser = ssefeed::parser::Parser::builder()
+    ///     .max_line_len(64 * 1024)
+    ///     .max_event_len(1024 * 1024)
+    ///     .comments(true)
+    ///     .build();
+    /// # drop(parser);
+    /// ```
+    pub fn builder() -> ParserBuilder {
+        ParserBuilder::default()
+    }
+
+    fn with_config(config: ParserBuilder) -> Self {
+        Self {
+            max_line_len: config.max_line_len,
+            fed: Fed::default(),
+            pos: 0,
+            partial: Vec::new(),
+            stash: Vec::new(),
+            pending_cr: false,
+            long_line: 0,
+            bom: Bom::Pending,
+            lifecycle: Lifecycle::Open,
+            buffers: EventBuffers {
+                max_event_len: config.max_event_len,
+                comments: config.comments,
+                taking: Taking::Owned,
+                data: Data::None,
+                data_len: 0,
+                joined: Vec::new(),
+                joined_from: 0,
+                held: Bytes::new(),
+                lossy: String::new(),
+                held_comment: ByteString::new(),
+                event_type: None,
+                id_buffer: String::new(),
+                id_set: false,
+                last_event_id: String::new(),
+                last_event_id_shared: None,
+                types: Default::default(),
+                next_type: 0,
+                reconnection_time: None,
+            },
+        }
+    }
+
+    /// Says the input has ended (the connection closed).
+    ///
+    /// Complete lines already fed are still returned by
+    /// [`next_item`](Self::next_item); an unterminated last line and an event
+    /// without its closing blank line are discarded, as the spec says. Once
+    /// `next_item` has returned `None`, [`stream_end`](Self::stream_end) tells
+    /// whether anything was discarded.
+    pub fn finish(&mut self) {
+        if self.lifecycle == Lifecycle::Open {
+            self.lifecycle = Lifecycle::Finishing;
+        }
+    }
+
+    /// How the stream ended: `None` until [`finish`](Self::finish) was called
+    /// and [`next_item`](Self::next_item) has returned everything.
+    pub fn stream_end(&self) -> Option<StreamEnd> {
+        match self.lifecycle {
+            Lifecycle::Ended(end) => Some(end),
+            _ => None,
+        }
+    }
+
+    /// Starts a new stream (a new connection): clears the input and the
+    /// event being built, expects a byte order mark again, and clears a
+    /// failure. The last event ID and the reconnection time are kept.
+    pub fn reset(&mut self) {
+        self.clear_input();
+        self.bom = Bom::Pending;
+        self.lifecycle = Lifecycle::Open;
+        self.buffers.discard();
+    }
+
+    /// The last event ID: the value of the last `id:` field that a dispatch
+    /// (a blank line) committed, even one that dispatched no event. Empty
+    /// until then, or after an empty `id:`.
+    pub fn last_event_id(&self) -> &str {
+        &self.buffers.last_event_id
+    }
+
+    /// Seeds the last event ID, for example to resume a feed after a restart.
+    /// Events without an `id:` field report it until the server sends one.
+    pub fn set_last_event_id(&mut self, id: &str) {
+        let buffers = &mut self.buffers;
+        buffers.last_event_id.clear();
+        buffers.last_event_id.push_str(id);
+        buffers.last_event_id_shared = None;
+        buffers.id_set = false;
+    }
+
+    /// The reconnection time from the most recent valid `retry:` field, if
+    /// any arrived.
+    pub fn reconnection_time(&self) -> Option<Duration> {
+        self.buffers.reconnection_time
+    }
+
+    /// The next event, `retry:` or comment that the input fed so far
+    /// completes; `None` when more input is needed (or the stream is over).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LineTooLong`] or [`Error::EventTooLarge`] when the input
+    /// exceeds a limit. The error is returned once; after it, `next_item`
+    /// returns `None` and input is ignored until [`reset`](Self::reset).
+    #[inline]
+    pub fn next_item(&mut self) -> Option<Result<Item, Error>> {
+        if self.nothing_to_read() {
+            return None;
+        }
+        self.next_owned()
+    }
+
+    /// Like [`next_item`](Self::next_item), but the event borrows from the
+    /// parser instead of owning its strings: no allocation and no reference
+    /// counting per event, so the fastest way to consume a stream whose
+    /// events are handled at once (parsing JSON from the data, say).
+    ///
+    /// The item lives until the next call on the parser; call
+    /// [`EventRef::to_owned`] to keep an event longer. Both methods can be
+    /// mixed on one stream.
+    ///
+    /// ```
+    /// use ssefeed::parser::{ItemRef, Parser};
+    ///
+    /// let mut parser = Parser::new();
+    /// let mut total = 0;
+    /// parser.feed_slice(b"data: {\"n\": 1}\n\nevent: tick\ndata: {\"n\": 2}\n\n");
+    /// while let Some(item) = parser.next_item_ref() {
+    ///     if let ItemRef::Event(event) = item? {
+    ///         let n = event.data().trim_matches(|c: char| !c.is_ascii_digit());
+    ///         total += n.parse::<u32>().unwrap();
+    ///     }
+    /// }
+    /// assert_eq!(total, 3);
+    /// # Ok::<(), ssefeed::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`next_item`](Self::next_item).
+    #[inline]
+    pub fn next_item_ref(&mut self) -> Option<Result<ItemRef<'_>, Error>> {
+        if self.nothing_to_read() {
+            return None;
+        }
+        self.next_borrowed()
+    }
+
+    /// At the end of the input, discards what is unfinished and records
+    /// whether anything was.
+    fn end_stream(&mut self) {
+        let end = if !self.partial.is_empty() || self.buffers.pending() {
+            StreamEnd::Truncated
+        } else {
+            StreamEnd::Complete
+        };
+        self.clear_input();
+        self.buffers.discard();
+        self.lifecycle = Lifecycle::Ended(end);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parser::testing::*;
+
+    #[test]
+    fn unfinished_event_is_discarded_at_the_end() {
+        let (_, end) = check("data: 1\n\ndata: 2\n", &[ev("message", "1", "")]);
+        assert_eq!(end, Some(StreamEnd::Truncated));
+        let (_, end) = check("data: 1\n\ndata: 2", &[ev("message", "1", "")]);
+        assert_eq!(end, Some(StreamEnd::Truncated));
+        let (_, end) = check(
+            "data: 1\n\n: bye\nretry: 5\n",
+            &[ev("message", "1", ""), Out::Retry(5)],
+        );
+        assert_eq!(end, Some(StreamEnd::Complete));
+        let (_, end) = check("", &[]);
+        assert_eq!(end, Some(StreamEnd::Complete));
+    }
+
+    #[test]
+    fn stream_end_depends_on_the_pending_id_not_on_how_it_got_there() {
+        // The id buffer ends at the committed value: nothing is discarded,
+        // whichever ids came in between.
+        for input in [
+            "id: a\nid\n",
+            "id\n",
+            "id: 1\n\nid: 2\nid: 1\n",
+            "id: 1\n\nid: 1\n",
+        ] {
+            let (_, end) = check(input, &[]);
+            assert_eq!(end, Some(StreamEnd::Complete), "{input:?}");
+        }
+        let (id, end) = check("id: 1\n\nid: 1\nid: 2\n", &[]);
+        assert_eq!((id.as_str(), end), ("1", Some(StreamEnd::Truncated)));
+    }
+
+    #[test]
+    fn error_is_final_until_reset() {
+        let mut parser = Parser::builder().max_line_len(4).build();
+        parser.feed_slice(b"data: too long\n\n");
+        assert!(matches!(
+            parser.next_item(),
+            Some(Err(Error::LineTooLong { limit: 4 }))
+        ));
+        assert!(parser.next_item().is_none());
+        parser.feed_slice(b"data\n\n");
+        assert!(parser.next_item().is_none());
+        parser.reset();
+        parser.feed_slice(b"data\n\n");
+        assert!(matches!(parser.next_item(), Some(Ok(Item::Event(_)))));
+    }
+
+    #[test]
+    fn seeded_last_event_id_is_reported_until_replaced() {
+        let mut parser = Parser::new();
+        parser.set_last_event_id("41");
+        let mut out = Vec::new();
+        parser.feed_slice(b"data: a\n\nid: 42\ndata: b\n\n");
+        drain(&mut parser, &mut out);
+        assert_eq!(out, [ev("message", "a", "41"), ev("message", "b", "42")]);
+    }
+}
