@@ -54,12 +54,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .bearer_auth(key)
         .header("content-type", "application/json")
         .body(body.to_string());
-    let mut source = EventSource::builder(request).reconnect(false).build()?;
+    // A POST is one-shot: never sent twice, a cut body is an error.
+    let mut source = EventSource::new(request)?;
 
     let mut stdout = std::io::stdout();
     while let Some(event) = source.next().await {
-        let Event::Message(message) = event? else {
-            continue;
+        let message = match event {
+            Ok(Event::Message(message)) => message,
+            Ok(_) => continue,
+            Err(error) => {
+                // The cause chain, and the API's own explanation of a refusal.
+                eprintln!("llm_stream: {}", error.report());
+                if let Some(body) = error.body().filter(|body| !body.is_empty()) {
+                    eprintln!("{body}");
+                }
+                return Err(error.into());
+            }
         };
         if message.data() == "[DONE]" {
             break;

@@ -446,7 +446,7 @@ impl Machine {
             return;
         }
         if self.refuses(&response) {
-            self.handle_refusal(now, Refusal::new(response, Bytes::new(), false));
+            self.refuse(now, Refusal::new(response, Bytes::new(), false));
         } else if response.status() == 204 {
             // "clients will be told to stop reconnecting using 204": the
             // stream ends normally.
@@ -467,9 +467,14 @@ impl Machine {
     /// says so (honouring `Retry-After`). Ignored unless connecting, and for
     /// a response that is not refused.
     pub fn handle_refusal(&mut self, now: Instant, refusal: Refusal) {
-        if !matches!(self.state, State::Connecting { .. }) || !self.refuses(refusal.head()) {
-            return;
+        if matches!(self.state, State::Connecting { .. }) && self.refuses(refusal.head()) {
+            self.refuse(now, refusal);
         }
+    }
+
+    /// "Fail the connection" on a refused response, or reconnect: the part
+    /// of [`handle_refusal`](Self::handle_refusal) after its checks.
+    fn refuse(&mut self, now: Instant, refusal: Refusal) {
         let retry_after = refusal.head().retry_after();
         let error = if refusal.head().status() == 200 {
             Error::ContentType(Box::new(refusal))
