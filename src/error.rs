@@ -247,7 +247,7 @@ impl fmt::Display for Report<'_> {
 /// errors; native TLS stacks name the certificate.
 #[cfg(feature = "client")]
 fn is_tls_failure(error: &reqwest::Error) -> bool {
-    if !error.is_connect() {
+    if !crate::client::platform::is_connect(error) {
         return false;
     }
     let mut source = std::error::Error::source(error);

@@ -191,7 +191,7 @@ mod stream;
 
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
-pub use client::{EventSource, EventSourceBuilder, RequestContext};
+pub use client::{EventSource, EventSourceBuilder, MaybeSend, RequestContext};
 pub use error::{BoxError, Error, Report, Result};
 pub use event::{CloseReason, DEFAULT_EVENT_TYPE, Event, MessageEvent, ReadyState};
 pub use response::{

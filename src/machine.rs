@@ -25,6 +25,11 @@
 //!    [`poll_timeout`](Machine::poll_timeout) has come (it changes after each
 //!    input), then go to 1.
 //!
+//! Times are `web_time::Instant`s: that is `std::time::Instant` itself on
+//! every target but the browser (`wasm32-unknown-unknown`), where
+//! `std::time::Instant::now()` panics and `web_time` reads
+//! `performance.now()`.
+//!
 //! ```
 //! use std::time::{Duration, Instant};
 //! use ssefeed::machine::{Action, Machine};
@@ -55,7 +60,9 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use web_time::Instant;
 
 use bytes::Bytes;
 

@@ -33,6 +33,8 @@ pub enum HttpVersion {
     Http2,
     /// HTTP/3.
     Http3,
+    /// Not known: the browser's fetch does not tell it. Shown as `HTTP/?`.
+    Unknown,
 }
 
 impl fmt::Display for HttpVersion {
@@ -43,6 +45,7 @@ impl fmt::Display for HttpVersion {
             Self::Http11 => "HTTP/1.1",
             Self::Http2 => "HTTP/2",
             Self::Http3 => "HTTP/3",
+            Self::Unknown => "HTTP/?",
         })
     }
 }

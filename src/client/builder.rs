@@ -4,8 +4,6 @@
 use std::fmt;
 use std::time::Duration;
 
-use tokio::time::Instant;
-
 use super::EventSource;
 use super::request::{AsyncRequestFn, RequestFn, Requests, is_repeatable};
 use crate::error::Error;
@@ -193,7 +191,7 @@ impl EventSourceBuilder {
         if let Some(id) = &self.last_event_id {
             parser.set_last_event_id(id);
         }
-        let now = Instant::now().into_std();
+        let now = super::platform::now();
         let config = self.machine.reconnect(reconnect);
         let machine = Machine::with_config(now, parser, self.policy, config);
         let refusal_body = (self.refusal_body_limit, self.refusal_body_timeout);

@@ -6,11 +6,14 @@
 
 /// `EventSourceBuilder`: the options, and what requests are built from.
 mod builder;
+/// The clock, the timer and `Send`: native (tokio) or the browser.
+pub(crate) mod platform;
 /// The per-attempt request (factories, their context, the headers every
 /// attempt adds) and the owned head of each response.
 mod request;
 
 pub use builder::EventSourceBuilder;
+pub use platform::MaybeSend;
 pub use request::RequestContext;
 
 use std::fmt;
@@ -22,13 +25,14 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
-use tokio::time::{Instant, Sleep};
+use web_time::Instant;
 
 use crate::error::{BoxError, Error};
 use crate::event::{CloseReason, Event, ReadyState};
 use crate::machine::{Action, Machine};
 use crate::response::{Refusal, ResponseHead};
 use builder::Source;
+use platform::{BoxFuture, BoxStream, Timer, now};
 use request::{
     BuilderFuture, Requests, is_repeatable, prepare, request_context, response_head,
     transport_error,
@@ -47,8 +51,8 @@ macro_rules! debug {
     ($($arg:tt)*) => {{}};
 }
 
-type ResponseFuture = Pin<Box<dyn Future<Output = reqwest::Result<reqwest::Response>> + Send>>;
-type BodyStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
+type ResponseFuture = BoxFuture<reqwest::Result<reqwest::Response>>;
+type BodyStream = BoxStream<reqwest::Result<Bytes>>;
 
 /// What is under way on the wire.
 enum Conn {
@@ -67,7 +71,7 @@ struct RefusedBody {
     body: BodyStream,
     read: BytesMut,
     /// Reading stops at this instant with what has arrived.
-    deadline: Pin<Box<Sleep>>,
+    deadline: Timer,
 }
 
 /// A reconnecting Server-Sent Events client: a [`Stream`] of
@@ -129,7 +133,7 @@ pub struct EventSource {
     conn: Conn,
     /// The timer for the machine's deadlines; made at the first poll, since a
     /// timer needs the runtime and building an `EventSource` must not.
-    sleep: Option<Pin<Box<Sleep>>>,
+    sleep: Option<Timer>,
     /// How much of a refused response's body is kept, and for how long it
     /// is read.
     refusal_body: (usize, Duration),
@@ -142,7 +146,7 @@ pub struct EventSource {
     /// chunks carry `opened_at`.
     timed_chunks: bool,
     /// When the current response arrived.
-    opened_at: std::time::Instant,
+    opened_at: Instant,
 }
 
 impl EventSource {
@@ -192,7 +196,7 @@ impl EventSource {
     /// ```
     pub fn builder_fn<F>(make_request: F) -> EventSourceBuilder
     where
-        F: FnMut(&RequestContext) -> reqwest::RequestBuilder + Send + 'static,
+        F: FnMut(&RequestContext) -> reqwest::RequestBuilder + MaybeSend + 'static,
     {
         EventSourceBuilder::new(Source::Factory(Box::new(make_request)))
     }
@@ -214,8 +218,8 @@ impl EventSource {
     /// ```
     pub fn builder_async<F, Fut, E>(mut make_request: F) -> EventSourceBuilder
     where
-        F: FnMut(RequestContext) -> Fut + Send + 'static,
-        Fut: Future<Output = Result<reqwest::RequestBuilder, E>> + Send + 'static,
+        F: FnMut(RequestContext) -> Fut + MaybeSend + 'static,
+        Fut: Future<Output = Result<reqwest::RequestBuilder, E>> + MaybeSend + 'static,
         E: Into<BoxError>,
     {
         EventSourceBuilder::new(Source::AsyncFactory(Box::new(move |context| {
@@ -228,7 +232,7 @@ impl EventSource {
     fn start(
         requests: Requests,
         machine: Machine,
-        now: std::time::Instant,
+        now: Instant,
         refusal_body: (usize, Duration),
         auto_one_shot: bool,
     ) -> Self {
@@ -303,7 +307,7 @@ impl EventSource {
     /// ```
     pub fn reconnect_now(&mut self) -> bool {
         debug!("ssefeed: reconnect now");
-        self.machine.reconnect_now(Instant::now().into_std())
+        self.machine.reconnect_now(now())
     }
 
     /// Starts an attempt: the request, or the async factory that makes it.
@@ -353,15 +357,12 @@ impl EventSource {
         let Some(deadline) = self.machine.poll_timeout() else {
             return false;
         };
-        let deadline = Instant::from_std(deadline);
-        let sleep = self
-            .sleep
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        let sleep = self.sleep.get_or_insert_with(|| Timer::at(deadline));
         if self.sleep_at.is_none_or(|armed| deadline < armed) {
-            sleep.as_mut().reset(deadline);
+            sleep.reset(deadline);
             self.sleep_at = Some(deadline);
         }
-        if sleep.as_mut().poll(cx).is_ready() {
+        if sleep.poll_expired(cx).is_ready() {
             self.sleep_at = None;
             return true;
         }
@@ -404,7 +405,7 @@ impl EventSource {
                     Ok(conn) => self.conn = conn,
                     Err(error) => {
                         self.conn = Conn::Idle;
-                        self.machine.handle_error(Instant::now().into_std(), error);
+                        self.machine.handle_error(now(), error);
                         // The machine has an event (a reconnect, or the
                         // final error) to hand out before anything else.
                         return ControlFlow::Continue(());
@@ -420,7 +421,7 @@ impl EventSource {
             if !self.poll_timer(cx) {
                 return ControlFlow::Break(Poll::Pending);
             }
-            self.machine.handle_timeout(Instant::now().into_std());
+            self.machine.handle_timeout(now());
         }
         // Something happened: the machine may have an event now.
         ControlFlow::Continue(())
@@ -445,7 +446,7 @@ impl EventSource {
                         let last_event_id = self.machine.last_event_id().to_owned();
                         self.conn = Conn::Requesting(self.send(client, request, &last_event_id));
                     }
-                    Err(error) => self.machine.handle_error(Instant::now().into_std(), error),
+                    Err(error) => self.machine.handle_error(now(), error),
                 }
                 true
             }
@@ -453,7 +454,7 @@ impl EventSource {
                 let Poll::Ready(result) = response.as_mut().poll(cx) else {
                     return false;
                 };
-                let now = Instant::now();
+                let now = now();
                 match result {
                     Ok(response) => {
                         let head = response_head(&response);
@@ -464,18 +465,17 @@ impl EventSource {
                                 head,
                                 body,
                                 read: BytesMut::new(),
-                                deadline: Box::pin(tokio::time::sleep_until(now + timeout)),
+                                deadline: Timer::at(now + timeout),
                             }));
                         } else {
                             self.conn = Conn::Streaming(body);
-                            self.opened_at = now.into_std();
+                            self.opened_at = now;
                             self.machine.handle_response(self.opened_at, head);
                         }
                     }
                     Err(error) => {
                         self.conn = Conn::Idle;
-                        self.machine
-                            .handle_error(now.into_std(), transport_error(error));
+                        self.machine.handle_error(now, transport_error(error));
                     }
                 }
                 true
@@ -495,7 +495,7 @@ impl EventSource {
                     // A cut body keeps what arrived.
                     Poll::Ready(Some(Err(_))) => false,
                     Poll::Ready(None) => true,
-                    Poll::Pending if refused.deadline.as_mut().poll(cx).is_pending() => {
+                    Poll::Pending if refused.deadline.poll_expired(cx).is_pending() => {
                         return false;
                     }
                     Poll::Pending => false,
@@ -505,8 +505,7 @@ impl EventSource {
                 };
                 let RefusedBody { head, read, .. } = *refused;
                 let refusal = Refusal::new(head, read.freeze(), complete);
-                self.machine
-                    .handle_refusal(Instant::now().into_std(), refusal);
+                self.machine.handle_refusal(now(), refusal);
                 true
             }
             Conn::Streaming(body) => {
@@ -518,7 +517,7 @@ impl EventSource {
                         // The clock is read per chunk only when the machine
                         // uses the time (an idle timeout, `max_elapsed`).
                         let now = if self.timed_chunks {
-                            Instant::now().into_std()
+                            now()
                         } else {
                             self.opened_at
                         };
@@ -526,12 +525,11 @@ impl EventSource {
                     }
                     Some(Err(error)) => {
                         self.conn = Conn::Idle;
-                        let now = Instant::now().into_std();
-                        self.machine.handle_error(now, transport_error(error));
+                        self.machine.handle_error(now(), transport_error(error));
                     }
                     None => {
                         self.conn = Conn::Idle;
-                        self.machine.handle_eof(Instant::now().into_std());
+                        self.machine.handle_eof(now());
                     }
                 }
                 true

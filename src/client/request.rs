@@ -2,21 +2,17 @@
 //! request and response carry: the factories and their context, the headers
 //! added to each request, the owned head of each response.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use reqwest::header::{self, HeaderValue};
 
+pub(super) use super::platform::{AsyncRequestFn, RequestFn};
+use super::platform::{BoxFuture, http_version, wall_clock};
 use crate::error::{BoxError, Error};
 use crate::machine::Machine;
-use crate::response::{HttpVersion, ResponseHead};
+use crate::response::ResponseHead;
 
-pub(super) type RequestFn = Box<dyn FnMut(&RequestContext) -> reqwest::RequestBuilder + Send>;
-pub(super) type BuilderFuture =
-    Pin<Box<dyn Future<Output = Result<reqwest::RequestBuilder, BoxError>> + Send>>;
-pub(super) type AsyncRequestFn = Box<dyn FnMut(RequestContext) -> BuilderFuture + Send>;
+pub(super) type BuilderFuture = BoxFuture<Result<reqwest::RequestBuilder, BoxError>>;
 
 /// What a request factory is told before each attempt: see
 /// [`EventSource::builder_fn`](crate::EventSource::builder_fn) and
@@ -97,13 +93,7 @@ pub(super) fn transport_error(error: reqwest::Error) -> Error {
 
 /// The owned head of a response: built once per connection.
 pub(super) fn response_head(response: &reqwest::Response) -> ResponseHead {
-    let version = match response.version() {
-        reqwest::Version::HTTP_09 => HttpVersion::Http09,
-        reqwest::Version::HTTP_10 => HttpVersion::Http10,
-        reqwest::Version::HTTP_2 => HttpVersion::Http2,
-        reqwest::Version::HTTP_3 => HttpVersion::Http3,
-        _ => HttpVersion::Http11,
-    };
+    let version = http_version(response);
     let headers = response
         .headers()
         .iter()
@@ -119,7 +109,7 @@ pub(super) fn response_head(response: &reqwest::Response) -> ResponseHead {
         version,
         headers,
         Some(response.url().as_str().into()),
-        Some(SystemTime::now()),
+        Some(wall_clock()),
     )
 }
 
