@@ -11,12 +11,8 @@ mod browser;
 #[cfg(not(all(target_arch = "wasm32", any(target_os = "unknown", target_os = "none"))))]
 mod native;
 
+// Each item keeps its own visibility; only `MaybeSend` is public.
 #[cfg(all(target_arch = "wasm32", any(target_os = "unknown", target_os = "none")))]
-pub(crate) use browser::*;
+pub use browser::*;
 #[cfg(not(all(target_arch = "wasm32", any(target_os = "unknown", target_os = "none"))))]
-pub(crate) use native::*;
-
-#[cfg(all(target_arch = "wasm32", any(target_os = "unknown", target_os = "none")))]
-pub use browser::MaybeSend;
-#[cfg(not(all(target_arch = "wasm32", any(target_os = "unknown", target_os = "none"))))]
-pub use native::MaybeSend;
+pub use native::*;
