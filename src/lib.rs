@@ -9,7 +9,9 @@
 //! - [`machine::Machine`]: the reconnect state machine (CONNECTING, OPEN,
 //!   CLOSED; `retry:`, `Last-Event-ID`, 204, backoff), also sans-I/O;
 //! - `EventSource` (feature `client`, on by default): both driven by reqwest
-//!   and tokio, as a [`Stream`](futures_core::Stream) of [`Event`]s;
+//!   and tokio, as a [`Stream`](futures_core::Stream) of [`Event`]s; in the
+//!   browser (`wasm32-unknown-unknown`), by reqwest's fetch backend and the
+//!   browser's timers, with no tokio runtime;
 //! - [`EventStream`]: the parser over any byte stream or `AsyncRead`, for
 //!   other HTTP stacks, test servers and captured files.
 //!
