@@ -130,7 +130,7 @@ impl EventBuffers {
     ///
     /// Never inlined, as in the single-file parser: the read loop handles
     /// `data:` lines itself and calls this for the rarer rest, and inlined
-    /// into `advance` (so `next_owned`, `next_borrowed`) and three times into
+    /// into `advance` (so `next_owned`, `next_borrowed`) and twice into
     /// `step_at_line_start` it made those 1.6 to 4.1 times larger and the
     /// small-chunk rows slower (measured: BENCHMARKS.md, session 4).
     #[inline(never)]
