@@ -127,7 +127,13 @@ impl EventBuffers {
     /// Processes one line that is not blank, without its line ending. `at`
     /// says where it lies; `input` is the input being read (where a data
     /// value read earlier may lie).
-    #[inline]
+    ///
+    /// Never inlined, as in the single-file parser: the read loop handles
+    /// `data:` lines itself and calls this for the rarer rest, and inlined
+    /// into `advance` (so `next_owned`, `next_borrowed`) and twice into
+    /// `step_at_line_start` it made those 1.6 to 4.1 times larger and the
+    /// small-chunk rows slower (measured: BENCHMARKS.md, session 4).
+    #[inline(never)]
     pub(super) fn line(
         &mut self,
         input: &[u8],

@@ -76,7 +76,9 @@
 //!   BENCHMARKS.md, "What made the difference"). Run
 //!   `PARSER_ROUNDS=25 cargo bench --bench parser` before and after a change.
 //! - The `#[inline]`s on helpers called from another file: without them
-//!   they may no longer inline.
+//!   they may no longer inline. And the `#[inline(never)]` on
+//!   `EventBuffers::line`: inlining it into the read loop's callers made
+//!   the 7-byte rows slower (BENCHMARKS.md, session 4).
 //! - A new way to hold a data value (`Data`) must be handled in
 //!   `append_data`, `take_owned`, `take_ref`, `detach` and `pending`.
 //!
