@@ -307,6 +307,19 @@ impl Machine {
         self.parser.last_event_id()
     }
 
+    /// Lets go of buffer space that holds nothing now, before the driver
+    /// waits for input: see [`Parser::shrink_buffers`]. Cheap when there is
+    /// nothing to free, so it can be called before every wait.
+    pub fn shrink_buffers(&mut self) {
+        self.parser.shrink_buffers();
+    }
+
+    /// The parser's buffer capacity, for tests of what a waiting source keeps.
+    #[cfg(test)]
+    pub(crate) fn buffer_capacity(&self) -> usize {
+        self.parser.buffer_capacity()
+    }
+
     /// The reconnection time: the server's latest `retry:` (capped by
     /// [`RetryPolicy::max_server_delay`]), else the policy's initial value.
     pub fn reconnection_time(&self) -> Duration {

@@ -1,7 +1,7 @@
 //! Decoding any byte stream: a [`Stream`] of chunks or an [`AsyncRead`].
 
 use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures_core::Stream;
@@ -127,7 +127,12 @@ where
                 }
                 None => {}
             }
-            match ready!(this.source.as_mut().poll_next(cx)) {
+            let Poll::Ready(next) = this.source.as_mut().poll_next(cx) else {
+                // About to wait: keep no space for the large events just read.
+                this.parser.shrink_buffers();
+                return Poll::Pending;
+            };
+            match next {
                 Some(Ok(chunk)) => this.parser.feed(chunk.into()),
                 Some(Err(error)) => {
                     *this.done = true;
@@ -153,5 +158,30 @@ impl<R: AsyncRead> Stream for ReaderSource<R> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.project().inner.poll_next(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::{FutureExt, StreamExt, stream};
+
+    use super::*;
+
+    #[test]
+    fn a_waiting_stream_keeps_no_space_for_the_burst_it_read() {
+        let big = "x".repeat(10_000);
+        let burst = format!("data: {big}\ndata: {big}\ndata: {big}\n\n");
+        // The burst in pieces, as reads deliver it, then nothing more.
+        let pieces: Vec<Result<Bytes, std::io::Error>> = burst
+            .as_bytes()
+            .chunks(4_000)
+            .map(|piece| Ok(Bytes::copy_from_slice(piece)))
+            .collect();
+        let mut events = EventStream::new(stream::iter(pieces).chain(stream::pending()));
+        let event = events.next().now_or_never().flatten().unwrap().unwrap();
+        assert_eq!(event.data().len(), 3 * big.len() + 2);
+        assert!(events.next().now_or_never().is_none(), "waits for more");
+        let kept = events.parser().buffer_capacity();
+        assert!(kept <= 4 * 1024, "{kept} bytes kept while waiting");
     }
 }

@@ -419,6 +419,9 @@ impl EventSource {
         }
         if !self.poll_conn(cx) {
             if !self.poll_timer(cx) {
+                // About to wait: an idle feed keeps no space for the large
+                // events it saw last.
+                self.machine.shrink_buffers();
                 return ControlFlow::Break(Poll::Pending);
             }
             self.machine.handle_timeout(now());
@@ -565,5 +568,46 @@ fn trace_event(event: &Result<Event, Error>) {
         #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
         Err(error) => debug!(%error, "ssefeed: closed with an error"),
         _ => {}
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use futures_util::{FutureExt, StreamExt};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_waiting_source_keeps_no_space_for_the_burst_it_read() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let big = "x".repeat(10_000);
+        let burst = format!("data: {big}\ndata: {big}\ndata: {big}\n\n");
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut head = [0; 4096];
+            let _ = socket.read(&mut head).await.unwrap();
+            let response =
+                format!("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\n{burst}");
+            // In pieces, as a server that flushes as it goes sends it.
+            for piece in response.as_bytes().chunks(4_000) {
+                socket.write_all(piece).await.unwrap();
+                socket.flush().await.unwrap();
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            // Then the feed idles.
+            std::future::pending::<()>().await;
+        });
+        let mut source = EventSource::new(reqwest::Client::new().get(url)).unwrap();
+        assert!(matches!(source.next().await, Some(Ok(Event::Open(_)))));
+        match source.next().await {
+            Some(Ok(Event::Message(message))) => assert_eq!(message.data().len(), 30_002),
+            other => panic!("{other:?}"),
+        }
+        assert!(source.next().now_or_never().is_none(), "waits for more");
+        let kept = source.machine.buffer_capacity();
+        assert!(kept <= 4 * 1024, "{kept} bytes kept while waiting");
+        server.abort();
     }
 }

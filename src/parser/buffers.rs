@@ -274,6 +274,30 @@ impl EventBuffers {
         Ok(())
     }
 
+    /// Lets go of what holds nothing now: the multi-line data buffer unless
+    /// it holds the event's data, the id buffer unless an `id` is pending,
+    /// and what the last borrowed item borrowed (see
+    /// [`Parser::shrink_buffers`](super::Parser::shrink_buffers)).
+    pub(super) fn shrink_buffers(&mut self) {
+        if !matches!(self.data, Data::Joined) {
+            self.joined.clear();
+            self.joined_from = 0;
+            super::free_if_unused(&mut self.joined);
+        }
+        if !self.id_set {
+            free_string_if_unused(&mut self.id_buffer);
+        }
+        self.lossy.clear();
+        free_string_if_unused(&mut self.lossy);
+        self.held = Bytes::new();
+        self.held_comment = ByteString::new();
+    }
+
+    #[cfg(test)]
+    pub(super) fn buffer_capacity(&self) -> usize {
+        self.joined.capacity() + self.id_buffer.capacity() + self.lossy.capacity() + self.held.len()
+    }
+
     /// Empties the multi-line data buffer for a new value, and lets go of it
     /// first when it grew large.
     pub(super) fn start_joined(&mut self) {
@@ -324,6 +348,13 @@ impl EventBuffers {
             return false;
         }
         true
+    }
+}
+
+/// [`free_if_unused`](super::free_if_unused) for a string.
+fn free_string_if_unused(buffer: &mut String) {
+    if buffer.is_empty() && buffer.capacity() > super::KEEP_WHILE_WAITING {
+        *buffer = String::new();
     }
 }
 

@@ -117,6 +117,17 @@ impl Fed {
         }
     }
 
+    /// Lets go of the copy's space if it holds no input (see
+    /// [`Parser::shrink_buffers`](super::Parser::shrink_buffers)).
+    pub(super) fn shrink_buffers(&mut self) {
+        super::free_if_unused(&mut self.copied);
+    }
+
+    #[cfg(test)]
+    pub(super) fn buffer_capacity(&self) -> usize {
+        self.copied.capacity()
+    }
+
     /// Lets go of all input (the copy keeps its capacity).
     fn clear(&mut self) {
         self.set_chunk(Bytes::new());

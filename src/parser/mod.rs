@@ -331,6 +331,37 @@ impl Parser {
         self.next_borrowed()
     }
 
+    /// Lets go of buffer space that holds nothing now: for a caller about to
+    /// wait for more input. A buffer in use (the unfinished line, the event
+    /// being built) is kept as it is; an unused one keeps at most 1 KiB, so a
+    /// feed that saw one burst of large events does not hold their space
+    /// while it idles. The `EventSource` client and
+    /// [`EventStream`](crate::EventStream) call it whenever they wait.
+    ///
+    /// ```
+    /// let mut parser = ssefeed::parser::Parser::new();
+    /// parser.feed_slice(format!("data: {}\n\n", "x".repeat(100_000)).as_bytes());
+    /// assert!(parser.next_item().is_some());
+    /// assert!(parser.next_item().is_none());
+    /// parser.shrink_buffers(); // nothing else to read: wait for the network
+    /// ```
+    pub fn shrink_buffers(&mut self) {
+        free_if_unused(&mut self.partial);
+        free_if_unused(&mut self.stash);
+        self.fed.shrink_buffers();
+        self.buffers.shrink_buffers();
+    }
+
+    /// The capacity the parser's own buffers hold, for tests of what it keeps
+    /// (a fed chunk is shared with the caller and not counted).
+    #[cfg(test)]
+    pub(crate) fn buffer_capacity(&self) -> usize {
+        self.partial.capacity()
+            + self.stash.capacity()
+            + self.fed.buffer_capacity()
+            + self.buffers.buffer_capacity()
+    }
+
     /// At the end of the input, discards what is unfinished and records
     /// whether anything was.
     fn end_stream(&mut self) {
@@ -342,6 +373,19 @@ impl Parser {
         self.clear_input();
         self.buffers.discard();
         self.lifecycle = Lifecycle::Ended(end);
+    }
+}
+
+/// How much space an unused buffer keeps while the parser waits
+/// ([`Parser::shrink_buffers`]): enough for the small events of a busy feed
+/// to cost no allocation per read.
+const KEEP_WHILE_WAITING: usize = 1024;
+
+/// Lets go of `buffer`'s space if it holds nothing and more than
+/// [`KEEP_WHILE_WAITING`] bytes of it.
+pub(super) fn free_if_unused(buffer: &mut Vec<u8>) {
+    if buffer.is_empty() && buffer.capacity() > KEEP_WHILE_WAITING {
+        *buffer = Vec::new();
     }
 }
 
@@ -406,5 +450,83 @@ mod tests {
         parser.feed_slice(b"data: a\n\nid: 42\ndata: b\n\n");
         drain(&mut parser, &mut out);
         assert_eq!(out, [ev("message", "a", "41"), ev("message", "b", "42")]);
+    }
+
+    /// A feed after a burst of large events: multi-line data, a long id,
+    /// a line that spanned reads, in copied and in fed input.
+    fn burst(parser: &mut Parser, big: &str) -> Vec<Out> {
+        let mut out = Vec::new();
+        let event = format!("id: {big}\ndata: {big}\ndata: {big}\n\n");
+        let (head, tail) = event.as_bytes().split_at(event.len() / 3);
+        parser.feed_slice(head);
+        drain(parser, &mut out);
+        parser.feed(Bytes::copy_from_slice(tail));
+        drain(parser, &mut out);
+        parser.feed_slice(format!(": {big}\n").as_bytes());
+        drain(parser, &mut out);
+        let _ = parser.next_item_ref();
+        out
+    }
+
+    #[test]
+    fn a_waiting_parser_keeps_no_space_for_the_burst_it_read() {
+        // Lines this long are copied out of the reads (longer ones are
+        // handed over in chunks of their own, and kept by the event).
+        let big = "x".repeat(10_000);
+        for comments in [false, true] {
+            let mut parser = Parser::builder().comments(comments).build();
+            let out = burst(&mut parser, &big);
+            assert_eq!(out[0], ev("message", &format!("{big}\n{big}"), &big));
+            assert!(parser.buffer_capacity() > 4 * big.len());
+            parser.shrink_buffers();
+            assert!(
+                parser.buffer_capacity() <= 4 * KEEP_WHILE_WAITING + big.len(),
+                "{} bytes kept",
+                parser.buffer_capacity()
+            );
+            // The last event ID is the one buffer that must stay.
+            assert_eq!(parser.last_event_id(), big);
+            parser.set_last_event_id("");
+            parser.shrink_buffers();
+            assert!(parser.buffer_capacity() <= 4 * KEEP_WHILE_WAITING + big.len());
+        }
+    }
+
+    #[test]
+    fn shrinking_keeps_the_unfinished_line_and_event() {
+        let big = "y".repeat(100_000);
+        let input = format!("event: e\nid: {big}\ndata: {big}\ndata: {big}\n\n");
+        let expected = [ev("e", &format!("{big}\n{big}"), &big)];
+        // Shrink at every kind of place a wait can come: mid-line, between
+        // lines of an event, after a CR.
+        for split in [
+            3,
+            10,
+            5_000,
+            100_010,
+            100_030,
+            150_000,
+            200_030,
+            input.len() - 1,
+        ] {
+            for owned in [true, false] {
+                let mut parser = Parser::new();
+                let mut out = Vec::new();
+                parser.feed_slice(&input.as_bytes()[..split]);
+                drain(&mut parser, &mut out);
+                parser.shrink_buffers();
+                parser.feed(Bytes::copy_from_slice(&input.as_bytes()[split..]));
+                if owned {
+                    drain(&mut parser, &mut out);
+                } else {
+                    while let Some(item) = parser.next_item_ref() {
+                        if let Ok(ItemRef::Event(event)) = item {
+                            out.push(ev(event.event_type(), event.data(), event.last_event_id()));
+                        }
+                    }
+                }
+                assert_eq!(out, expected, "split at {split}, owned {owned}");
+            }
+        }
     }
 }
