@@ -89,10 +89,9 @@ fn unsupported(lib: Lib, proto: Proto) -> Option<&'static str> {
         // .build(proxy_connector)`, hyper-util's client with its defaults,
         // and the builder has no HTTP/2 option: over plain TCP it speaks
         // HTTP/1.1; HTTP/2 only where the connector reports ALPN h2 (TLS).
-        (Lib::LdClient, Proto::H2c) => Some(
-            "no HTTP/2 prior-knowledge option: HyperTransport builds hyper-util's \
-             client with default options (h2 only through TLS ALPN)",
-        ),
+        (Lib::LdClient, Proto::H2c) => {
+            Some("no h2c: its hyper-util client has default options, HTTP/2 only by TLS ALPN")
+        }
         _ => None,
     }
 }
