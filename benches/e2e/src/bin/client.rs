@@ -414,6 +414,9 @@ struct Counts {
     ready: AtomicUsize,
     events: AtomicU64,
     per_feed: Box<[AtomicU32]>,
+    /// The count of `events` that ends the steady phase (none before it).
+    target: AtomicU64,
+    done: tokio::sync::Notify,
 }
 
 async fn slow(
@@ -430,6 +433,8 @@ async fn slow(
         ready: AtomicUsize::new(0),
         events: AtomicU64::new(0),
         per_feed: (0..feeds).map(|_| AtomicU32::new(0)).collect(),
+        target: AtomicU64::new(u64::MAX),
+        done: tokio::sync::Notify::new(),
     });
     let (fail_tx, mut fail_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     let open = |range: std::ops::Range<usize>| {
@@ -439,7 +444,10 @@ async fn slow(
                 if counts.per_feed[feed].fetch_add(1, Ordering::Relaxed) == 0 {
                     counts.ready.fetch_add(1, Ordering::Relaxed);
                 }
-                counts.events.fetch_add(1, Ordering::Relaxed);
+                let n = counts.events.fetch_add(1, Ordering::Relaxed) + 1;
+                if n == counts.target.load(Ordering::Relaxed) {
+                    counts.done.notify_one();
+                }
                 false
             };
             spawn_feed(lib, &ctx, &url, &fail_tx, on_data);
@@ -463,17 +471,21 @@ async fn slow(
         counts.events.load(Ordering::Relaxed),
         Instant::now(),
     );
-    loop {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        if let Ok(error) = fail_rx.try_recv() {
-            return Err(format!("a feed failed: {error}"));
+    // Woken by the feed whose event makes the count, not by polling (a
+    // timer's wake-ups would be CPU time of the steady phase too).
+    counts
+        .target
+        .store(count0 + events.max(1), Ordering::Relaxed);
+    let enough = async {
+        match secs {
+            Some(secs) => tokio::time::sleep(secs).await,
+            None => counts.done.notified().await,
         }
-        let done = match secs {
-            Some(secs) => started.elapsed() >= secs,
-            None => counts.events.load(Ordering::Relaxed) - count0 >= events,
-        };
-        if done {
-            break;
+    };
+    tokio::select! {
+        () = enough => {}
+        error = fail_rx.recv() => {
+            return Err(format!("a feed failed: {}", error.unwrap_or_default()));
         }
     }
     let (cpu1, count1, wall) = (
