@@ -86,25 +86,79 @@ impl Corpus {
     /// to `chunk_bytes` (one event per chunk if it is larger).
     pub fn chunked(&self, chunk_bytes: usize) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.bytes.len() + self.event_ends.len() * 8 + 5);
-        let mut push = |chunk: &[u8]| {
+        for chunk in self.chunk_ranges(chunk_bytes) {
+            let chunk = &self.bytes[chunk];
             let _ = write!(Hex(&mut out), "{:x}\r\n", chunk.len());
             out.extend_from_slice(chunk);
             out.extend_from_slice(b"\r\n");
-        };
+        }
+        out.extend_from_slice(b"0\r\n\r\n");
+        out
+    }
+
+    /// Where each chunk of [`chunked`](Self::chunked) lies in `bytes` (the
+    /// HTTP/2 server sends each as one DATA frame).
+    pub fn chunk_ranges(&self, chunk_bytes: usize) -> Vec<std::ops::Range<usize>> {
+        let mut ranges = Vec::new();
         let (mut chunk_start, mut start) = (0, 0);
         for &end in &self.event_ends {
             if start > chunk_start && end - chunk_start > chunk_bytes {
-                push(&self.bytes[chunk_start..start]);
+                ranges.push(chunk_start..start);
                 chunk_start = start;
             }
             start = end;
         }
         if start > chunk_start {
-            push(&self.bytes[chunk_start..start]);
+            ranges.push(chunk_start..start);
         }
-        out.extend_from_slice(b"0\r\n\r\n");
-        out
+        ranges
     }
+}
+
+/// The HTTP version and transport of a test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proto {
+    /// HTTP/1.1 over plain TCP.
+    H1,
+    /// Cleartext HTTP/2 with prior knowledge (no upgrade, no TLS).
+    H2c,
+    /// HTTP/2 over TLS, negotiated with ALPN `h2`.
+    H2,
+}
+
+impl Proto {
+    /// Parses `h1`, `h2c` or `h2`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "h1" => Some(Self::H1),
+            "h2c" => Some(Self::H2c),
+            "h2" => Some(Self::H2),
+            _ => None,
+        }
+    }
+
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::H1 => "h1",
+            Self::H2c => "h2c",
+            Self::H2 => "h2",
+        }
+    }
+}
+
+/// The phase, in microseconds below `interval_us`, of the `index`th feed of
+/// the slow test: spread evenly at random (a seeded hash, so the same on
+/// every run), so that many feeds' events do not all fall in one instant.
+pub fn phase_us(seed: u64, index: u64, interval_us: u64) -> u64 {
+    // splitmix64 of seed and index.
+    let mut z = seed
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(index.wrapping_add(1).wrapping_mul(0xBF58_476D_1CE4_E5B9));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    z % interval_us.max(1)
 }
 
 /// `fmt::Write` into a byte vector.
@@ -189,6 +243,23 @@ pub fn vm_rss_kib() -> u64 {
         .find_map(|line| line.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .expect("VmRSS in /proc/self/status")
+}
+
+/// How many file descriptors this process has open (`/proc/self/fd`).
+pub fn fd_count() -> usize {
+    std::fs::read_dir("/proc/self/fd").map_or(0, |dir| dir.count())
+}
+
+/// This process's CPU time so far (user + system, `getrusage`), in µs.
+pub fn cpu_time_us() -> u64 {
+    // SAFETY: getrusage on this process, writing into a zeroed struct.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let us = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    us(usage.ru_utime) + us(usage.ru_stime)
 }
 
 /// Raises the open-file limit to its hard limit (1,000 connections need more

@@ -3,8 +3,9 @@
 //!
 //! ```text
 //! client --lib ssefeed|ldclient|reqwest-eventsource|sse-reqwest-client|raw
-//!        --url http://127.0.0.1:PORT/ --mode stream|latency|idle
-//!        [--events N] [--conns 1000]
+//!        --url http://127.0.0.1:PORT/ --mode stream|latency|idle|slow
+//!        [--proto h1|h2c|h2] [--ca CERT.pem]
+//!        [--events N] [--conns 1000] [--secs S]
 //! ```
 //!
 //! - `stream`: counts N message events and exits; prints
@@ -14,9 +15,26 @@
 //! - `latency`: N events whose data is the server's clock; prints
 //!   `events=N lat_ns=a,b,...`, each the client's clock at delivery minus
 //!   the server's at sending.
-//! - `idle`: opens one connection (so one-time setup is not counted), reads
-//!   VmRSS, opens `--conns` more, waits until each delivered its first event,
-//!   reads VmRSS again; prints `conns=C before_kib=X after_kib=Y`.
+//! - `idle`: opens one feed (so one-time setup is not counted), reads VmRSS
+//!   and counts its open file descriptors, opens `--conns` more, waits until
+//!   each delivered its first event, reads both again; prints
+//!   `conns=C before_kib=X after_kib=Y fds_before=F fds_after=G`.
+//! - `slow`: opens `--conns` feeds in all (one first, then the rest) to the
+//!   server's slow mode, waits until each delivered its first event, then
+//!   takes the process's CPU time (`getrusage`, user + system) and counts
+//!   the message events of all feeds until `--events` more have arrived (or
+//!   for `--secs`); prints `feeds=N events=E cpu_us=X secs=Y min_feed=M`:
+//!   the CPU time and wall time of that steady phase only, and the fewest
+//!   events one feed delivered in it. Any feed's error, reconnect or end is
+//!   a failure.
+//!
+//! `--proto` says what the server speaks; each library is configured the way
+//! its user would to reach it: `h1` (the default) with each library's
+//! default client, as before; `h2c` (HTTP/2 with prior knowledge) with
+//! reqwest's `http2_prior_knowledge()`; `h2` (TLS, ALPN) with an `https://`
+//! URL and the server's certificate (`--ca`) added to the client's roots.
+//! Over HTTP/2 the client first checks that a response really is HTTP/2.
+//! What a library cannot do it reports as `unsupported=<reason>` (exit 0).
 //!
 //! Every library runs on a current-thread tokio runtime, with one shared HTTP
 //! client (or transport) per process and the library's default options.
@@ -24,13 +42,14 @@
 //! and parses nothing.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use ssefeed_e2e::{Args, die, now_nanos, raise_fd_limit, vm_rss_kib};
+use ssefeed_e2e::{Args, Proto, cpu_time_us, die, fd_count, now_nanos, raise_fd_limit, vm_rss_kib};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Lib {
@@ -41,24 +60,90 @@ enum Lib {
     Raw,
 }
 
+/// LaunchDarkly's transport over a custom (TLS) connector, as
+/// `HyperTransportBuilder::build_with_connector` wraps it.
+type LdTls = launchdarkly_sdk_transport::HyperTransport<
+    hyper_http_proxy::ProxyConnector<
+        hyper_timeout::TimeoutConnector<
+            hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+        >,
+    >,
+>;
+
 /// The HTTP client each library shares across its connections.
 enum Ctx {
     Reqwest13(reqwest::Client),
     Reqwest12(reqwest012::Client),
     Hyper(launchdarkly_sdk_transport::HyperTransport),
+    HyperTls(LdTls),
     None,
 }
 
-impl Ctx {
-    fn new(lib: Lib) -> Self {
-        match lib {
-            Lib::Ssefeed | Lib::SseReqwestClient => Self::Reqwest13(reqwest::Client::new()),
-            Lib::ReqwestEventsource => Self::Reqwest12(reqwest012::Client::new()),
-            Lib::LdClient => Self::Hyper(
-                launchdarkly_sdk_transport::HyperTransport::new().expect("hyper transport"),
-            ),
-            Lib::Raw => Self::None,
+/// What a library cannot do over `proto`, and why.
+fn unsupported(lib: Lib, proto: Proto) -> Option<&'static str> {
+    match (lib, proto) {
+        (_, Proto::H1) => None,
+        (Lib::Raw, _) => Some("the floor speaks HTTP/1.1 only"),
+        // launchdarkly-sdk-transport 0.1.4, src/transport_hyper.rs:
+        // build_with_connector ends in `HyperClient::builder(TokioExecutor::new())
+        // .build(proxy_connector)`, hyper-util's client with its defaults,
+        // and the builder has no HTTP/2 option: over plain TCP it speaks
+        // HTTP/1.1; HTTP/2 only where the connector reports ALPN h2 (TLS).
+        (Lib::LdClient, Proto::H2c) => {
+            Some("no h2c: its hyper-util client has default options, HTTP/2 only by TLS ALPN")
         }
+        _ => None,
+    }
+}
+
+impl Ctx {
+    fn new(lib: Lib, proto: Proto, ca: Option<&[u8]>) -> Result<Self, String> {
+        let ca = || ca.ok_or("--proto h2 needs --ca");
+        Ok(match (lib, proto) {
+            (Lib::Ssefeed | Lib::SseReqwestClient, Proto::H1) => {
+                Self::Reqwest13(reqwest::Client::new())
+            }
+            (Lib::Ssefeed | Lib::SseReqwestClient, Proto::H2c) => Self::Reqwest13(
+                reqwest::Client::builder()
+                    .http2_prior_knowledge()
+                    .build()
+                    .map_err(|e| e.to_string())?,
+            ),
+            (Lib::Ssefeed | Lib::SseReqwestClient, Proto::H2) => {
+                let cert = reqwest::Certificate::from_pem(ca()?).map_err(|e| e.to_string())?;
+                Self::Reqwest13(
+                    // What `add_root_certificate` (deprecated in 0.13) did.
+                    reqwest::Client::builder()
+                        .tls_certs_merge([cert])
+                        .build()
+                        .map_err(|e| e.to_string())?,
+                )
+            }
+            (Lib::ReqwestEventsource, Proto::H1) => Self::Reqwest12(reqwest012::Client::new()),
+            (Lib::ReqwestEventsource, Proto::H2c) => Self::Reqwest12(
+                reqwest012::Client::builder()
+                    .http2_prior_knowledge()
+                    .build()
+                    .map_err(|e| e.to_string())?,
+            ),
+            (Lib::ReqwestEventsource, Proto::H2) => {
+                let cert = reqwest012::Certificate::from_pem(ca()?).map_err(|e| e.to_string())?;
+                Self::Reqwest12(
+                    reqwest012::Client::builder()
+                        .add_root_certificate(cert)
+                        .build()
+                        .map_err(|e| e.to_string())?,
+                )
+            }
+            (Lib::LdClient, Proto::H1) => Self::Hyper(
+                launchdarkly_sdk_transport::HyperTransport::new().map_err(|e| e.to_string())?,
+            ),
+            (Lib::LdClient, Proto::H2) => Self::HyperTls(ld_tls(ca()?)?),
+            (Lib::Raw, Proto::H1) => Self::None,
+            (Lib::LdClient | Lib::Raw, Proto::H2c) | (Lib::Raw, Proto::H2) => {
+                unreachable!("unsupported")
+            }
+        })
     }
 
     fn r13(&self) -> &reqwest::Client {
@@ -67,6 +152,80 @@ impl Ctx {
             _ => unreachable!(),
         }
     }
+
+    /// Over HTTP/2: one request, to check that the response really is
+    /// HTTP/2 (the connection stays in the client's pool for the feeds).
+    async fn check_version(&self, url: &str) -> Result<(), String> {
+        let version = match self {
+            Self::Reqwest13(client) => {
+                format!(
+                    "{:?}",
+                    client
+                        .get(url)
+                        .send()
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .version()
+                )
+            }
+            Self::Reqwest12(client) => {
+                format!(
+                    "{:?}",
+                    client
+                        .get(url)
+                        .send()
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .version()
+                )
+            }
+            Self::HyperTls(transport) => {
+                use launchdarkly_sdk_transport::HttpTransport as _;
+                let request = hyper::Request::get(url)
+                    .body(None)
+                    .map_err(|e| e.to_string())?;
+                let response = transport
+                    .request(request)
+                    .await
+                    .map_err(|e| format!("{e:?}"))?;
+                format!("{:?}", response.version())
+            }
+            Self::Hyper(_) | Self::None => return Ok(()),
+        };
+        if version == "HTTP/2.0" {
+            Ok(())
+        } else {
+            Err(format!("the response was {version}, not HTTP/2"))
+        }
+    }
+}
+
+/// LaunchDarkly's transport over TLS with the server's certificate as the
+/// one root, the way its docs say to customize TLS: a hyper-rustls
+/// connector (HTTP/1.1 and HTTP/2 by ALPN) given to `build_with_connector`.
+fn ld_tls(ca: &[u8]) -> Result<LdTls, String> {
+    use rustls::pki_types::{CertificateDer, pem::PemObject as _};
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(ca) {
+        roots
+            .add(cert.map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(config)
+        .https_only()
+        .enable_http1()
+        .enable_http2()
+        .build();
+    launchdarkly_sdk_transport::HyperTransport::builder()
+        .build_with_connector(connector)
+        .map_err(|e| e.to_string())
 }
 
 fn main() {
@@ -81,19 +240,35 @@ fn main() {
     };
     let url = args.required("url").to_owned();
     let mode = args.str_or("mode", "stream").to_owned();
+    let proto = Proto::parse(args.str_or("proto", "h1")).unwrap_or_else(|| die("bad --proto"));
+    let ca = args
+        .get("ca")
+        .map(|path| std::fs::read(path).unwrap_or_else(|e| die(&format!("--ca {path}: {e}"))));
     let events = args.num_or("events", 1000);
     let conns = args.num_or("conns", 1000) as usize;
+    let secs = args
+        .get("secs")
+        .map(|_| Duration::from_secs(args.num_or("secs", 0)));
     raise_fd_limit();
+    if let Some(reason) = unsupported(lib, proto) {
+        println!("unsupported={reason}");
+        std::process::exit(0);
+    }
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
     let result = runtime.block_on(async move {
+        let ctx = Arc::new(Ctx::new(lib, proto, ca.as_deref())?);
+        if proto != Proto::H1 {
+            ctx.check_version(&url).await?;
+        }
         match mode.as_str() {
-            "stream" => stream(lib, &url, events).await,
-            "latency" => latency(lib, &url, events).await,
-            "idle" => idle(lib, url, conns).await,
+            "stream" => stream(lib, &ctx, &url, events).await,
+            "latency" => latency(lib, &ctx, &url, events).await,
+            "idle" => idle(lib, ctx, url, conns).await,
+            "slow" => slow(lib, ctx, url, conns, events, secs).await,
             other => die(&format!("unknown --mode {other}")),
         }
     });
@@ -111,15 +286,14 @@ fn main() {
     }
 }
 
-async fn stream(lib: Lib, url: &str, events: u64) -> Result<String, String> {
+async fn stream(lib: Lib, ctx: &Ctx, url: &str, events: u64) -> Result<String, String> {
     if lib == Lib::Raw {
         let count = raw_count(url, events).await?;
         return Ok(format!("events={count} data_bytes=-"));
     }
-    let ctx = Ctx::new(lib);
     let mut count = 0u64;
     let mut data_bytes = 0u64;
-    consume(lib, &ctx, url, |data| {
+    consume(lib, ctx, url, |data| {
         count += 1;
         data_bytes += data.len() as u64;
         count == events
@@ -129,7 +303,7 @@ async fn stream(lib: Lib, url: &str, events: u64) -> Result<String, String> {
     Ok(format!("events={count} data_bytes={data_bytes}"))
 }
 
-async fn latency(lib: Lib, url: &str, events: u64) -> Result<String, String> {
+async fn latency(lib: Lib, ctx: &Ctx, url: &str, events: u64) -> Result<String, String> {
     let mut samples = Vec::with_capacity(events as usize);
     let mut bad = None;
     let mut on_data = |data: &str| {
@@ -143,8 +317,7 @@ async fn latency(lib: Lib, url: &str, events: u64) -> Result<String, String> {
     if lib == Lib::Raw {
         raw_latency(url, &mut on_data).await?;
     } else {
-        let ctx = Ctx::new(lib);
-        consume(lib, &ctx, url, on_data).await?;
+        consume(lib, ctx, url, on_data).await?;
     }
     if let Some(data) = bad {
         return Err(format!("not a timestamp: {data:?}"));
@@ -157,63 +330,180 @@ async fn latency(lib: Lib, url: &str, events: u64) -> Result<String, String> {
     ))
 }
 
-async fn idle(lib: Lib, url: String, conns: usize) -> Result<String, String> {
-    let ctx = Arc::new(Ctx::new(lib));
+/// Starts one feed in its own task: `on_data` gets each message's data
+/// (and returns false, to hold the feed); the feed's end or error goes to
+/// `fail`. The task's future is every library's (see `raw_connect`).
+fn spawn_feed(
+    lib: Lib,
+    ctx: &Arc<Ctx>,
+    url: &Arc<str>,
+    fail: &UnboundedSender<String>,
+    on_data: impl FnMut(&str) -> bool + Send + 'static,
+) {
+    let (ctx, url, fail) = (ctx.clone(), url.clone(), fail.clone());
+    tokio::spawn(async move {
+        let result = if lib == Lib::Raw {
+            raw_idle(&url, on_data).await
+        } else {
+            consume(lib, &ctx, &url, on_data).await
+        };
+        let _ = fail.send(result.err().unwrap_or_else(|| "ended".into()));
+    });
+}
+
+/// Waits until `ready` reaches `target` (60 s at most), then lets every
+/// feed settle into waiting; any feed's failure is an error.
+async fn wait_ready(
+    ready: &AtomicUsize,
+    target: usize,
+    fail_rx: &mut UnboundedReceiver<String>,
+) -> Result<(), String> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while ready.load(Ordering::Relaxed) < target {
+        if let Ok(error) = fail_rx.try_recv() {
+            return Err(format!("a connection failed: {error}"));
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(format!(
+                "only {} of {target} connections open after 60 s",
+                ready.load(Ordering::Relaxed)
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Let every connection settle into waiting.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    match fail_rx.try_recv() {
+        Ok(error) => Err(format!("a connection failed: {error}")),
+        Err(_) => Ok(()),
+    }
+}
+
+async fn idle(lib: Lib, ctx: Arc<Ctx>, url: String, conns: usize) -> Result<String, String> {
     let url: Arc<str> = url.into();
     let ready = Arc::new(AtomicUsize::new(0));
     let (fail_tx, mut fail_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     let open = |n: usize| {
         for _ in 0..n {
-            let (ctx, url, ready, fail) =
-                (ctx.clone(), url.clone(), ready.clone(), fail_tx.clone());
-            tokio::spawn(async move {
-                let mut first = true;
-                let on_data = |_: &str| {
-                    if first {
-                        first = false;
-                        ready.fetch_add(1, Ordering::Relaxed);
-                    }
-                    false // never done: hold the connection
-                };
-                let result = if lib == Lib::Raw {
-                    raw_idle(&url, on_data).await
-                } else {
-                    consume(lib, &ctx, &url, on_data).await
-                };
-                let _ = fail.send(result.err().unwrap_or_else(|| "ended".into()));
-            });
+            let ready = ready.clone();
+            let mut first = true;
+            let on_data = move |_: &str| {
+                if first {
+                    first = false;
+                    ready.fetch_add(1, Ordering::Relaxed);
+                }
+                false // never done: hold the connection
+            };
+            spawn_feed(lib, &ctx, &url, &fail_tx, on_data);
         }
     };
-    let wait_for =
-        async |target: usize, fail_rx: &mut tokio::sync::mpsc::UnboundedReceiver<String>| {
-            let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-            while ready.load(Ordering::Relaxed) < target {
-                if let Ok(error) = fail_rx.try_recv() {
-                    return Err(format!("a connection failed: {error}"));
-                }
-                if tokio::time::Instant::now() > deadline {
-                    return Err(format!(
-                        "only {} of {target} connections open after 60 s",
-                        ready.load(Ordering::Relaxed)
-                    ));
-                }
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-            // Let every connection settle into waiting.
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            match fail_rx.try_recv() {
-                Ok(error) => Err(format!("a connection failed: {error}")),
-                Err(_) => Ok(()),
-            }
-        };
     open(1);
-    wait_for(1, &mut fail_rx).await?;
-    let before = vm_rss_kib();
+    wait_ready(&ready, 1, &mut fail_rx).await?;
+    let (before, fds_before) = (vm_rss_kib(), fd_count());
     open(conns);
-    wait_for(conns + 1, &mut fail_rx).await?;
-    let after = vm_rss_kib();
+    wait_ready(&ready, conns + 1, &mut fail_rx).await?;
+    let (after, fds_after) = (vm_rss_kib(), fd_count());
     Ok(format!(
-        "conns={conns} before_kib={before} after_kib={after}"
+        "conns={conns} before_kib={before} after_kib={after} fds_before={fds_before} \
+         fds_after={fds_after}"
+    ))
+}
+
+/// The slow test's counters, shared by all feeds.
+struct Counts {
+    ready: AtomicUsize,
+    events: AtomicU64,
+    per_feed: Box<[AtomicU32]>,
+    /// The count of `events` that ends the steady phase (none before it).
+    target: AtomicU64,
+    done: tokio::sync::Notify,
+}
+
+async fn slow(
+    lib: Lib,
+    ctx: Arc<Ctx>,
+    url: String,
+    feeds: usize,
+    events: u64,
+    secs: Option<Duration>,
+) -> Result<String, String> {
+    let feeds = feeds.max(1);
+    let url: Arc<str> = url.into();
+    let counts = Arc::new(Counts {
+        ready: AtomicUsize::new(0),
+        events: AtomicU64::new(0),
+        per_feed: (0..feeds).map(|_| AtomicU32::new(0)).collect(),
+        target: AtomicU64::new(u64::MAX),
+        done: tokio::sync::Notify::new(),
+    });
+    let (fail_tx, mut fail_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let open = |range: std::ops::Range<usize>| {
+        for feed in range {
+            let counts = counts.clone();
+            let on_data = move |_: &str| {
+                if counts.per_feed[feed].fetch_add(1, Ordering::Relaxed) == 0 {
+                    counts.ready.fetch_add(1, Ordering::Relaxed);
+                }
+                let n = counts.events.fetch_add(1, Ordering::Relaxed) + 1;
+                if n == counts.target.load(Ordering::Relaxed) {
+                    counts.done.notify_one();
+                }
+                false
+            };
+            spawn_feed(lib, &ctx, &url, &fail_tx, on_data);
+        }
+    };
+    open(0..1);
+    wait_ready(&counts.ready, 1, &mut fail_rx).await?;
+    open(1..feeds);
+    wait_ready(&counts.ready, feeds, &mut fail_rx).await?;
+
+    let snapshot = || -> Vec<u32> {
+        counts
+            .per_feed
+            .iter()
+            .map(|n| n.load(Ordering::Relaxed))
+            .collect()
+    };
+    let first = snapshot();
+    let (cpu0, count0, started) = (
+        cpu_time_us(),
+        counts.events.load(Ordering::Relaxed),
+        Instant::now(),
+    );
+    // Woken by the feed whose event makes the count, not by polling (a
+    // timer's wake-ups would be CPU time of the steady phase too).
+    counts
+        .target
+        .store(count0 + events.max(1), Ordering::Relaxed);
+    let enough = async {
+        match secs {
+            Some(secs) => tokio::time::sleep(secs).await,
+            None => counts.done.notified().await,
+        }
+    };
+    tokio::select! {
+        () = enough => {}
+        error = fail_rx.recv() => {
+            return Err(format!("a feed failed: {}", error.unwrap_or_default()));
+        }
+    }
+    let (cpu1, count1, wall) = (
+        cpu_time_us(),
+        counts.events.load(Ordering::Relaxed),
+        started.elapsed(),
+    );
+    let min_feed = snapshot()
+        .iter()
+        .zip(&first)
+        .map(|(end, start)| end - start)
+        .min()
+        .unwrap_or(0);
+    Ok(format!(
+        "feeds={feeds} events={} cpu_us={} secs={:.3} min_feed={min_feed}",
+        count1 - count0,
+        cpu1 - cpu0,
+        wall.as_secs_f64()
     ))
 }
 
@@ -282,27 +572,38 @@ async fn consume(
             }
         }
         Lib::LdClient => {
-            use eventsource_client::{Client as _, ClientBuilder, SSE};
-            let Ctx::Hyper(transport) = ctx else {
-                unreachable!()
+            return match ctx {
+                Ctx::Hyper(transport) => ld_consume(transport, url, on_data).await,
+                Ctx::HyperTls(transport) => ld_consume(transport, url, on_data).await,
+                _ => unreachable!(),
             };
-            let client = ClientBuilder::for_url(url)
-                .map_err(|e| format!("{e:?}"))?
-                .build_with_transport(transport.clone());
-            let mut source = client.stream();
-            while let Some(event) = source.next().await {
-                match event {
-                    Ok(SSE::Event(event)) => {
-                        if on_data(&event.data) {
-                            return Ok(());
-                        }
-                    }
-                    Ok(SSE::Connected(_) | SSE::Comment(_)) => {}
-                    Err(error) => return Err(format!("{error:?}")),
-                }
-            }
         }
         Lib::Raw => unreachable!("raw has its own loops"),
+    }
+    Err("the stream ended".into())
+}
+
+/// [`consume`] for LaunchDarkly's client over `transport`.
+async fn ld_consume<T: launchdarkly_sdk_transport::HttpTransport>(
+    transport: &T,
+    url: &str,
+    mut on_data: impl FnMut(&str) -> bool,
+) -> Result<(), String> {
+    use eventsource_client::{Client as _, ClientBuilder, SSE};
+    let client = ClientBuilder::for_url(url)
+        .map_err(|e| format!("{e:?}"))?
+        .build_with_transport(transport.clone());
+    let mut source = client.stream();
+    while let Some(event) = source.next().await {
+        match event {
+            Ok(SSE::Event(event)) => {
+                if on_data(&event.data) {
+                    return Ok(());
+                }
+            }
+            Ok(SSE::Connected(_) | SSE::Comment(_)) => {}
+            Err(error) => return Err(format!("{error:?}")),
+        }
     }
     Err("the stream ended".into())
 }
@@ -391,28 +692,49 @@ async fn raw_latency(url: &str, on_data: &mut impl FnMut(&str) -> bool) -> Resul
     }
 }
 
-/// Waits for the first event, then holds the socket until it closes.
+thread_local! {
+    /// The floor's read buffer for its many feeds, shared: each read copies
+    /// out of the socket and counts without awaiting, so one buffer serves
+    /// every feed of the (current-thread) runtime, and no feed's future
+    /// carries one (see `raw_connect`).
+    static SCRATCH: std::cell::RefCell<[u8; 4096]> = const { std::cell::RefCell::new([0; 4096]) };
+}
+
+/// Counts the events (`\n\n`, the corpora have no other) in `bytes`, which
+/// follow bytes that ended in a line feed if `last_lf`.
+fn count_events(bytes: &[u8], last_lf: &mut bool) -> usize {
+    let Some(&last) = bytes.last() else {
+        return 0;
+    };
+    let straddles = *last_lf && bytes[0] == b'\n';
+    *last_lf = last == b'\n';
+    usize::from(straddles) + memchr::memmem::find_iter(bytes, b"\n\n").count()
+}
+
+/// Holds the socket until it closes, handing `on_data` an empty string for
+/// each event (the idle and slow modes count events, not data).
 async fn raw_idle(url: &str, mut on_data: impl FnMut(&str) -> bool) -> Result<(), String> {
-    let (socket, mut pending) = raw_connect(url).await?;
-    let mut buf = [0u8; 64];
-    while memchr::memmem::find(&pending, b"\n\n").is_none() {
-        socket.readable().await.map_err(|e| e.to_string())?;
-        match socket.try_read(&mut buf) {
-            Ok(0) => return Err("raw: closed".into()),
-            Ok(n) => pending.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(e) => return Err(e.to_string()),
-        }
+    let (socket, first) = raw_connect(url).await?;
+    let mut last_lf = false;
+    for _ in 0..count_events(&first, &mut last_lf) {
+        on_data("");
     }
-    drop(pending);
-    on_data("ready");
+    drop(first);
     loop {
         socket.readable().await.map_err(|e| e.to_string())?;
-        match socket.try_read(&mut buf) {
-            Ok(0) => return Err("raw: closed".into()),
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(e) => return Err(e.to_string()),
+        let events = SCRATCH.with_borrow_mut(|buf| {
+            let mut events = 0;
+            loop {
+                match socket.try_read(buf) {
+                    Ok(0) => return Err("raw: closed".to_owned()),
+                    Ok(n) => events += count_events(&buf[..n], &mut last_lf),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(events),
+                    Err(e) => return Err(e.to_string()),
+                }
+            }
+        })?;
+        for _ in 0..events {
+            on_data("");
         }
     }
 }

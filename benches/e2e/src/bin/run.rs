@@ -2,19 +2,33 @@
 //! and prints the Markdown tables and the goal check.
 //!
 //! ```text
-//! run [--runs 5] [--idle-runs 3] [--latency-runs 5] [--scale 1]
-//!     [--conns 1000] [--latency-events 400] [--interval-us 5000]
-//!     [--libs ssefeed,ldclient,...] [--only stream,idle,latency]
+//! run [--runs 5] [--idle-runs 3] [--latency-runs 5] [--slow-runs 3] [--scale 1]
+//!     [--idle-conns 1000,10000] [--protos h1,h2c,h2]
+//!     [--slow-feeds 10000] [--slow-secs 20] [--slow-interval-us 1000000]
+//!     [--slow-protos h1,h2] [--max-streams 100000]
+//!     [--latency-events 400] [--interval-us 5000]
+//!     [--libs ssefeed,ldclient,...] [--only stream,idle,slow,latency]
 //! ```
 //!
-//! Each test starts its own server (`server`, beside this binary); each
-//! client run is a fresh `client` process, timed from spawn to exit, whose
-//! CPU time (user + system) and peak RSS come from the OS (`wait4`'s
-//! rusage). Runs of different clients are interleaved (round-robin, the
-//! starting client rotating) so that a change in the machine's load falls
-//! on all of them alike; each figure is the median of the runs. A client
-//! that does not report exactly the events (and data bytes) the server
-//! sent fails the whole run.
+//! Each test starts its own server (`server`, beside this binary; one per
+//! protocol); each client run is a fresh `client` process, timed from spawn
+//! to exit, whose CPU time (user + system) and peak RSS come from the OS
+//! (`wait4`'s rusage). Runs of different clients are interleaved
+//! (round-robin, the starting client rotating) so that a change in the
+//! machine's load falls on all of them alike; each figure is the median of
+//! the runs. A client that does not report exactly the events (and data
+//! bytes) the server sent fails the whole run; one that reports
+//! `unsupported=<reason>` (a library that cannot speak that protocol) shows
+//! as "cannot: reason" in its cells.
+//!
+//! - stream: the bulk tests, over HTTP/1.1.
+//! - idle: `--idle-conns` open feeds (each value, over each of `--protos`):
+//!   KiB of RSS and file descriptors per feed.
+//! - slow: `--slow-feeds` feeds at one event per `--slow-interval-us`, over
+//!   each of `--slow-protos`, until `feeds × --slow-secs` events (at the
+//!   default rate) have arrived: CPU µs per event of that steady phase (the
+//!   client's own `getrusage`) and the process's peak RSS.
+//! - latency: over HTTP/1.1, as before.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
@@ -68,8 +82,29 @@ fn main() {
     let runs = args.num_or("runs", 5) as usize;
     let idle_runs = args.num_or("idle-runs", 3) as usize;
     let latency_runs = args.num_or("latency-runs", 5) as usize;
+    let slow_runs = args.num_or("slow-runs", 3) as usize;
     let scale = args.num_or("scale", 1).max(1);
-    let conns = args.num_or("conns", 1000);
+    let idle_conns: Vec<u64> = list(
+        args.get("idle-conns")
+            .or(args.get("conns"))
+            .unwrap_or("1000,10000"),
+    )
+    .iter()
+    .map(|n| {
+        n.replace('_', "")
+            .parse()
+            .unwrap_or_else(|_| die(&format!("--idle-conns: not a number: {n}")))
+    })
+    .collect();
+    let protos = parse_protos(args.str_or("protos", "h1,h2c,h2"));
+    let slow_protos = parse_protos(args.str_or("slow-protos", "h1,h2"));
+    let slow = Slow {
+        feeds: args.num_or("slow-feeds", 10_000).max(1),
+        secs: args.num_or("slow-secs", 20).max(1),
+        interval_us: args.num_or("slow-interval-us", 1_000_000).max(1),
+        runs: slow_runs,
+    };
+    let max_streams = args.num_or("max-streams", 100_000).to_string();
     let latency_events = args.num_or("latency-events", 400);
     let interval_us = args.num_or("interval-us", 5000);
     let libs: Vec<&str> = match args.get("libs") {
@@ -84,7 +119,13 @@ fn main() {
             .collect(),
         None => LIBS.to_vec(),
     };
-    let only = args.str_or("only", "stream,idle,latency").to_owned();
+    let only = list(args.str_or("only", "stream,idle,slow,latency"));
+    for test in &only {
+        if !["stream", "idle", "slow", "latency"].contains(&test.as_str()) {
+            die(&format!("--only: unknown test {test}"));
+        }
+    }
+    let only = |test: &str| only.iter().any(|t| t == test);
     let dir = std::env::current_exe()
         .expect("current exe")
         .parent()
@@ -93,6 +134,7 @@ fn main() {
     let bins = Bins {
         server: dir.join("server"),
         client: dir.join("client"),
+        max_streams,
     };
     for bin in [&bins.server, &bins.client] {
         if !bin.exists() {
@@ -149,9 +191,20 @@ fn main() {
         println!("{version}\n");
     }
     println!(
-        "Stream tests: {runs} runs per client (medians); idle: {conns} connections, \
-         {idle_runs} runs; latency: {latency_events} events at one per {} ms, \
+        "Stream tests: {runs} runs per client (medians); idle: {} feeds over {}, \
+         {idle_runs} runs; slow: {} feeds at one event per {} ms for {} s over {}, \
+         {slow_runs} runs; latency: {latency_events} events at one per {} ms, \
          {latency_runs} runs pooled.{}\n",
+        idle_conns
+            .iter()
+            .map(|&n| fmt_count(n))
+            .collect::<Vec<_>>()
+            .join(" and "),
+        protos.join(", "),
+        fmt_count(slow.feeds),
+        slow.interval_us as f64 / 1000.0,
+        slow.secs,
+        slow_protos.join(", "),
         interval_us as f64 / 1000.0,
         if scale > 1 {
             format!(" Event counts scaled down by {scale}.")
@@ -162,7 +215,7 @@ fn main() {
 
     let mut goals: Vec<String> = Vec::new();
 
-    if only.contains("stream") {
+    if only("stream") {
         println!(
             "| test | client | events/s | × LD | CPU µs/event | CPU ÷ LD | peak RSS | \
              events/s min–max |"
@@ -193,7 +246,23 @@ fn main() {
                     fmt_rate(r.rate_max),
                 );
             }
-            if let (Some(ld), Some(ours)) = (&ld, results.iter().find(|r| r.lib == "ssefeed")) {
+            let ours = results.iter().find(|r| r.lib == "ssefeed");
+            let leanest = results
+                .iter()
+                .filter(|r| is_peer(r.lib))
+                .min_by_key(|r| r.rss_kib);
+            if let (Some(ours), Some(peer)) = (ours, leanest) {
+                goals.push(format!(
+                    "- {}: peak RSS {:.1} MiB against the leanest peer's {:.1} MiB ({}) \
+                     (goal: no higher): {}",
+                    test.name,
+                    ours.rss_kib as f64 / 1024.0,
+                    peer.rss_kib as f64 / 1024.0,
+                    peer.lib,
+                    pass(ours.rss_kib <= peer.rss_kib)
+                ));
+            }
+            if let (Some(ld), Some(ours)) = (&ld, ours) {
                 let rate = ours.rate / ld.rate;
                 let cpu = ours.cpu_us / ld.cpu_us;
                 goals.push(format!(
@@ -210,22 +279,84 @@ fn main() {
         println!();
     }
 
-    let mut idle = Vec::new();
-    if only.contains("idle") {
-        idle = idle_test(&bins, &libs, conns, idle_runs);
+    if only("idle") {
+        let cells = idle_test(&bins, &libs, &protos, &idle_conns, idle_runs);
+        print!("| client |");
+        for proto in &protos {
+            for &conns in &idle_conns {
+                print!(" {proto}, {} feeds |", fmt_count(conns));
+            }
+        }
+        println!();
+        println!("|---|{}", "---:|".repeat(protos.len() * idle_conns.len()));
+        for lib in &libs {
+            print!("| {} |", label(lib));
+            for proto in &protos {
+                for &conns in &idle_conns {
+                    let cell = match cells.get(lib, proto, conns) {
+                        Some(Ok((kib, fds))) => format!("{kib:.1} KiB · {fds:.2} fd"),
+                        Some(Err(reason)) => format!("cannot: {reason}"),
+                        None => "–".into(),
+                    };
+                    print!(" {cell} |");
+                }
+            }
+            println!();
+        }
+        println!("\n(KiB of RSS and file descriptors per open feed.)\n");
+        idle_goals(&cells, &libs, &protos, &idle_conns, &mut goals);
+    }
+    if only("slow") {
+        let cells = slow_test(&bins, &libs, &slow_protos, &slow);
+        print!("| client |");
+        for proto in &slow_protos {
+            print!(" {proto}: CPU µs/event | {proto}: peak RSS |");
+        }
+        println!();
+        println!("|---|{}", "---:|---:|".repeat(slow_protos.len()));
+        for lib in &libs {
+            print!("| {} |", label(lib));
+            for proto in &slow_protos {
+                match cells.get(lib, proto, slow.feeds) {
+                    Some(Ok((cpu, rss))) => {
+                        print!(" {cpu:.2} | {:.1} MiB |", rss / 1024.0)
+                    }
+                    Some(Err(reason)) => print!(" cannot: {reason} | – |"),
+                    None => print!(" – | – |"),
+                }
+            }
+            println!();
+        }
+        println!(
+            "\n({} feeds, one ~200-byte event per {} ms each; CPU of the steady phase only.)\n",
+            fmt_count(slow.feeds),
+            slow.interval_us as f64 / 1000.0
+        );
+        for proto in &slow_protos {
+            let ours = cells.get("ssefeed", proto, slow.feeds);
+            let ld = cells.get("ldclient", proto, slow.feeds);
+            match (ours, ld) {
+                (Some(Ok((ours, _))), Some(Ok((ld, _)))) => goals.push(format!(
+                    "- slow, {proto}: CPU/event {:.2} of LaunchDarkly's (goal ≤ 0.5): {}",
+                    ours / ld,
+                    pass(ours / ld <= 0.5)
+                )),
+                (Some(Ok(_)), Some(Err(reason))) => goals.push(format!(
+                    "- slow, {proto}: LaunchDarkly cannot ({reason}): no comparison"
+                )),
+                (Some(Err(reason)), _) => goals.push(format!(
+                    "- slow, {proto}: ssefeed cannot ({reason}): **not met**"
+                )),
+                _ => {}
+            }
+        }
     }
     let mut latency = Vec::new();
-    if only.contains("latency") {
+    if only("latency") {
         latency = latency_test(&bins, &libs, latency_events, interval_us, latency_runs);
-    }
-    if !idle.is_empty() || !latency.is_empty() {
-        println!("| client | idle KiB/connection | latency p50 | latency p99 | latency max |");
-        println!("|---|---:|---:|---:|---:|");
+        println!("| client | latency p50 | latency p99 | latency max |");
+        println!("|---|---:|---:|---:|");
         for lib in &libs {
-            let idle = idle
-                .iter()
-                .find(|(l, _)| l == lib)
-                .map_or("–".into(), |(_, kib)| format!("{kib:.1}"));
             let lat = latency.iter().find(|(l, _)| l == lib);
             let (p50, p99, max) = match lat {
                 Some((_, s)) => (
@@ -235,25 +366,11 @@ fn main() {
                 ),
                 None => ("–".into(), "–".into(), "–".into()),
             };
-            println!("| {} | {idle} | {p50} | {p99} | {max} |", label(lib));
+            println!("| {} | {p50} | {p99} | {max} |", label(lib));
         }
         println!();
     }
-    let peers = |lib: &&str| **lib != *"ssefeed" && **lib != *"raw";
-    if let Some((_, ours)) = idle.iter().find(|(l, _)| *l == "ssefeed") {
-        let best = idle
-            .iter()
-            .filter(|(l, _)| peers(l))
-            .min_by(|a, b| a.1.total_cmp(&b.1));
-        if let Some((peer, kib)) = best {
-            goals.push(format!(
-                "- idle: {ours:.1} KiB/connection against the leanest peer's {kib:.1} ({peer}): \
-                 {}; the aim of 16 KiB: {}",
-                pass(ours < kib),
-                pass(*ours <= 16.0)
-            ));
-        }
-    }
+    let peers = |lib: &&str| is_peer(lib);
     if let Some((_, ours)) = latency.iter().find(|(l, _)| *l == "ssefeed") {
         let ours = percentile(ours, 99.0);
         let best = latency
@@ -287,6 +404,112 @@ fn main() {
 struct Bins {
     server: PathBuf,
     client: PathBuf,
+    /// The servers' `--max-streams` (HTTP/2 streams per connection).
+    max_streams: String,
+}
+
+/// The slow test's parameters.
+struct Slow {
+    feeds: u64,
+    secs: u64,
+    interval_us: u64,
+    runs: usize,
+}
+
+/// A library the goals compare ssefeed with (not itself, not the floor).
+fn is_peer(lib: &str) -> bool {
+    lib != "ssefeed" && lib != "raw"
+}
+
+/// The words of a comma-separated list.
+fn list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `--protos`: each of h1, h2c, h2.
+fn parse_protos(text: &str) -> Vec<&'static str> {
+    list(text)
+        .iter()
+        .map(|p| match p.as_str() {
+            "h1" => "h1",
+            "h2c" => "h2c",
+            "h2" => "h2",
+            other => die(&format!("unknown protocol {other}")),
+        })
+        .collect()
+}
+
+/// Results by (library, protocol, feeds): a pair of medians, or the reason
+/// the library cannot.
+struct Cells(Vec<(&'static str, &'static str, u64, Cell)>);
+
+/// Two medians (KiB and fds per feed; CPU µs per event and peak KiB), or
+/// why the library cannot.
+type Cell = Result<(f64, f64), String>;
+
+impl Cells {
+    fn get(&self, lib: &str, proto: &str, feeds: u64) -> Option<&Cell> {
+        self.0
+            .iter()
+            .find(|(l, p, f, _)| *l == lib && *p == proto && *f == feeds)
+            .map(|(_, _, _, r)| r)
+    }
+}
+
+fn idle_goals(
+    cells: &Cells,
+    libs: &[&'static str],
+    protos: &[&'static str],
+    conns: &[u64],
+    goals: &mut Vec<String>,
+) {
+    let leanest = |proto: &str, n: u64| {
+        libs.iter()
+            .filter(|l| is_peer(l))
+            .filter_map(|l| match cells.get(l, proto, n) {
+                Some(Ok((kib, _))) => Some((*l, *kib)),
+                _ => None,
+            })
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+    };
+    for proto in protos {
+        // HTTP/1.1: below every peer at each count; HTTP/2: also the aim of
+        // 8 KiB at the largest count.
+        let counts: Vec<u64> = if *proto == "h1" {
+            conns.to_vec()
+        } else {
+            conns.iter().max().into_iter().copied().collect()
+        };
+        for n in counts {
+            let Some(ours) = cells.get("ssefeed", proto, n) else {
+                continue;
+            };
+            let Ok((ours, _)) = ours else {
+                goals.push(format!("- idle, {proto}: ssefeed cannot: **not met**"));
+                continue;
+            };
+            let peer = match leanest(proto, n) {
+                Some((peer, kib)) => format!(
+                    "against the leanest peer's {kib:.1} ({peer}): {}",
+                    pass(*ours < kib)
+                ),
+                None => "no peer can".into(),
+            };
+            let aim = if *proto == "h1" {
+                String::new()
+            } else {
+                format!("; the aim of 8 KiB: {}", pass(*ours <= 8.0))
+            };
+            goals.push(format!(
+                "- idle, {proto}, {} feeds: {ours:.1} KiB/feed {peer}{aim}",
+                fmt_count(n)
+            ));
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -309,6 +532,7 @@ fn stream_test(
     let chunk_bytes = test.chunk_bytes.to_string();
     let server = Server::start(
         bins,
+        "h1",
         &[
             "--mode",
             test.mode,
@@ -322,7 +546,7 @@ fn stream_test(
     );
     let mut samples: Vec<Vec<Measured>> = vec![Vec::new(); libs.len()];
     let args = ["--mode", "stream", "--events", &events];
-    rotate_clients(bins, &server, libs, runs, test.name, &args, |i, lib, m| {
+    let cannot = rotate_clients(bins, &server, libs, runs, test.name, &args, |i, lib, m| {
         let want_data = if lib == "raw" {
             "-".to_owned()
         } else {
@@ -338,6 +562,13 @@ fn stream_test(
         }
         samples[i].push(m);
     });
+    if let Some((lib, reason)) = libs
+        .iter()
+        .zip(&cannot)
+        .find_map(|(l, c)| Some((l, c.as_ref()?)))
+    {
+        die(&format!("{}: {lib} cannot: {reason}", test.name));
+    }
     drop(server);
     libs.iter()
         .zip(samples)
@@ -366,27 +597,106 @@ fn stream_test(
 fn idle_test(
     bins: &Bins,
     libs: &[&'static str],
-    conns: u64,
+    protos: &[&'static str],
+    conns: &[u64],
     runs: usize,
-) -> Vec<(&'static str, f64)> {
-    let server = Server::start(bins, &["--mode", "idle"]);
-    let conns_arg = conns.to_string();
-    let mut per: Vec<Vec<f64>> = vec![Vec::new(); libs.len()];
-    let args = ["--mode", "idle", "--conns", &conns_arg];
-    rotate_clients(bins, &server, libs, runs, "idle", &args, |i, lib, m| {
-        let field = |name: &str| -> f64 {
-            report_field(&m.stdout, name)
-                .and_then(|v| v.parse().ok())
-                .unwrap_or_else(|| die(&format!("idle / {lib}: bad report {:?}", m.stdout)))
-        };
-        let (before, after) = (field("before_kib="), field("after_kib="));
-        per[i].push((after - before) / conns as f64);
-    });
-    drop(server);
-    libs.iter()
-        .zip(per)
-        .map(|(lib, v)| (*lib, median(&v)))
-        .collect()
+) -> Cells {
+    let mut cells = Vec::new();
+    for proto in protos {
+        let server = Server::start(bins, proto, &["--mode", "idle"]);
+        for &n in conns {
+            let conns_arg = n.to_string();
+            let mut per: Vec<Vec<(f64, f64)>> = vec![Vec::new(); libs.len()];
+            let args = ["--mode", "idle", "--conns", &conns_arg];
+            let name = format!("idle, {proto}, {n} feeds");
+            let cannot = rotate_clients(bins, &server, libs, runs, &name, &args, |i, lib, m| {
+                let field = |name: &str| -> f64 {
+                    report_field(&m.stdout, name)
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or_else(|| {
+                            die(&format!("{name} / {lib}: bad report {:?}", m.stdout))
+                        })
+                };
+                let (before, after) = (field("before_kib="), field("after_kib="));
+                let (fds_before, fds_after) = (field("fds_before="), field("fds_after="));
+                per[i].push((
+                    (after - before) / n as f64,
+                    (fds_after - fds_before) / n as f64,
+                ));
+            });
+            for ((lib, v), cannot) in libs.iter().zip(per).zip(cannot) {
+                let cell = match cannot {
+                    Some(reason) => Err(reason),
+                    None => {
+                        let kib: Vec<f64> = v.iter().map(|x| x.0).collect();
+                        let fds: Vec<f64> = v.iter().map(|x| x.1).collect();
+                        Ok((median(&kib), median(&fds)))
+                    }
+                };
+                cells.push((*lib, *proto, n, cell));
+            }
+        }
+    }
+    Cells(cells)
+}
+
+fn slow_test(bins: &Bins, libs: &[&'static str], protos: &[&'static str], slow: &Slow) -> Cells {
+    let mut cells = Vec::new();
+    // Events each feed delivers in the steady phase, and all of them.
+    let per_feed = slow.secs as f64 * 1e6 / slow.interval_us as f64;
+    let events = ((slow.feeds as f64 * per_feed).round() as u64).max(1);
+    for proto in protos {
+        let interval = slow.interval_us.to_string();
+        let server = Server::start(bins, proto, &["--mode", "slow", "--interval-us", &interval]);
+        let (feeds_arg, events_arg) = (slow.feeds.to_string(), events.to_string());
+        let args = [
+            "--mode",
+            "slow",
+            "--conns",
+            &feeds_arg,
+            "--events",
+            &events_arg,
+        ];
+        let mut per: Vec<Vec<(f64, f64)>> = vec![Vec::new(); libs.len()];
+        let name = format!("slow, {proto}");
+        let cannot = rotate_clients(bins, &server, libs, slow.runs, &name, &args, |i, lib, m| {
+            let field = |name: &str| -> f64 {
+                report_field(&m.stdout, name)
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_else(|| die(&format!("slow / {lib}: bad report {:?}", m.stdout)))
+            };
+            let (feeds, got) = (field("feeds="), field("events="));
+            let (cpu_us, min_feed) = (field("cpu_us="), field("min_feed="));
+            if feeds as u64 != slow.feeds || (got as u64) < events {
+                die(&format!(
+                    "slow, {proto} / {lib}: reported {:?}, wanted {} feeds and {events} events",
+                    m.stdout.trim(),
+                    slow.feeds
+                ));
+            }
+            // Every feed must have had about its share: none starved.
+            if min_feed < (per_feed / 2.0).floor() {
+                die(&format!(
+                    "slow, {proto} / {lib}: a feed delivered only {min_feed} events in the \
+                     steady phase (its share: {per_feed:.0}); {:?}",
+                    m.stdout.trim()
+                ));
+            }
+            per[i].push((cpu_us / got, m.max_rss_kib as f64));
+        });
+        for ((lib, v), cannot) in libs.iter().zip(per).zip(cannot) {
+            let cell = match cannot {
+                Some(reason) => Err(reason),
+                None => {
+                    let cpu: Vec<f64> = v.iter().map(|x| x.0).collect();
+                    let rss: Vec<f64> = v.iter().map(|x| x.1).collect();
+                    Ok((median(&cpu), median(&rss)))
+                }
+            };
+            cells.push((*lib, *proto, slow.feeds, cell));
+        }
+    }
+    Cells(cells)
 }
 
 fn latency_test(
@@ -399,6 +709,7 @@ fn latency_test(
     let events_arg = events.to_string();
     let server = Server::start(
         bins,
+        "h1",
         &[
             "--mode",
             "latency",
@@ -410,7 +721,7 @@ fn latency_test(
     );
     let mut pooled: Vec<Vec<u64>> = vec![Vec::new(); libs.len()];
     let args = ["--mode", "latency", "--events", &events_arg];
-    rotate_clients(bins, &server, libs, runs, "latency", &args, |i, lib, m| {
+    let cannot = rotate_clients(bins, &server, libs, runs, "latency", &args, |i, lib, m| {
         let samples: Vec<u64> = report_field(&m.stdout, "lat_ns=")
             .map(|list| list.split(',').filter_map(|v| v.parse().ok()).collect())
             .unwrap_or_default();
@@ -422,6 +733,13 @@ fn latency_test(
         }
         pooled[i].extend(samples);
     });
+    if let Some((lib, reason)) = libs
+        .iter()
+        .zip(&cannot)
+        .find_map(|(l, c)| Some((l, c.as_ref()?)))
+    {
+        die(&format!("latency: {lib} cannot: {reason}"));
+    }
     drop(server);
     libs.iter()
         .zip(pooled)
@@ -433,9 +751,11 @@ fn latency_test(
 }
 
 /// Runs the client `runs` times for each of `libs` against `server`, with
-/// `--lib`, `--url` and `args`. Each round takes the libraries in a rotated
-/// order, so that a machine whose speed drifts slows them all alike. Each
-/// measurement goes to `each`, with the library's index in `libs`.
+/// `--lib`, `--url`, `--proto` (and `--ca`) and `args`. Each round takes the
+/// libraries in a rotated order, so that a machine whose speed drifts slows
+/// them all alike. Each measurement goes to `each`, with the library's index
+/// in `libs`. Returns, for each library, the reason it gave if it cannot do
+/// the test (`unsupported=`; it is not run again).
 fn rotate_clients(
     bins: &Bins,
     server: &Server,
@@ -444,17 +764,30 @@ fn rotate_clients(
     test: &str,
     args: &[&str],
     mut each: impl FnMut(usize, &'static str, Measured),
-) {
+) -> Vec<Option<String>> {
+    let mut cannot: Vec<Option<String>> = vec![None; libs.len()];
     for run in 0..runs {
         for k in 0..libs.len() {
             let i = (k + run) % libs.len();
             let lib = libs[i];
+            if cannot[i].is_some() {
+                continue;
+            }
             eprintln!("{test} / {lib} / run {}", run + 1);
-            let mut all = vec!["--lib", lib, "--url", &server.url];
+            let mut all = vec!["--lib", lib, "--url", &server.url, "--proto", server.proto];
+            if let Some(cert) = &server.cert {
+                all.extend_from_slice(&["--ca", cert]);
+            }
             all.extend_from_slice(args);
-            each(i, lib, run_client(bins, &all));
+            let measured = run_client(bins, &all);
+            if let Some(reason) = measured.stdout.trim().strip_prefix("unsupported=") {
+                cannot[i] = Some(reason.to_owned());
+                continue;
+            }
+            each(i, lib, measured);
         }
     }
+    cannot
 }
 
 /// The value after `name` (`"key="`) in a line of `key=value` words.
@@ -464,17 +797,22 @@ fn report_field<'a>(report: &'a str, name: &str) -> Option<&'a str> {
         .find_map(|word| word.strip_prefix(name))
 }
 
-/// A running `server`, killed when dropped.
+/// A running `server`, killed when dropped (and its certificate file
+/// removed).
 struct Server {
     child: Child,
     url: String,
+    proto: &'static str,
+    /// The PEM file of its certificate (`h2`).
+    cert: Option<String>,
     data_bytes: u64,
 }
 
 impl Server {
-    fn start(bins: &Bins, args: &[&str]) -> Self {
+    fn start(bins: &Bins, proto: &'static str, args: &[&str]) -> Self {
         let mut child = Command::new(&bins.server)
             .args(args)
+            .args(["--proto", proto, "--max-streams", &bins.max_streams])
             .stdout(Stdio::piped())
             .stdin(Stdio::null())
             .spawn()
@@ -490,9 +828,16 @@ impl Server {
         };
         let port = field("port=");
         let data_bytes = field("data_bytes=");
+        let cert = report_field(&line, "cert=").map(str::to_owned);
+        if proto == "h2" && cert.is_none() {
+            die(&format!("the h2 server named no certificate: {line:?}"));
+        }
+        let scheme = if proto == "h2" { "https" } else { "http" };
         Self {
             child,
-            url: format!("http://127.0.0.1:{port}/"),
+            url: format!("{scheme}://127.0.0.1:{port}/"),
+            proto,
+            cert,
             data_bytes,
         }
     }
@@ -502,6 +847,9 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(cert) = &self.cert {
+            let _ = std::fs::remove_file(cert);
+        }
     }
 }
 
@@ -617,9 +965,9 @@ fn fmt_rate(rate: f64) -> String {
 }
 
 fn fmt_count(n: u64) -> String {
-    if n % 1_000_000 == 0 {
+    if n.is_multiple_of(1_000_000) {
         format!("{} M", n / 1_000_000)
-    } else if n % 1000 == 0 {
+    } else if n.is_multiple_of(1000) {
         format!("{} k", n / 1000)
     } else {
         n.to_string()
