@@ -286,3 +286,66 @@ pub fn now_nanos() -> u64 {
         .expect("clock after 1970")
         .as_nanos() as u64
 }
+
+/// Hands the free memory of glibc's heap back to the system
+/// (`malloc_trim(0)`), so that VmRSS counts what is in use, not what a
+/// burst of allocations left free.
+pub fn trim_heap() {
+    // SAFETY: malloc_trim only walks glibc's own heap.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// The system allocator, counting the bytes in use once [`count_heap`] has
+/// turned it on (off, it costs one relaxed load per call: the stream tests
+/// leave it off).
+pub struct CountingAlloc;
+
+static COUNTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static HEAP_IN_USE: std::sync::atomic::AtomicIsize = std::sync::atomic::AtomicIsize::new(0);
+
+/// Turns on the count of heap bytes in use (call it first thing, so that
+/// what is freed later was counted when allocated).
+pub fn count_heap() {
+    COUNTING.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The heap bytes in use since [`count_heap`]: what was allocated and not
+/// freed, as the program asked for it (no allocator overhead, no pages).
+pub fn heap_in_use() -> i64 {
+    HEAP_IN_USE.load(std::sync::atomic::Ordering::Relaxed) as i64
+}
+
+fn count(delta: isize) {
+    if COUNTING.load(std::sync::atomic::Ordering::Relaxed) {
+        HEAP_IN_USE.fetch_add(delta, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+// SAFETY: every call goes to `System` unchanged; the count is a side effect.
+unsafe impl std::alloc::GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        count(layout.size() as isize);
+        // SAFETY: the caller's contract, passed on.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        count(layout.size() as isize);
+        // SAFETY: the caller's contract, passed on.
+        unsafe { std::alloc::System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        count(-(layout.size() as isize));
+        // SAFETY: the caller's contract, passed on.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        count(new_size as isize - layout.size() as isize);
+        // SAFETY: the caller's contract, passed on.
+        unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
+    }
+}

@@ -2,7 +2,7 @@
 //! of that library would, and reports what it saw.
 //!
 //! ```text
-//! client --lib ssefeed|ldclient|reqwest-eventsource|sse-reqwest-client|raw
+//! client --lib ssefeed|ldclient|reqwest-eventsource|sse-reqwest-client|reqwest|raw
 //!        --url http://127.0.0.1:PORT/ --mode stream|latency|idle|slow
 //!        [--proto h1|h2c|h2] [--ca CERT.pem]
 //!        [--events N] [--conns 1000] [--secs S]
@@ -17,8 +17,14 @@
 //!   the server's at sending.
 //! - `idle`: opens one feed (so one-time setup is not counted), reads VmRSS
 //!   and counts its open file descriptors, opens `--conns` more, waits until
-//!   each delivered its first event, reads both again; prints
-//!   `conns=C before_kib=X after_kib=Y fds_before=F fds_after=G`.
+//!   each delivered its first event, reads both again, then reads VmRSS once
+//!   more after `malloc_trim(0)` (glibc hands back the free memory in its
+//!   heap: what opening all feeds at once needed for a while and no longer
+//!   does); prints `conns=C before_kib=X after_kib=Y trimmed_kib=Z
+//!   fds_before=F fds_after=G heap_before=H heap_after=I`. The trimmed
+//!   figure is measured from a trimmed start too; H and I are the heap bytes
+//!   in use (a counting allocator, on in this mode only): what the feeds
+//!   keep, whatever the allocator does with its pages.
 //! - `slow`: opens `--conns` feeds in all (one first, then the rest) to the
 //!   server's slow mode, waits until each delivered its first event, then
 //!   takes the process's CPU time (`getrusage`, user + system) and counts
@@ -39,14 +45,27 @@
 //! Every library runs on a current-thread tokio runtime, with one shared HTTP
 //! client (or transport) per process and the library's default options.
 //! `raw` is the floor: a plain tokio socket that counts `\n\n` with memchr
-//! and parses nothing.
+//! and parses nothing. `reqwest` is the floor of the reqwest-based clients:
+//! reqwest 0.13's `bytes_stream`, split at `\n\n` with memchr, the `data: `
+//! line's value handed on and nothing else parsed (no reconnection, no
+//! checks); it speaks every `--proto`.
+//!
+//! Each feed of the idle and slow modes is a task of its library's own
+//! future type, so that a task's size is its library's (one future that
+//! matched on the library would be as large as the largest).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use ssefeed_e2e::{Args, Proto, cpu_time_us, die, fd_count, now_nanos, raise_fd_limit, vm_rss_kib};
+use ssefeed_e2e::{
+    Args, CountingAlloc, Proto, count_heap, cpu_time_us, die, fd_count, heap_in_use, now_nanos,
+    raise_fd_limit, trim_heap, vm_rss_kib,
+};
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
@@ -57,6 +76,8 @@ enum Lib {
     LdClient,
     ReqwestEventsource,
     SseReqwestClient,
+    /// reqwest 0.13 and memchr: the floor of the reqwest-based clients.
+    Reqwest,
     Raw,
 }
 
@@ -100,16 +121,16 @@ impl Ctx {
     fn new(lib: Lib, proto: Proto, ca: Option<&[u8]>) -> Result<Self, String> {
         let ca = || ca.ok_or("--proto h2 needs --ca");
         Ok(match (lib, proto) {
-            (Lib::Ssefeed | Lib::SseReqwestClient, Proto::H1) => {
+            (Lib::Ssefeed | Lib::SseReqwestClient | Lib::Reqwest, Proto::H1) => {
                 Self::Reqwest13(reqwest::Client::new())
             }
-            (Lib::Ssefeed | Lib::SseReqwestClient, Proto::H2c) => Self::Reqwest13(
+            (Lib::Ssefeed | Lib::SseReqwestClient | Lib::Reqwest, Proto::H2c) => Self::Reqwest13(
                 reqwest::Client::builder()
                     .http2_prior_knowledge()
                     .build()
                     .map_err(|e| e.to_string())?,
             ),
-            (Lib::Ssefeed | Lib::SseReqwestClient, Proto::H2) => {
+            (Lib::Ssefeed | Lib::SseReqwestClient | Lib::Reqwest, Proto::H2) => {
                 let cert = reqwest::Certificate::from_pem(ca()?).map_err(|e| e.to_string())?;
                 Self::Reqwest13(
                     // What `add_root_certificate` (deprecated in 0.13) did.
@@ -235,11 +256,15 @@ fn main() {
         "ldclient" => Lib::LdClient,
         "reqwest-eventsource" => Lib::ReqwestEventsource,
         "sse-reqwest-client" => Lib::SseReqwestClient,
+        "reqwest" => Lib::Reqwest,
         "raw" => Lib::Raw,
         other => die(&format!("unknown --lib {other}")),
     };
     let url = args.required("url").to_owned();
     let mode = args.str_or("mode", "stream").to_owned();
+    if mode == "idle" {
+        count_heap();
+    }
     let proto = Proto::parse(args.str_or("proto", "h1")).unwrap_or_else(|| die("bad --proto"));
     let ca = args
         .get("ca")
@@ -291,6 +316,17 @@ async fn stream(lib: Lib, ctx: &Ctx, url: &str, events: u64) -> Result<String, S
         let count = raw_count(url, events).await?;
         return Ok(format!("events={count} data_bytes=-"));
     }
+    if lib == Lib::Reqwest {
+        let (mut count, mut data_bytes) = (0u64, 0u64);
+        reqwest_events(ctx.r13(), url, |data| {
+            count += 1;
+            data_bytes += data.len() as u64;
+            count == events
+        })
+        .await
+        .map_err(|e| format!("after {count} events: {e}"))?;
+        return Ok(format!("events={count} data_bytes={data_bytes}"));
+    }
     let mut count = 0u64;
     let mut data_bytes = 0u64;
     consume(lib, ctx, url, |data| {
@@ -316,6 +352,8 @@ async fn latency(lib: Lib, ctx: &Ctx, url: &str, events: u64) -> Result<String, 
     };
     if lib == Lib::Raw {
         raw_latency(url, &mut on_data).await?;
+    } else if lib == Lib::Reqwest {
+        reqwest_events(ctx.r13(), url, on_data).await?;
     } else {
         consume(lib, ctx, url, on_data).await?;
     }
@@ -332,7 +370,7 @@ async fn latency(lib: Lib, ctx: &Ctx, url: &str, events: u64) -> Result<String, 
 
 /// Starts one feed in its own task: `on_data` gets each message's data
 /// (and returns false, to hold the feed); the feed's end or error goes to
-/// `fail`. The task's future is every library's (see `raw_connect`).
+/// `fail`. Each library's task is a future of its own type (see the top).
 fn spawn_feed(
     lib: Lib,
     ctx: &Arc<Ctx>,
@@ -340,13 +378,49 @@ fn spawn_feed(
     fail: &UnboundedSender<String>,
     on_data: impl FnMut(&str) -> bool + Send + 'static,
 ) {
-    let (ctx, url, fail) = (ctx.clone(), url.clone(), fail.clone());
+    let (ctx, url) = (ctx.clone(), url.clone());
+    match lib {
+        Lib::Ssefeed => spawn_reporting(fail, async move {
+            ssefeed_consume(ctx.r13(), &url, on_data).await
+        }),
+        Lib::SseReqwestClient => spawn_reporting(fail, async move {
+            sse_reqwest_client_consume(ctx.r13(), &url, on_data).await
+        }),
+        Lib::ReqwestEventsource => spawn_reporting(fail, async move {
+            let Ctx::Reqwest12(client) = &*ctx else {
+                unreachable!()
+            };
+            reqwest_eventsource_consume(client, &url, on_data).await
+        }),
+        Lib::LdClient => match &*ctx {
+            Ctx::Hyper(_) => spawn_reporting(fail, async move {
+                let Ctx::Hyper(transport) = &*ctx else {
+                    unreachable!()
+                };
+                ld_consume(transport, &url, on_data).await
+            }),
+            _ => spawn_reporting(fail, async move {
+                let Ctx::HyperTls(transport) = &*ctx else {
+                    unreachable!()
+                };
+                ld_consume(transport, &url, on_data).await
+            }),
+        },
+        Lib::Reqwest => spawn_reporting(fail, async move {
+            reqwest_events(ctx.r13(), &url, on_data).await
+        }),
+        Lib::Raw => spawn_reporting(fail, async move { raw_idle(&url, on_data).await }),
+    }
+}
+
+/// Runs `feed` in a task of its own; its end or error goes to `fail`.
+fn spawn_reporting(
+    fail: &UnboundedSender<String>,
+    feed: impl Future<Output = Result<(), String>> + Send + 'static,
+) {
+    let fail = fail.clone();
     tokio::spawn(async move {
-        let result = if lib == Lib::Raw {
-            raw_idle(&url, on_data).await
-        } else {
-            consume(lib, &ctx, &url, on_data).await
-        };
+        let result = feed.await;
         let _ = fail.send(result.err().unwrap_or_else(|| "ended".into()));
     });
 }
@@ -399,13 +473,19 @@ async fn idle(lib: Lib, ctx: Arc<Ctx>, url: String, conns: usize) -> Result<Stri
     };
     open(1);
     wait_ready(&ready, 1, &mut fail_rx).await?;
-    let (before, fds_before) = (vm_rss_kib(), fd_count());
+    let (before, fds_before, heap_before) = (vm_rss_kib(), fd_count(), heap_in_use());
+    trim_heap();
+    let trimmed_before = vm_rss_kib();
     open(conns);
     wait_ready(&ready, conns + 1, &mut fail_rx).await?;
-    let (after, fds_after) = (vm_rss_kib(), fd_count());
+    let (after, fds_after, heap_after) = (vm_rss_kib(), fd_count(), heap_in_use());
+    trim_heap();
+    let trimmed = vm_rss_kib();
     Ok(format!(
-        "conns={conns} before_kib={before} after_kib={after} fds_before={fds_before} \
-         fds_after={fds_after}"
+        "conns={conns} before_kib={before} after_kib={after} \
+         trimmed_before_kib={trimmed_before} trimmed_kib={trimmed} \
+         fds_before={fds_before} fds_after={fds_after} heap_before={heap_before} \
+         heap_after={heap_after}"
     ))
 }
 
@@ -514,71 +594,149 @@ async fn consume(
     lib: Lib,
     ctx: &Ctx,
     url: &str,
+    on_data: impl FnMut(&str) -> bool,
+) -> Result<(), String> {
+    match (lib, ctx) {
+        (Lib::Ssefeed, _) => ssefeed_consume(ctx.r13(), url, on_data).await,
+        (Lib::SseReqwestClient, _) => sse_reqwest_client_consume(ctx.r13(), url, on_data).await,
+        (Lib::ReqwestEventsource, Ctx::Reqwest12(client)) => {
+            reqwest_eventsource_consume(client, url, on_data).await
+        }
+        (Lib::LdClient, Ctx::Hyper(transport)) => ld_consume(transport, url, on_data).await,
+        (Lib::LdClient, Ctx::HyperTls(transport)) => ld_consume(transport, url, on_data).await,
+        (Lib::Reqwest, _) => reqwest_events(ctx.r13(), url, on_data).await,
+        (Lib::Raw, _) => unreachable!("raw has its own loops"),
+        _ => unreachable!("a library with another library's client"),
+    }
+}
+
+/// [`consume`] for ssefeed.
+async fn ssefeed_consume(
+    client: &reqwest::Client,
+    url: &str,
     mut on_data: impl FnMut(&str) -> bool,
 ) -> Result<(), String> {
-    match lib {
-        Lib::Ssefeed => {
-            // As the README says: EventSource::new over a reqwest request.
-            let mut source =
-                ssefeed::EventSource::new(ctx.r13().get(url)).map_err(|e| e.to_string())?;
-            while let Some(event) = source.next().await {
-                match event {
-                    Ok(ssefeed::Event::Message(message)) => {
-                        if on_data(message.data()) {
-                            return Ok(());
-                        }
-                    }
-                    Ok(ssefeed::Event::Reconnecting { error, .. }) => {
-                        return Err(format!("reconnecting: {error}"));
-                    }
-                    Ok(_) => {}
-                    Err(error) => return Err(error.to_string()),
+    // As the README says: EventSource::new over a reqwest request.
+    let mut source = ssefeed::EventSource::new(client.get(url)).map_err(|e| e.to_string())?;
+    while let Some(event) = source.next().await {
+        match event {
+            Ok(ssefeed::Event::Message(message)) => {
+                if on_data(message.data()) {
+                    return Ok(());
                 }
             }
+            Ok(ssefeed::Event::Reconnecting { error, .. }) => {
+                return Err(format!("reconnecting: {error}"));
+            }
+            Ok(_) => {}
+            Err(error) => return Err(error.to_string()),
         }
-        Lib::SseReqwestClient => {
-            use sse_reqwest_client::SseEvent;
-            let mut source = sse_reqwest_client::EventSource::new(ctx.r13().get(url));
-            while let Some(event) = source.next().await {
-                match event {
-                    Ok(SseEvent::Message(message)) => {
-                        if on_data(&message.data) {
-                            return Ok(());
-                        }
-                    }
-                    Ok(SseEvent::Open) => {}
-                    Ok(other) => return Err(format!("{other:?}")),
-                    Err(error) => return Err(error.to_string()),
+    }
+    Err("the stream ended".into())
+}
+
+/// [`consume`] for sse-reqwest-client.
+async fn sse_reqwest_client_consume(
+    client: &reqwest::Client,
+    url: &str,
+    mut on_data: impl FnMut(&str) -> bool,
+) -> Result<(), String> {
+    use sse_reqwest_client::SseEvent;
+    let mut source = sse_reqwest_client::EventSource::new(client.get(url));
+    while let Some(event) = source.next().await {
+        match event {
+            Ok(SseEvent::Message(message)) => {
+                if on_data(&message.data) {
+                    return Ok(());
                 }
             }
+            Ok(SseEvent::Open) => {}
+            Ok(other) => return Err(format!("{other:?}")),
+            Err(error) => return Err(error.to_string()),
         }
-        Lib::ReqwestEventsource => {
-            use reqwest_eventsource::Event;
-            let Ctx::Reqwest12(client) = ctx else {
-                unreachable!()
+    }
+    Err("the stream ended".into())
+}
+
+/// [`consume`] for reqwest-eventsource.
+async fn reqwest_eventsource_consume(
+    client: &reqwest012::Client,
+    url: &str,
+    mut on_data: impl FnMut(&str) -> bool,
+) -> Result<(), String> {
+    use reqwest_eventsource::Event;
+    let mut source =
+        reqwest_eventsource::EventSource::new(client.get(url)).map_err(|e| e.to_string())?;
+    while let Some(event) = source.next().await {
+        match event {
+            Ok(Event::Message(message)) => {
+                if on_data(&message.data) {
+                    return Ok(());
+                }
+            }
+            Ok(Event::Open) => {}
+            Err(error) => return Err(error.to_string()),
+        }
+    }
+    Err("the stream ended".into())
+}
+
+/// The floor of the reqwest-based clients: reqwest's body chunks split at
+/// `\n\n`, each event's `data: ` value handed to `on_data` until it returns
+/// true. Only what is needed: the tail of an event that a chunk cuts is
+/// kept, and nothing else is parsed (the corpora have one `data: ` line per
+/// event and LF line ends).
+async fn reqwest_events(
+    client: &reqwest::Client,
+    url: &str,
+    mut on_data: impl FnMut(&str) -> bool,
+) -> Result<(), String> {
+    let response = client
+        .get(url)
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if response.status() != 200 {
+        return Err(format!("status {}", response.status()));
+    }
+    let mut body = response.bytes_stream();
+    let finder = memchr::memmem::Finder::new(b"\n\n");
+    let mut tail: Vec<u8> = Vec::new();
+    // Hands on each complete event in `bytes`; returns where the rest starts.
+    let events = |bytes: &[u8], on_data: &mut dyn FnMut(&str) -> bool| {
+        let mut start = 0;
+        for end in finder.find_iter(bytes) {
+            let event = &bytes[start..end + 1];
+            start = end + 2;
+            let value = memchr::memmem::find(event, b"data: ").map_or(&[][..], |at| {
+                let value = &event[at + 6..];
+                &value[..memchr::memchr(b'\n', value).unwrap_or(value.len())]
+            });
+            if on_data(std::str::from_utf8(value).unwrap_or("")) {
+                return None;
+            }
+        }
+        Some(start)
+    };
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| e.to_string())?;
+        if tail.is_empty() {
+            let Some(rest) = events(&chunk, &mut on_data) else {
+                return Ok(());
             };
-            let mut source = reqwest_eventsource::EventSource::new(client.get(url))
-                .map_err(|e| e.to_string())?;
-            while let Some(event) = source.next().await {
-                match event {
-                    Ok(Event::Message(message)) => {
-                        if on_data(&message.data) {
-                            return Ok(());
-                        }
-                    }
-                    Ok(Event::Open) => {}
-                    Err(error) => return Err(error.to_string()),
-                }
-            }
-        }
-        Lib::LdClient => {
-            return match ctx {
-                Ctx::Hyper(transport) => ld_consume(transport, url, on_data).await,
-                Ctx::HyperTls(transport) => ld_consume(transport, url, on_data).await,
-                _ => unreachable!(),
+            tail.extend_from_slice(&chunk[rest..]);
+        } else {
+            tail.extend_from_slice(&chunk);
+            let Some(rest) = events(&tail, &mut on_data) else {
+                return Ok(());
             };
+            tail.drain(..rest);
         }
-        Lib::Raw => unreachable!("raw has its own loops"),
+        // A large event's space is not kept (as ssefeed does not keep it).
+        if tail.is_empty() && tail.capacity() > 4096 {
+            tail = Vec::new();
+        }
     }
     Err("the stream ended".into())
 }

@@ -39,11 +39,12 @@ use std::time::{Duration, Instant};
 
 use ssefeed_e2e::{Args, die};
 
-const LIBS: [&str; 5] = [
+const LIBS: [&str; 6] = [
     "ssefeed",
     "ldclient",
     "reqwest-eventsource",
     "sse-reqwest-client",
+    "reqwest",
     "raw",
 ];
 
@@ -54,6 +55,7 @@ fn label(lib: &str) -> &'static str {
         "ldclient" => "eventsource-client 0.18 (LaunchDarkly, hyper)",
         "reqwest-eventsource" => "reqwest-eventsource 0.6 (reqwest 0.12)",
         "sse-reqwest-client" => "sse-reqwest-client 0.4 (reqwest 0.13)",
+        "reqwest" => "reqwest 0.13 + memchr (floor of the reqwest clients)",
         "raw" => "raw socket + memchr (floor)",
         _ => "?",
     }
@@ -105,6 +107,8 @@ fn main() {
         runs: slow_runs,
     };
     let max_streams = args.num_or("max-streams", 100_000).to_string();
+    let burst_bytes = args.num_or("burst-bytes", 30_000);
+    let burst_conns = args.num_or("burst-conns", 1000).max(1);
     let latency_events = args.num_or("latency-events", 400);
     let interval_us = args.num_or("interval-us", 5000);
     let libs: Vec<&str> = match args.get("libs") {
@@ -280,31 +284,22 @@ fn main() {
     }
 
     if only("idle") {
-        let cells = idle_test(&bins, &libs, &protos, &idle_conns, idle_runs);
-        print!("| client |");
-        for proto in &protos {
-            for &conns in &idle_conns {
-                print!(" {proto}, {} feeds |", fmt_count(conns));
-            }
-        }
-        println!();
-        println!("|---|{}", "---:|".repeat(protos.len() * idle_conns.len()));
-        for lib in &libs {
-            print!("| {} |", label(lib));
-            for proto in &protos {
-                for &conns in &idle_conns {
-                    let cell = match cells.get(lib, proto, conns) {
-                        Some(Ok((kib, fds))) => format!("{kib:.1} KiB · {fds:.2} fd"),
-                        Some(Err(reason)) => format!("cannot: {reason}"),
-                        None => "–".into(),
-                    };
-                    print!(" {cell} |");
-                }
-            }
-            println!();
-        }
-        println!("\n(KiB of RSS and file descriptors per open feed.)\n");
+        let cells = idle_test(&bins, &libs, &protos, &idle_conns, idle_runs, &[]);
+        print_idle(&cells, &libs, &protos, &idle_conns);
         idle_goals(&cells, &libs, &protos, &idle_conns, &mut goals);
+        if burst_bytes > 0 {
+            let ready = burst_bytes.to_string();
+            let server_args = ["--ready-bytes", ready.as_str()];
+            let burst = [burst_conns];
+            let cells = idle_test(&bins, &libs, &protos, &burst, idle_runs, &server_args);
+            println!(
+                "Idle after a burst: each feed's one event was {} KiB of data in three \
+                 lines, written at once.\n",
+                burst_bytes / 1024
+            );
+            print_idle(&cells, &libs, &protos, &burst);
+            burst_goals(&cells, &libs, &protos, burst_conns, &mut goals);
+        }
     }
     if only("slow") {
         let cells = slow_test(&bins, &libs, &slow_protos, &slow);
@@ -318,9 +313,7 @@ fn main() {
             print!("| {} |", label(lib));
             for proto in &slow_protos {
                 match cells.get(lib, proto, slow.feeds) {
-                    Some(Ok((cpu, rss))) => {
-                        print!(" {cpu:.2} | {:.1} MiB |", rss / 1024.0)
-                    }
+                    Some(Ok(v)) => print!(" {:.2} | {:.1} MiB |", v[0], v[1] / 1024.0),
                     Some(Err(reason)) => print!(" cannot: {reason} | – |"),
                     None => print!(" – | – |"),
                 }
@@ -336,10 +329,10 @@ fn main() {
             let ours = cells.get("ssefeed", proto, slow.feeds);
             let ld = cells.get("ldclient", proto, slow.feeds);
             match (ours, ld) {
-                (Some(Ok((ours, _))), Some(Ok((ld, _)))) => goals.push(format!(
+                (Some(Ok(ours)), Some(Ok(ld))) => goals.push(format!(
                     "- slow, {proto}: CPU/event {:.2} of LaunchDarkly's (goal ≤ 0.5): {}",
-                    ours / ld,
-                    pass(ours / ld <= 0.5)
+                    ours[0] / ld[0],
+                    pass(ours[0] / ld[0] <= 0.5)
                 )),
                 (Some(Ok(_)), Some(Err(reason))) => goals.push(format!(
                     "- slow, {proto}: LaunchDarkly cannot ({reason}): no comparison"
@@ -418,7 +411,7 @@ struct Slow {
 
 /// A library the goals compare ssefeed with (not itself, not the floor).
 fn is_peer(lib: &str) -> bool {
-    lib != "ssefeed" && lib != "raw"
+    !["ssefeed", "reqwest", "raw"].contains(&lib)
 }
 
 /// The words of a comma-separated list.
@@ -447,9 +440,10 @@ fn parse_protos(text: &str) -> Vec<&'static str> {
 /// the library cannot.
 struct Cells(Vec<(&'static str, &'static str, u64, Cell)>);
 
-/// Two medians (KiB and fds per feed; CPU µs per event and peak KiB), or
-/// why the library cannot.
-type Cell = Result<(f64, f64), String>;
+/// Medians (idle: heap KiB, RSS KiB, RSS KiB after `malloc_trim` and fds,
+/// per feed; slow: CPU µs per event and peak KiB), or why the library
+/// cannot.
+type Cell = Result<Vec<f64>, String>;
 
 impl Cells {
     fn get(&self, lib: &str, proto: &str, feeds: u64) -> Option<&Cell> {
@@ -467,15 +461,6 @@ fn idle_goals(
     conns: &[u64],
     goals: &mut Vec<String>,
 ) {
-    let leanest = |proto: &str, n: u64| {
-        libs.iter()
-            .filter(|l| is_peer(l))
-            .filter_map(|l| match cells.get(l, proto, n) {
-                Some(Ok((kib, _))) => Some((*l, *kib)),
-                _ => None,
-            })
-            .min_by(|a, b| a.1.total_cmp(&b.1))
-    };
     for proto in protos {
         // HTTP/1.1: below every peer at each count; HTTP/2: also the aim of
         // 8 KiB at the largest count.
@@ -485,31 +470,66 @@ fn idle_goals(
             conns.iter().max().into_iter().copied().collect()
         };
         for n in counts {
-            let Some(ours) = cells.get("ssefeed", proto, n) else {
-                continue;
-            };
-            let Ok((ours, _)) = ours else {
-                goals.push(format!("- idle, {proto}: ssefeed cannot: **not met**"));
-                continue;
-            };
-            let peer = match leanest(proto, n) {
-                Some((peer, kib)) => format!(
-                    "against the leanest peer's {kib:.1} ({peer}): {}",
-                    pass(*ours < kib)
-                ),
-                None => "no peer can".into(),
-            };
-            let aim = if *proto == "h1" {
-                String::new()
-            } else {
-                format!("; the aim of 8 KiB: {}", pass(*ours <= 8.0))
-            };
-            goals.push(format!(
-                "- idle, {proto}, {} feeds: {ours:.1} KiB/feed {peer}{aim}",
-                fmt_count(n)
-            ));
+            let aim = (*proto != "h1").then_some(8.0);
+            let what = format!("idle, {proto}, {} feeds", fmt_count(n));
+            for (k, measure) in [(0, "heap"), (1, "RSS"), (2, "trimmed RSS")] {
+                goals.push(compare(cells, libs, proto, n, k, &what, measure, aim));
+            }
         }
     }
+}
+
+/// After a burst: ssefeed below every peer in heap per feed.
+fn burst_goals(
+    cells: &Cells,
+    libs: &[&'static str],
+    protos: &[&'static str],
+    n: u64,
+    goals: &mut Vec<String>,
+) {
+    for proto in protos {
+        let what = format!("idle after a burst, {proto}, {} feeds", fmt_count(n));
+        goals.push(compare(cells, libs, proto, n, 0, &what, "heap", None));
+    }
+}
+
+/// One goal line: ssefeed's `k`th measure against the leanest peer's (and
+/// an aim in KiB, if any).
+#[allow(clippy::too_many_arguments)]
+fn compare(
+    cells: &Cells,
+    libs: &[&'static str],
+    proto: &str,
+    n: u64,
+    k: usize,
+    what: &str,
+    measure: &str,
+    aim: Option<f64>,
+) -> String {
+    let ours = match cells.get("ssefeed", proto, n) {
+        Some(Ok(v)) => v[k],
+        Some(Err(reason)) => return format!("- {what}: ssefeed cannot ({reason}): **not met**"),
+        None => return format!("- {what}: not run"),
+    };
+    let leanest = libs
+        .iter()
+        .filter(|l| is_peer(l))
+        .filter_map(|l| match cells.get(l, proto, n) {
+            Some(Ok(v)) => Some((*l, v[k])),
+            _ => None,
+        })
+        .min_by(|a, b| a.1.total_cmp(&b.1));
+    let peer = match leanest {
+        Some((peer, kib)) => format!(
+            "against the leanest peer's {kib:.2} ({peer}): {}",
+            pass(ours < kib)
+        ),
+        None => "no peer can".into(),
+    };
+    let aim = aim.map_or(String::new(), |aim| {
+        format!("; the aim of {aim:.0} KiB: {}", pass(ours <= aim))
+    });
+    format!("- {what}: {measure} {ours:.2} KiB/feed {peer}{aim}")
 }
 
 #[derive(Debug, Clone)]
@@ -594,21 +614,27 @@ fn stream_test(
         .collect()
 }
 
+/// The idle test over each of `protos` at each of `conns`; `server_args`
+/// are added to the server's (a burst as the first event). Each cell holds
+/// the medians of heap KiB, RSS KiB, trimmed RSS KiB and fds, per feed.
 fn idle_test(
     bins: &Bins,
     libs: &[&'static str],
     protos: &[&'static str],
     conns: &[u64],
     runs: usize,
+    server_args: &[&str],
 ) -> Cells {
     let mut cells = Vec::new();
     for proto in protos {
-        let server = Server::start(bins, proto, &["--mode", "idle"]);
+        let mut args = vec!["--mode", "idle"];
+        args.extend_from_slice(server_args);
+        let server = Server::start(bins, proto, &args);
         for &n in conns {
             let conns_arg = n.to_string();
-            let mut per: Vec<Vec<(f64, f64)>> = vec![Vec::new(); libs.len()];
+            let mut per: Vec<Vec<[f64; 4]>> = vec![Vec::new(); libs.len()];
             let args = ["--mode", "idle", "--conns", &conns_arg];
-            let name = format!("idle, {proto}, {n} feeds");
+            let name = format!("idle, {proto}, {n} feeds {server_args:?}");
             let cannot = rotate_clients(bins, &server, libs, runs, &name, &args, |i, lib, m| {
                 let field = |name: &str| -> f64 {
                     report_field(&m.stdout, name)
@@ -617,27 +643,70 @@ fn idle_test(
                             die(&format!("{name} / {lib}: bad report {:?}", m.stdout))
                         })
                 };
-                let (before, after) = (field("before_kib="), field("after_kib="));
-                let (fds_before, fds_after) = (field("fds_before="), field("fds_after="));
-                per[i].push((
-                    (after - before) / n as f64,
-                    (fds_after - fds_before) / n as f64,
-                ));
+                let per_feed =
+                    |before: &str, after: &str| (field(after) - field(before)) / n as f64;
+                per[i].push([
+                    per_feed("heap_before=", "heap_after=") / 1024.0,
+                    per_feed("before_kib=", "after_kib="),
+                    per_feed("trimmed_before_kib=", "trimmed_kib="),
+                    per_feed("fds_before=", "fds_after="),
+                ]);
             });
             for ((lib, v), cannot) in libs.iter().zip(per).zip(cannot) {
                 let cell = match cannot {
                     Some(reason) => Err(reason),
-                    None => {
-                        let kib: Vec<f64> = v.iter().map(|x| x.0).collect();
-                        let fds: Vec<f64> = v.iter().map(|x| x.1).collect();
-                        Ok((median(&kib), median(&fds)))
-                    }
+                    None => Ok((0..4)
+                        .map(|k| median(&v.iter().map(|x| x[k]).collect::<Vec<_>>()))
+                        .collect()),
                 };
                 cells.push((*lib, *proto, n, cell));
             }
         }
     }
     Cells(cells)
+}
+
+/// Prints the idle tables: heap and fds per feed, then RSS per feed (and
+/// after `malloc_trim`).
+fn print_idle(cells: &Cells, libs: &[&'static str], protos: &[&'static str], conns: &[u64]) {
+    let header = || {
+        print!("| client |");
+        for proto in protos {
+            for &n in conns {
+                print!(" {proto}, {} feeds |", fmt_count(n));
+            }
+        }
+        println!();
+        println!("|---|{}", "---:|".repeat(protos.len() * conns.len()));
+    };
+    let rows = |cell: &dyn Fn(&[f64]) -> String| {
+        for lib in libs {
+            print!("| {} |", label(lib));
+            for proto in protos {
+                for &n in conns {
+                    let text = match cells.get(lib, proto, n) {
+                        Some(Ok(v)) => cell(v),
+                        Some(Err(reason)) => format!("cannot: {reason}"),
+                        None => "–".into(),
+                    };
+                    print!(" {text} |");
+                }
+            }
+            println!();
+        }
+    };
+    header();
+    rows(&|v| format!("{:.2} KiB · {:.2} fd", v[0], v[3]));
+    println!(
+        "\n(Heap bytes in use per open feed, from a counting allocator: what the \
+         feed keeps; and file descriptors per feed.)\n"
+    );
+    header();
+    rows(&|v| format!("{:.1} ({:.1}) KiB", v[1], v[2]));
+    println!(
+        "\n(RSS per open feed, all opened at once; in brackets after `malloc_trim(0)`, \
+         which hands back the heap that opening them needed for a while.)\n"
+    );
 }
 
 fn slow_test(bins: &Bins, libs: &[&'static str], protos: &[&'static str], slow: &Slow) -> Cells {
@@ -690,7 +759,7 @@ fn slow_test(bins: &Bins, libs: &[&'static str], protos: &[&'static str], slow: 
                 None => {
                     let cpu: Vec<f64> = v.iter().map(|x| x.0).collect();
                     let rss: Vec<f64> = v.iter().map(|x| x.1).collect();
-                    Ok((median(&cpu), median(&rss)))
+                    Ok(vec![median(&cpu), median(&rss)])
                 }
             };
             cells.push((*lib, *proto, slow.feeds, cell));

@@ -7,6 +7,7 @@
 //!        [--proto h1|h2c|h2] [--max-streams 100000]
 //!        [--corpus llm|notify] [--events N] [--chunk-bytes 0]
 //!        [--interval-us 5000 (latency), 1000000 (slow)] [--seed 3]
+//!        [--ready-bytes 0]
 //! ```
 //!
 //! Prints `port=P events=N data_bytes=B` on its first line of stdout (with
@@ -19,7 +20,10 @@
 //!   a server that flushes each event writes it), then the last chunk; with
 //!   `--chunk-bytes B`, whole events packed into chunks of up to B bytes.
 //! - `idle`: chunked; one `data: ready` event, then nothing, until the client
-//!   closes.
+//!   closes. With `--ready-bytes N`, that first event is a burst instead:
+//!   three `data:` lines of N/3 bytes each, written at once (the client's
+//!   reads cut it where they fall), so what a client keeps after a large
+//!   event shows in its idle memory.
 //! - `latency`: chunked, `TCP_NODELAY`; N events, one per interval, each
 //!   carrying the server's clock (`data: <nanoseconds since the epoch>`).
 //! - `slow`: chunked, `TCP_NODELAY`; one ~200-byte event (`id:`, `event:`,
@@ -85,6 +89,8 @@ struct Plan {
     seed: u64,
     /// Feeds served so far (the slow mode's phase index).
     feeds: AtomicU64,
+    /// Idle mode: the one event each feed gets.
+    ready: Bytes,
 }
 
 impl Plan {
@@ -127,7 +133,13 @@ fn main() {
         slow_chunked: Vec::new(),
         seed,
         feeds: AtomicU64::new(0),
+        ready: Bytes::from_static(READY),
     };
+    let ready_bytes = args.num_or("ready-bytes", 0) as usize;
+    if ready_bytes > 0 {
+        let line = format!("data: {}\n", "x".repeat(ready_bytes / 3));
+        plan.ready = format!("{line}{line}{line}\n").into();
+    }
     let mut data_bytes = 0;
     match mode {
         Mode::StreamClose | Mode::StreamChunked => {
@@ -280,7 +292,7 @@ fn h2_body(plan: &Arc<Plan>) -> Body {
             StreamBody::new(stream::iter(frames)).boxed_unsync()
         }
         Mode::Idle => StreamBody::new(
-            stream::once(async { data(Bytes::from_static(READY)) }).chain(stream::pending()),
+            stream::once(std::future::ready(data(plan.ready.clone()))).chain(stream::pending()),
         )
         .boxed_unsync(),
         Mode::Latency => {
@@ -326,8 +338,8 @@ async fn serve(mut socket: TcpStream, plan: &Plan) -> std::io::Result<()> {
         }
         Mode::Idle => {
             let mut head = HEAD_CHUNKED.to_vec();
-            head.extend_from_slice(format!("{:x}\r\n", READY.len()).as_bytes());
-            head.extend_from_slice(READY);
+            head.extend_from_slice(format!("{:x}\r\n", plan.ready.len()).as_bytes());
+            head.extend_from_slice(&plan.ready);
             head.extend_from_slice(b"\r\n");
             socket.write_all(&head).await?;
             drain(&mut socket).await;
