@@ -315,7 +315,7 @@ impl Machine {
     }
 
     /// The parser's buffer capacity, for tests of what a waiting source keeps.
-    #[cfg(test)]
+    #[cfg(all(test, feature = "client"))]
     pub(crate) fn buffer_capacity(&self) -> usize {
         self.parser.buffer_capacity()
     }

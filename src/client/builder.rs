@@ -242,6 +242,7 @@ mod tests {
             configure(EventSource::builder(request))
                 .build()
                 .unwrap()
+                .driver
                 .timed_chunks
         };
         assert!(!timed(|b| b));

@@ -128,6 +128,14 @@ struct RefusedBody {
 /// ```
 #[must_use = "streams do nothing unless polled"]
 pub struct EventSource {
+    /// All the state, in one allocation made by the builder: moving an
+    /// `EventSource`, or holding it across an `.await` (where a future may
+    /// keep more than one copy of it), costs a pointer, not a kilobyte.
+    driver: Box<Driver>,
+}
+
+/// The machine, the connection and the timer: what an [`EventSource`] is.
+struct Driver {
     requests: Requests,
     machine: Machine,
     conn: Conn,
@@ -236,7 +244,7 @@ impl EventSource {
         refusal_body: (usize, Duration),
         auto_one_shot: bool,
     ) -> Self {
-        Self {
+        let driver = Driver {
             requests,
             timed_chunks: machine.uses_chunk_time(),
             opened_at: now,
@@ -246,40 +254,43 @@ impl EventSource {
             sleep_at: None,
             refusal_body,
             auto_one_shot,
+        };
+        Self {
+            driver: Box::new(driver),
         }
     }
 
     /// The spec's `readyState`.
     pub fn ready_state(&self) -> ReadyState {
-        self.machine.ready_state()
+        self.driver.machine.ready_state()
     }
 
     /// The last event ID: what a reconnect resumes from. Save it to resume
     /// after a restart with [`EventSourceBuilder::last_event_id`].
     pub fn last_event_id(&self) -> &str {
-        self.machine.last_event_id()
+        self.driver.machine.last_event_id()
     }
 
     /// The current reconnection time (the server's latest `retry:`, or the
     /// policy's initial value).
     pub fn reconnection_time(&self) -> Duration {
-        self.machine.reconnection_time()
+        self.driver.machine.reconnection_time()
     }
 
     /// Why the source closed for good (a 204 and its response, the end of a
     /// one-shot stream, [`close`](Self::close), or a final error); `None`
     /// while it is not closed. A stream that yields `None` has a reason.
     pub fn close_reason(&self) -> Option<&CloseReason> {
-        self.machine.close_reason()
+        self.driver.machine.close_reason()
     }
 
     /// Closes the source: drops the connection at once; the next poll yields
     /// `None`. Dropping the `EventSource` does the same.
     pub fn close(&mut self) {
         debug!("ssefeed: closed");
-        self.machine.close();
-        self.conn = Conn::Idle;
-        self.sleep_at = None;
+        self.driver.machine.close();
+        self.driver.conn = Conn::Idle;
+        self.driver.sleep_at = None;
     }
 
     /// Drops the current connection (or cuts a reconnect wait short) and
@@ -307,9 +318,29 @@ impl EventSource {
     /// ```
     pub fn reconnect_now(&mut self) -> bool {
         debug!("ssefeed: reconnect now");
-        self.machine.reconnect_now(now())
+        self.driver.machine.reconnect_now(now())
     }
+}
 
+impl Stream for EventSource {
+    type Item = Result<Event, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self.get_mut().driver;
+        loop {
+            // The hot path: the next event of the chunks already read.
+            if let Some(event) = this.machine.poll_event() {
+                trace_event(&event);
+                return Poll::Ready(Some(event));
+            }
+            if let ControlFlow::Break(poll) = this.poll_io(cx) {
+                return poll;
+            }
+        }
+    }
+}
+
+impl Driver {
     /// Starts an attempt: the request, or the async factory that makes it.
     fn connect(&mut self, last_event_id: &str, attempt: u32) -> Result<Conn, Error> {
         let (client, request) = match &mut self.requests {
@@ -368,27 +399,7 @@ impl EventSource {
         }
         false
     }
-}
 
-impl Stream for EventSource {
-    type Item = Result<Event, Error>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        loop {
-            // The hot path: the next event of the chunks already read.
-            if let Some(event) = this.machine.poll_event() {
-                trace_event(&event);
-                return Poll::Ready(Some(event));
-            }
-            if let ControlFlow::Break(poll) = this.poll_io(cx) {
-                return poll;
-            }
-        }
-    }
-}
-
-impl EventSource {
     /// Acts on the machine's actions, then polls the connection and the
     /// timer: `Continue` when the machine took an input (and may have an
     /// event), `Break` with what `poll_next` returns otherwise. Kept out of
@@ -578,6 +589,14 @@ mod tests {
 
     use super::*;
 
+    #[test]
+    fn an_event_source_is_one_pointer() {
+        // Moved into a task, or held across an `.await` (where a future may
+        // keep more than one copy), it costs 8 bytes, not the kilobyte of
+        // its state.
+        assert_eq!(size_of::<EventSource>(), size_of::<usize>());
+    }
+
     #[tokio::test]
     async fn a_waiting_source_keeps_no_space_for_the_burst_it_read() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -606,7 +625,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(source.next().now_or_never().is_none(), "waits for more");
-        let kept = source.machine.buffer_capacity();
+        let kept = source.driver.machine.buffer_capacity();
         assert!(kept <= 4 * 1024, "{kept} bytes kept while waiting");
         server.abort();
     }
