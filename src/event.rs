@@ -175,9 +175,9 @@ pub enum Event {
     /// answer in time) and will be retried after `delay`.
     #[non_exhaustive]
     Reconnecting {
-        /// Why the connection was lost. Shared with the
-        /// [request factory](crate::RequestContext::cause), which may act on
-        /// it (refresh a token after a 401, say).
+        /// Why the connection was lost. Shared with the client's request
+        /// factory (`RequestContext::cause`), which may act on it (refresh a
+        /// token after a 401, say).
         error: Arc<crate::Error>,
         /// How long until the next attempt.
         delay: std::time::Duration,

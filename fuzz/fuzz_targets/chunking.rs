@@ -1,8 +1,9 @@
 //! The same bytes, fed whole and cut at split points taken from the input
 //! (see `ChunkingInput`), must give the same events, `retry:` values,
 //! comments, errors, last event ID and stream end (the cut input's items
-//! taken with `next_item` or `next_item_ref`); and, when no limit error
-//! occurred, the same as the naive reference parser.
+//! taken with `next_item` or `next_item_ref`, its buffers shrunk after every
+//! other chunk); and, when no limit error occurred, the same as the naive
+//! reference parser.
 #![no_main]
 
 use bytes::Bytes;
@@ -14,7 +15,7 @@ fn run(input: &ChunkingInput<'_>, chunks: &[&[u8]], by_ref: bool) -> Run {
     let drain = if by_ref { drain_ref } else { drain };
     let mut parser = Parser::builder().comments(input.comments).build();
     let mut items = Vec::new();
-    for chunk in chunks {
+    for (i, chunk) in chunks.iter().enumerate() {
         if input.feed_slice {
             parser.feed_slice(chunk);
         } else {
@@ -22,6 +23,12 @@ fn run(input: &ChunkingInput<'_>, chunks: &[&[u8]], by_ref: bool) -> Run {
         }
         if !input.feed_all_first {
             drain(&mut parser, &mut items);
+        }
+        // As a client waiting for the next read does (after a drain), or
+        // at any other time (it is public): after every other chunk, so
+        // that cut runs with and without it are both compared.
+        if i % 2 == 1 {
+            parser.shrink_buffers();
         }
     }
     drain(&mut parser, &mut items);
