@@ -689,6 +689,8 @@ impl Driver {
             events.push(event);
         }
         assert!(self.machine.poll_event().is_none());
+        // What `EventSource` does before it waits for the next input.
+        self.machine.shrink_buffers();
         let actions: Vec<Action> = std::iter::from_fn(|| self.machine.poll_action()).collect();
 
         let m = &mut self.model;
