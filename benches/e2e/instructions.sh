@@ -9,7 +9,7 @@ set -eu
 cd "$(dirname "$0")"
 bin="${CARGO_TARGET_DIR:-target}/release"
 n="${1:-100000}"
-libs="ssefeed ldclient reqwest-eventsource sse-reqwest-client raw"
+libs="ssefeed ldclient reqwest-eventsource sse-reqwest-client reqwest raw"
 tmp="$(mktemp -d)"
 server=
 trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$tmp"' EXIT
