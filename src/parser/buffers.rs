@@ -280,8 +280,7 @@ impl EventBuffers {
     /// [`Parser::shrink_buffers`](super::Parser::shrink_buffers)).
     pub(super) fn shrink_buffers(&mut self) {
         if !matches!(self.data, Data::Joined) {
-            self.joined.clear();
-            self.joined_from = 0;
+            self.clear_joined();
             super::free_if_unused(&mut self.joined);
         }
         if !self.id_set {

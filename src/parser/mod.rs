@@ -387,7 +387,7 @@ const KEEP_WHILE_WAITING: usize = 8;
 
 /// Lets go of `buffer`'s space if it holds nothing and more than
 /// [`KEEP_WHILE_WAITING`] bytes of it.
-pub(super) fn free_if_unused(buffer: &mut Vec<u8>) {
+fn free_if_unused(buffer: &mut Vec<u8>) {
     if buffer.is_empty() && buffer.capacity() > KEEP_WHILE_WAITING {
         *buffer = Vec::new();
     }
