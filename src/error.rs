@@ -14,9 +14,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong while reading an event stream.
 ///
-/// An `Err` item is final for the stream that returned it: a parser, an
+/// An `Err` item is final for the stream that returned it: an
 /// [`EventStream`](crate::EventStream) or an `EventSource` yields nothing
-/// after it (`None` from then on). The same values also say why a
+/// after it (`None` from then on). (The parser alone returns its own
+/// [`ParseError`](crate::parser::ParseError), which converts into the
+/// variants of the same names here.) The same values also say why a
 /// connection was lost in an [`Event::Reconnecting`](crate::Event::Reconnecting),
 /// which is not final; [`is_retryable`](Self::is_retryable) tells whether
 /// trying again can help, and [`report`](Self::report) prints the error with

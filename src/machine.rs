@@ -396,7 +396,7 @@ impl Machine {
                         }
                     }
                     Err(error) => {
-                        self.fail(error);
+                        self.fail(error.into());
                         break;
                     }
                 }
@@ -636,7 +636,7 @@ impl Machine {
                     }
                 }
                 Err(error) => {
-                    self.fail(error);
+                    self.fail(error.into());
                     return None;
                 }
             }

@@ -120,7 +120,7 @@ where
                 Some(Ok(_)) => continue,
                 Some(Err(error)) => {
                     *this.done = true;
-                    return Poll::Ready(Some(Err(error)));
+                    return Poll::Ready(Some(Err(error.into())));
                 }
                 None if *this.done || this.parser.stream_end().is_some() => {
                     return Poll::Ready(None);

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{StreamExt, stream};
-use ssefeed::parser::{Item, Parser, StreamEnd};
+use ssefeed::parser::{Item, ParseError, Parser, StreamEnd};
 use ssefeed::{Error, EventStream};
 
 #[path = "support/parsed.rs"]
@@ -1128,7 +1128,7 @@ fn feed_until_error(
     prefix: &[u8],
     chunk: &Bytes,
     give_up: usize,
-) -> (Error, usize) {
+) -> (ParseError, usize) {
     parser.feed_slice(prefix);
     let mut fed = prefix.len();
     loop {
@@ -1152,7 +1152,7 @@ fn limits_endless_line_fails_within_limit_plus_one_chunk() {
     let parser = Parser::builder().max_line_len(limit).build();
     let (error, fed) = feed_until_error(parser, b"data:", &chunk, 100 * limit);
     assert!(
-        matches!(error, Error::LineTooLong { limit: l } if l == limit),
+        matches!(error, ParseError::LineTooLong { limit: l } if l == limit),
         "{error:?}"
     );
     assert!(fed > limit, "failed early, after {fed} bytes");
@@ -1170,7 +1170,7 @@ fn limits_endless_event_fails_within_limit_plus_one_chunk() {
     let parser = Parser::builder().max_event_len(limit).build();
     let (error, fed) = feed_until_error(parser, b"", &chunk, 100 * limit);
     assert!(
-        matches!(error, Error::EventTooLarge { limit: l } if l == limit),
+        matches!(error, ParseError::EventTooLarge { limit: l } if l == limit),
         "{error:?}"
     );
     assert!(fed > limit, "failed early, after {fed} bytes");
@@ -1184,7 +1184,10 @@ fn limits_endless_event_in_small_chunks() {
     let chunk = Bytes::from_static(b"ta:0123456789abcdef\nda");
     let parser = Parser::builder().max_event_len(limit).build();
     let (error, fed) = feed_until_error(parser, b"da", &chunk, 100 * limit);
-    assert!(matches!(error, Error::EventTooLarge { .. }), "{error:?}");
+    assert!(
+        matches!(error, ParseError::EventTooLarge { .. }),
+        "{error:?}"
+    );
     // Each 22-byte line adds 17 bytes of data (its value and LF).
     let bound = limit * 22 / 17 + 2 * chunk.len();
     assert!(fed > limit && fed <= bound, "fed {fed} bytes");

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use ssefeed::parser::{Item, Parser};
+use ssefeed::parser::{Item, ParseError, Parser};
 use ssefeed_fuzz::ParseInput;
 
 /// Counts the bytes live on the heap, and the peak since the last reset.
@@ -102,10 +102,10 @@ struct Totals {
     line_ends: usize,
     returned: usize,
     events: usize,
-    error: Option<ssefeed::Error>,
+    error: Option<ParseError>,
 }
 
-fn check_item(input: &ParseInput<'_>, item: Result<Item, ssefeed::Error>, totals: &mut Totals) {
+fn check_item(input: &ParseInput<'_>, item: Result<Item, ParseError>, totals: &mut Totals) {
     assert!(totals.error.is_none(), "an item after the error");
     match item {
         Ok(Item::Event(event)) => {
@@ -133,8 +133,8 @@ fn check_item(input: &ParseInput<'_>, item: Result<Item, ssefeed::Error>, totals
         Ok(other) => panic!("unknown item {other:?}"),
         Err(error) => {
             match error {
-                ssefeed::Error::LineTooLong { limit } => assert_eq!(limit, input.max_line_len),
-                ssefeed::Error::EventTooLarge { limit } => {
+                ParseError::LineTooLong { limit } => assert_eq!(limit, input.max_line_len),
+                ParseError::EventTooLarge { limit } => {
                     assert_eq!(limit, input.max_event_len);
                 }
                 ref other => panic!("unexpected error {other:?}"),
@@ -223,7 +223,7 @@ fuzz_target!(|data: &[u8]| {
             parser.feed_slice(b"data: more\n\n");
             assert!(parser.next_item().is_none());
             assert!(parser.stream_end().is_none());
-            if let ssefeed::Error::LineTooLong { .. } = error {
+            if let ParseError::LineTooLong { .. } = error {
                 assert!(
                     longest > input.max_line_len,
                     "line too long, but the longest is {longest} bytes, limit {}",

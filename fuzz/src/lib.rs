@@ -6,7 +6,7 @@
 pub mod machine_input;
 pub mod reference;
 
-use ssefeed::parser::{Item, ItemRef, Parser, StreamEnd};
+use ssefeed::parser::{Item, ItemRef, ParseError, Parser, StreamEnd};
 
 /// What a parse produced, in a form easy to compare.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +30,7 @@ pub enum Out {
 
 impl Out {
     /// The comparable form of a parser item.
-    pub fn from_item(item: Result<Item, ssefeed::Error>) -> Self {
+    pub fn from_item(item: Result<Item, ParseError>) -> Self {
         match item {
             Ok(Item::Event(event)) => Self::Event {
                 event_type: event.event_type().to_owned(),

@@ -399,7 +399,7 @@ mod tests {
     #[test]
     fn event_limit_is_independent_of_chunking() {
         let small = || Parser::builder().max_event_len(6).build();
-        let error = Out::Error(Error::EventTooLarge { limit: 6 }.to_string());
+        let error = Out::Error(ParseError::EventTooLarge { limit: 6 }.to_string());
         // "ab\ncd\n" is 6 bytes: allowed. One more byte is not.
         check_with(
             small,

@@ -34,7 +34,8 @@ impl ParserBuilder {
     /// The longest line accepted, in bytes, not counting its line ending
     /// (default [`DEFAULT_MAX_LINE_LEN`]). A longer line makes
     /// [`Parser::next_item`] return
-    /// [`Error::LineTooLong`](crate::Error::LineTooLong). Values below 1 are
+    /// [`ParseError::LineTooLong`](super::ParseError::LineTooLong) (the client:
+    /// [`Error::LineTooLong`](crate::Error::LineTooLong)). Values below 1 are
     /// raised to 1.
     pub fn max_line_len(mut self, bytes: usize) -> Self {
         self.max_line_len = bytes.max(1);
@@ -44,7 +45,8 @@ impl ParserBuilder {
     /// The largest event data accepted, in bytes, counting the line feed that
     /// the spec appends after each `data` value (default
     /// [`DEFAULT_MAX_EVENT_LEN`]). Larger data makes [`Parser::next_item`]
-    /// return [`Error::EventTooLarge`](crate::Error::EventTooLarge). Values
+    /// return [`ParseError::EventTooLarge`](super::ParseError::EventTooLarge)
+    /// (the client: [`Error::EventTooLarge`](crate::Error::EventTooLarge)). Values
     /// below 1 are raised to 1.
     pub fn max_event_len(mut self, bytes: usize) -> Self {
         self.max_event_len = bytes.max(1);

@@ -550,7 +550,7 @@ mod tests {
             parser.finish();
             assert!(matches!(
                 parser.next_item(),
-                Some(Err(Error::LineTooLong { limit: 1 }))
+                Some(Err(ParseError::LineTooLong { limit: 1 }))
             ));
             assert!(parser.next_item().is_none());
             // Within the limit, it is an unfinished line.

@@ -267,7 +267,7 @@ mod tests {
     #[test]
     fn line_limit_is_independent_of_chunking() {
         let small = || Parser::builder().max_line_len(8).build();
-        let error = Out::Error(Error::LineTooLong { limit: 8 }.to_string());
+        let error = Out::Error(ParseError::LineTooLong { limit: 8 }.to_string());
         check_with(small, b"data: 12\n\n", &[ev("message", "12", "")]);
         check_with(
             small,
@@ -296,7 +296,7 @@ mod tests {
             }
             assert!(fed <= limit + chunk.len(), "no error after {fed} bytes");
         };
-        assert!(matches!(error, Error::LineTooLong { .. }));
+        assert!(matches!(error, ParseError::LineTooLong { .. }));
         assert!(parser.partial.capacity() <= 2 * limit);
     }
 

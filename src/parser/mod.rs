@@ -107,6 +107,7 @@ mod testing;
 mod text;
 
 pub use config::{DEFAULT_MAX_EVENT_LEN, DEFAULT_MAX_LINE_LEN, ParserBuilder};
+pub use error::ParseError;
 pub use item::{EventRef, Item, ItemRef, StreamEnd};
 
 use std::time::Duration;
@@ -114,7 +115,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use bytestring::ByteString;
 
-use crate::error::Error;
 use buffers::{Data, EventBuffers, Taking};
 use input::{Bom, Fed};
 
@@ -284,11 +284,11 @@ impl Parser {
     ///
     /// # Errors
     ///
-    /// [`Error::LineTooLong`] or [`Error::EventTooLarge`] when the input
-    /// exceeds a limit. The error is returned once; after it, `next_item`
+    /// [`ParseError::LineTooLong`] or [`ParseError::EventTooLarge`] when the
+    /// input exceeds a limit. The error is returned once; after it, `next_item`
     /// returns `None` and input is ignored until [`reset`](Self::reset).
     #[inline]
-    pub fn next_item(&mut self) -> Option<Result<Item, Error>> {
+    pub fn next_item(&mut self) -> Option<Result<Item, ParseError>> {
         if self.nothing_to_read() {
             return None;
         }
@@ -324,7 +324,7 @@ impl Parser {
     ///
     /// As [`next_item`](Self::next_item).
     #[inline]
-    pub fn next_item_ref(&mut self) -> Option<Result<ItemRef<'_>, Error>> {
+    pub fn next_item_ref(&mut self) -> Option<Result<ItemRef<'_>, ParseError>> {
         if self.nothing_to_read() {
             return None;
         }
@@ -436,7 +436,7 @@ mod tests {
         parser.feed_slice(b"data: too long\n\n");
         assert!(matches!(
             parser.next_item(),
-            Some(Err(Error::LineTooLong { limit: 4 }))
+            Some(Err(ParseError::LineTooLong { limit: 4 }))
         ));
         assert!(parser.next_item().is_none());
         parser.feed_slice(b"data\n\n");

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use bytes::Bytes;
 use bytestring::ByteString;
 
-use crate::error::Error;
 use crate::event::{DEFAULT_EVENT_TYPE, MessageEvent};
 
 use super::buffers::{Data, EventBuffers, Taking};
@@ -20,7 +19,7 @@ use super::{Lifecycle, Parser};
 const SHARE_FROM: usize = 64;
 
 impl Parser {
-    pub(super) fn next_owned(&mut self) -> Option<Result<Item, Error>> {
+    pub(super) fn next_owned(&mut self) -> Option<Result<Item, ParseError>> {
         self.buffers.taking = Taking::Owned;
         match self.advance() {
             Next::NeedInput => None,
@@ -41,7 +40,7 @@ impl Parser {
         }
     }
 
-    pub(super) fn next_borrowed(&mut self) -> Option<Result<ItemRef<'_>, Error>> {
+    pub(super) fn next_borrowed(&mut self) -> Option<Result<ItemRef<'_>, ParseError>> {
         // What the last item held is no longer borrowed: let a long line go
         // back to the allocator before the next one is read.
         if !self.buffers.held.is_empty() {
@@ -77,9 +76,9 @@ impl Lifecycle {
     /// The one failure path: a limit was exceeded, so the stream ends here.
     /// Nothing more is read; the input is let go of at the next call.
     #[cold]
-    fn fail(&mut self, error: ParseError) -> Error {
+    fn fail(&mut self, error: ParseError) -> ParseError {
         *self = Self::Failed;
-        error.into()
+        error
     }
 }
 
@@ -200,7 +199,7 @@ mod tests {
     #[test]
     fn replacement_characters_count_against_the_event_limit() {
         let with = |limit| move || Parser::builder().max_event_len(limit).build();
-        let error = |limit| Out::Error(Error::EventTooLarge { limit }.to_string());
+        let error = |limit| Out::Error(ParseError::EventTooLarge { limit }.to_string());
         // One line: 7 invalid bytes are 21 bytes of data, 22 with the LF.
         let one = b"data:\xFF\xFF\xFF\xFF\xFF\xFF\xFF\n\n";
         check_with(with(21), one, &[error(21)]);

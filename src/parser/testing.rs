@@ -1,7 +1,7 @@
 //! The unit tests' harness: parse at every split and compare.
 
+pub(super) use super::ParseError;
 pub(super) use super::{Item, ItemRef, Parser, StreamEnd};
-pub(super) use crate::error::Error;
 
 /// What a parse produced, in a form easy to compare.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,8 +6,7 @@
 
 use std::time::Duration;
 
-use ssefeed::Error;
-use ssefeed::parser::{Item, ItemRef, Parser, StreamEnd};
+use ssefeed::parser::{Item, ItemRef, ParseError, Parser, StreamEnd};
 
 /// What parsing produced, in an order-preserving, comparable form.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,10 +44,10 @@ pub fn end_of(parser: &Parser) -> Out {
     )
 }
 
-fn error(error: Error) -> Out {
+fn error(error: ParseError) -> Out {
     match error {
-        Error::LineTooLong { .. } => Out::Error("line"),
-        Error::EventTooLarge { .. } => Out::Error("event"),
+        ParseError::LineTooLong { .. } => Out::Error("line"),
+        ParseError::EventTooLarge { .. } => Out::Error("event"),
         other => panic!("unexpected error {other:?}"),
     }
 }
