@@ -35,7 +35,6 @@ use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group};
 use eventsource_stream::Eventsource as _;
 use futures_util::stream::{self, Stream};
-use ssefeed::parser::{Item, ItemRef, Parser};
 
 #[path = "../support/events.rs"]
 mod events;
@@ -70,76 +69,113 @@ impl Tally {
 
 type Driver = fn(&[Bytes]) -> Tally;
 
-/// The parsers raced, by name. The memchr floor is not here: it dispatches
-/// nothing, so it is exempt from the event check.
-const CONTENDERS: [(&str, Driver); 6] = [
-    ("ssefeed", ssefeed_parse),
-    ("ssefeed-bytes", ssefeed_bytes_parse),
-    ("ssefeed-borrowed", ssefeed_borrowed_parse),
+/// The other parsers raced, by name. The memchr floor is not here: it
+/// dispatches nothing, so it is exempt from the event check.
+const PEERS: [(&str, Driver); 3] = [
     ("eventsource-stream", eventsource_stream_parse),
     ("sse-stream", sse_stream_parse),
     ("sse-core", sse_core_parse),
 ];
 
-fn drain_owned(parser: &mut Parser, tally: &mut Tally) {
-    while let Some(item) = parser.next_item() {
-        if let Item::Event(event) = item.expect("ssefeed failed") {
-            tally.add(event.data());
+/// Every contender: ssefeed's three rows, the baseline's (see `ab.sh`) and
+/// the peers. A name that starts with `ssefeed` is ssefeed's; `@base` marks
+/// the baseline's.
+fn contenders() -> Vec<(&'static str, Driver)> {
+    let mut all: Vec<(&'static str, Driver)> = vec![
+        ("ssefeed", ours::owned),
+        ("ssefeed-bytes", ours::bytes),
+        ("ssefeed-borrowed", ours::borrowed),
+    ];
+    #[cfg(feature = "baseline")]
+    all.extend([
+        ("ssefeed@base", base::owned as Driver),
+        ("ssefeed-bytes@base", base::bytes),
+        ("ssefeed-borrowed@base", base::borrowed),
+    ]);
+    all.extend(PEERS);
+    all
+}
+
+/// The three ssefeed rows over the parser of crate `$krate`: the one under
+/// test, or the baseline that `ab.sh` builds beside it (the same code, so
+/// that the two differ only in the crate).
+macro_rules! ssefeed_rows {
+    ($module:ident, $krate:ident) => {
+        mod $module {
+            use bytes::Bytes;
+            use $krate::parser::{Item, ItemRef, Parser};
+
+            use super::Tally;
+
+            fn drain_owned(parser: &mut Parser, tally: &mut Tally) {
+                while let Some(item) = parser.next_item() {
+                    if let Item::Event(event) = item.expect("ssefeed failed") {
+                        tally.add(event.data());
+                    }
+                }
+            }
+
+            fn drain_borrowed(parser: &mut Parser, tally: &mut Tally) {
+                while let Some(item) = parser.next_item_ref() {
+                    if let ItemRef::Event(event) = item.expect("ssefeed failed") {
+                        tally.add(event.data());
+                    }
+                }
+            }
+
+            /// One parse: `feed` each chunk and `drain` what it completes,
+            /// then the same after the end of the input. (Generic, so each
+            /// row is compiled with its own calls inlined.)
+            #[inline(always)]
+            fn run(
+                chunks: &[Bytes],
+                feed: impl Fn(&mut Parser, &Bytes),
+                drain: impl Fn(&mut Parser, &mut Tally),
+            ) -> Tally {
+                let mut parser = Parser::new();
+                let mut tally = Tally::default();
+                for chunk in chunks {
+                    feed(&mut parser, chunk);
+                    drain(&mut parser, &mut tally);
+                }
+                parser.finish();
+                drain(&mut parser, &mut tally);
+                tally
+            }
+
+            /// `feed_slice` + `next_item`.
+            pub(super) fn owned(chunks: &[Bytes]) -> Tally {
+                run(
+                    chunks,
+                    |parser, chunk| parser.feed_slice(chunk),
+                    drain_owned,
+                )
+            }
+
+            /// `feed(Bytes)` + `next_item`.
+            pub(super) fn bytes(chunks: &[Bytes]) -> Tally {
+                run(
+                    chunks,
+                    |parser, chunk| parser.feed(chunk.clone()),
+                    drain_owned,
+                )
+            }
+
+            /// `feed_slice` + `next_item_ref`.
+            pub(super) fn borrowed(chunks: &[Bytes]) -> Tally {
+                run(
+                    chunks,
+                    |parser, chunk| parser.feed_slice(chunk),
+                    drain_borrowed,
+                )
+            }
         }
-    }
+    };
 }
 
-fn drain_borrowed(parser: &mut Parser, tally: &mut Tally) {
-    while let Some(item) = parser.next_item_ref() {
-        if let ItemRef::Event(event) = item.expect("ssefeed failed") {
-            tally.add(event.data());
-        }
-    }
-}
-
-/// One ssefeed parse: `feed` each chunk and `drain` what it completes, then
-/// the same after the end of the input. (Generic, so each row is compiled
-/// with its own calls inlined.)
-#[inline(always)]
-fn ssefeed_run(
-    chunks: &[Bytes],
-    feed: impl Fn(&mut Parser, &Bytes),
-    drain: impl Fn(&mut Parser, &mut Tally),
-) -> Tally {
-    let mut parser = Parser::new();
-    let mut tally = Tally::default();
-    for chunk in chunks {
-        feed(&mut parser, chunk);
-        drain(&mut parser, &mut tally);
-    }
-    parser.finish();
-    drain(&mut parser, &mut tally);
-    tally
-}
-
-fn ssefeed_parse(chunks: &[Bytes]) -> Tally {
-    ssefeed_run(
-        chunks,
-        |parser, chunk| parser.feed_slice(chunk),
-        drain_owned,
-    )
-}
-
-fn ssefeed_bytes_parse(chunks: &[Bytes]) -> Tally {
-    ssefeed_run(
-        chunks,
-        |parser, chunk| parser.feed(chunk.clone()),
-        drain_owned,
-    )
-}
-
-fn ssefeed_borrowed_parse(chunks: &[Bytes]) -> Tally {
-    ssefeed_run(
-        chunks,
-        |parser, chunk| parser.feed_slice(chunk),
-        drain_borrowed,
-    )
-}
+ssefeed_rows!(ours, ssefeed);
+#[cfg(feature = "baseline")]
+ssefeed_rows!(base, ssefeed_base);
 
 /// Polls an always-ready stream to its end without an executor.
 fn drain_ready<S: Stream>(stream: S, mut each: impl FnMut(S::Item)) {
@@ -327,14 +363,14 @@ fn prepare(corpus: &Corpus, size: usize) -> Cell {
         format!("{size}B")
     };
     // Check every contender against ssefeed before timing anything.
-    let expected = ssefeed_parse(&chunks);
+    let expected = ours::owned(&chunks);
     assert_eq!(
         expected.events, events,
         "{}: ssefeed miscounted",
         corpus.name
     );
     let mut inputs = Vec::new();
-    for (name, parse) in CONTENDERS {
+    for (name, parse) in contenders() {
         let started = Instant::now();
         let tally = parse(&chunks);
         let took = started.elapsed();
@@ -352,7 +388,7 @@ fn prepare(corpus: &Corpus, size: usize) -> Cell {
             .clamp(1, events);
         let prefix = chunked(&corpus.prefix(keep), size);
         let tally = parse(&prefix);
-        assert_eq!(tally, ssefeed_parse(&prefix), "{name} on the prefix");
+        assert_eq!(tally, ours::owned(&prefix), "{name} on the prefix");
         assert_eq!(tally.events, keep, "{name} on the prefix");
         eprintln!(
             "note: {}/{label}: {name} took {took:.2?} for the whole corpus; \
@@ -468,15 +504,25 @@ fn interleaved(rounds: usize) {
                     .copied()
                     .filter(|name| name.starts_with("ssefeed"))
                     .collect();
+                let against_base: Vec<String> = base_pairs(&names)
+                    .map(|(new, _)| format!("{} / base", names[new]))
+                    .collect();
                 println!(
-                    "| corpus | chunks | {} | memchr-floor | {} |",
+                    "| corpus | chunks | {} | memchr-floor | {} |{}",
                     names.join(" | "),
                     ours.iter()
                         .map(|name| format!("{name} / fastest peer"))
                         .collect::<Vec<_>>()
-                        .join(" | ")
+                        .join(" | "),
+                    against_base
+                        .iter()
+                        .map(|column| format!(" {column} |"))
+                        .collect::<String>()
                 );
-                println!("|---|---|{}", "---:|".repeat(names.len() + 1 + ours.len()));
+                println!(
+                    "|---|---|{}",
+                    "---:|".repeat(names.len() + 1 + ours.len() + against_base.len())
+                );
             }
             // One column per contender, then the floor.
             let mut rates = vec![Vec::with_capacity(rounds); names.len() + 1];
@@ -520,9 +566,28 @@ fn interleaved(rounds: usize) {
                 let [low, middle, high] = quartiles(&ratios);
                 row += &format!(" {middle:.2}× ({low:.2}–{high:.2}) |");
             }
+            // The same row of the baseline, timed in the same rounds.
+            for (new, old) in base_pairs(&names) {
+                let ratios: Vec<f64> = (0..rounds)
+                    .map(|round| rates[new][round] / rates[old][round])
+                    .collect();
+                let [low, middle, high] = quartiles(&ratios);
+                row += &format!(" {middle:.3}× ({low:.3}–{high:.3}) |");
+            }
             println!("{row}");
         }
     }
+}
+
+/// The (contender, its baseline) index pairs among `names`: `ssefeed-bytes`
+/// and `ssefeed-bytes@base`, say. None unless `ab.sh` built the baseline in.
+fn base_pairs<'a>(names: &'a [&str]) -> impl Iterator<Item = (usize, usize)> + 'a {
+    names.iter().enumerate().filter_map(|(new, name)| {
+        let old = names
+            .iter()
+            .position(|other| other.strip_suffix("@base") == Some(name))?;
+        Some((new, old))
+    })
 }
 
 fn main() {
