@@ -55,8 +55,9 @@
 //!   dispatch;
 //! - `output.rs`: the event taken owned or borrowed, and the one failure path;
 //! - `text.rs`: UTF-8 validation and lossy decoding;
-//! - `item.rs`, `config.rs`, `error.rs`: the public types, and the core's own
-//!   error, converted into [`crate::Error`] by the public methods.
+//! - `item.rs`, `config.rs`, `error.rs`: the public types: the items, the
+//!   builder and the parser's own error ([`ParseError`], which converts into
+//!   [`crate::Error`] for the client and [`EventStream`](crate::EventStream)).
 //!
 //! Invariants (`debug_assert!`ed where that is cheap):
 //!
