@@ -70,7 +70,12 @@ use crate::error::Error;
 use crate::event::{CloseReason, Event, ReadyState};
 use crate::parser::{Item, Parser, StreamEnd};
 use crate::response::{Refusal, ResponseHead};
-use crate::retry::{Jitter, RetryContext, RetryDecision, RetryPolicy};
+use crate::retry::{Jitter, RetryPolicy};
+
+mod config;
+mod reconnect;
+
+pub use config::MachineConfig;
 
 /// What the driver must do next, from [`Machine::poll_action`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,78 +108,6 @@ enum State {
     Waiting { until: Option<Instant> },
     /// Closed for good.
     Closed,
-}
-
-/// How a [`Machine`] behaves, besides its parser and retry policy: the one
-/// place these settings live (an `EventSourceBuilder` holds one and hands it
-/// over).
-///
-/// ```
-/// use std::time::{Duration, Instant};
-/// use ssefeed::machine::{Machine, MachineConfig};
-///
-/// let config = MachineConfig::new()
-///     .reconnect(false)
-///     .idle_timeout(Some(Duration::from_secs(30)));
-/// let machine = Machine::with_config(Instant::now(), Default::default(), Default::default(), config);
-/// assert!(!machine.reconnects());
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[must_use]
-pub struct MachineConfig {
-    reconnect: bool,
-    idle_timeout: Option<Duration>,
-    any_content_type: bool,
-    jitter_seed: Option<u64>,
-}
-
-impl Default for MachineConfig {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl MachineConfig {
-    /// Reconnecting, no idle timeout, the spec's content type check, jitter
-    /// from entropy.
-    pub fn new() -> Self {
-        Self {
-            reconnect: true,
-            idle_timeout: None,
-            any_content_type: false,
-            jitter_seed: None,
-        }
-    }
-
-    /// One-shot mode (`false`): never reconnect, as for a POST whose
-    /// response is the stream (an LLM completion). A clean end of the body
-    /// ends the stream; a truncated one is [`Error::Truncated`]; a network
-    /// error is final.
-    pub fn reconnect(mut self, reconnect: bool) -> Self {
-        self.reconnect = reconnect;
-        self
-    }
-
-    /// Treat a connection that receives no bytes for this long (or a request
-    /// not answered in this long) as dead (default: no timeout).
-    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.idle_timeout = timeout;
-        self
-    }
-
-    /// Open on a 200 response whatever its `Content-Type` (`true`), for
-    /// servers that send a valid stream with a missing or wrong one. Default
-    /// `false`: the spec fails the connection.
-    pub fn accept_any_content_type(mut self, any: bool) -> Self {
-        self.any_content_type = any;
-        self
-    }
-
-    /// Seeds the jitter's random source, for reproducible delays.
-    pub fn jitter_seed(mut self, seed: u64) -> Self {
-        self.jitter_seed = Some(seed);
-        self
-    }
 }
 
 /// The spec's EventSource processing model, sans I/O. See the
@@ -643,92 +576,6 @@ impl Machine {
         }
         self.parser.stream_end()
     }
-
-    /// A connection ended (or was refused) with `cause`: "reestablish the
-    /// connection" after the delay the policy and its hook decide, or "fail
-    /// the connection". `server_delay` is the response's `Retry-After`.
-    fn end_connection(&mut self, now: Instant, cause: Error, server_delay: Option<Duration>) {
-        self.first_attempt = false;
-        if !self.config.reconnect || !consults_policy(&cause) {
-            self.fail(cause);
-            return;
-        }
-        if self.progressed {
-            self.failures = 0;
-            self.progressed = false;
-        }
-        let attempt = self.failures.saturating_add(1);
-        let out_of_attempts = self.policy.max_retries.is_some_and(|max| attempt > max);
-        let out_of_time = self
-            .policy
-            .max_elapsed
-            .is_some_and(|max| now.saturating_duration_since(self.last_progress) >= max);
-        let exhausted = out_of_attempts || out_of_time;
-        let retryable = match &cause {
-            Error::Status(refusal) => self.policy.retries_status(refusal.head().status()),
-            other => other.is_retryable(),
-        };
-        let default_delay = (retryable && !exhausted).then(|| {
-            let base = self
-                .policy
-                .base_delay(self.reconnection_time(), self.failures);
-            let server = server_delay.map(|delay| self.policy.cap_server_delay(delay));
-            self.policy
-                .with_jitter(base, self.jitter.next_u64())
-                .max(server.unwrap_or_default())
-        });
-        let context = RetryContext {
-            cause: &cause,
-            attempt,
-            default_delay,
-            has_opened: self.has_opened,
-        };
-        let delay = match (self.policy.decide(&context), default_delay) {
-            (RetryDecision::RetryAfter(delay), _) | (RetryDecision::Default, Some(delay)) => delay,
-            (RetryDecision::Default, None) if retryable && exhausted => {
-                self.fail(Error::RetriesExhausted {
-                    attempts: self.failures,
-                    last_error: Box::new(cause),
-                });
-                return;
-            }
-            (RetryDecision::Default | RetryDecision::Stop, _) => {
-                self.fail(cause);
-                return;
-            }
-        };
-        self.failures = attempt;
-        self.state = State::Waiting {
-            until: now.checked_add(delay),
-        };
-        self.actions.push_back(Action::Disconnect);
-        let cause = Arc::new(cause);
-        self.reconnect_cause = Some(Arc::clone(&cause));
-        self.events.push_back(Ok(Event::Reconnecting {
-            error: cause,
-            delay,
-            attempt,
-        }));
-    }
-
-    /// "Fail the connection": the error is the last item.
-    fn fail(&mut self, error: Error) {
-        self.close_with(CloseReason::Failed);
-        self.events.push_back(Err(error));
-    }
-}
-
-/// Whether the retry policy (and its hook) decides what follows `cause`:
-/// not for the parser's limits, a request that cannot be sent again, or a
-/// policy that already gave up, which are final.
-fn consults_policy(cause: &Error) -> bool {
-    !matches!(
-        cause,
-        Error::LineTooLong { .. }
-            | Error::EventTooLarge { .. }
-            | Error::BodyNotCloneable
-            | Error::RetriesExhausted { .. }
-    )
 }
 
 /// Whether a `Content-Type` value's essence is `text/event-stream`
@@ -743,6 +590,7 @@ pub(crate) fn is_event_stream(content_type: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::retry::RetryDecision;
 
     const SSE: Option<&str> = Some("text/event-stream");
 
