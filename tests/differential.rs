@@ -13,7 +13,7 @@ use ssefeed::parser::{Parser, StreamEnd};
 
 #[path = "support/parsed.rs"]
 mod parsed;
-use parsed::{Out, drain, drain_ref, end_of};
+use parsed::{Out, drain, drain_ref, drain_without_none, end_of};
 
 // ---------------------------------------------------------------------------
 // The reference.
@@ -133,6 +133,10 @@ enum Feed {
     BytesRef,
     /// `feed_slice`, then drain with `next_item_ref`.
     SliceRef,
+    /// `feed(Bytes)`, then take every item but not the `None` after them.
+    BytesNoNone,
+    /// `feed_slice`, then take every item but not the `None` after them.
+    SliceNoNone,
 }
 
 /// Parses each stream's chunks, `reset` between streams.
@@ -147,14 +151,15 @@ fn parse(mut parser: Parser, seed: &str, streams: &[Vec<(&[u8], Feed)>]) -> Vec<
         }
         for &(chunk, feed) in chunks {
             match feed {
-                Feed::Bytes | Feed::NoDrain | Feed::BytesRef => {
+                Feed::Bytes | Feed::NoDrain | Feed::BytesRef | Feed::BytesNoNone => {
                     parser.feed(Bytes::copy_from_slice(chunk));
                 }
-                Feed::Slice | Feed::SliceRef => parser.feed_slice(chunk),
+                Feed::Slice | Feed::SliceRef | Feed::SliceNoNone => parser.feed_slice(chunk),
             }
             match feed {
                 Feed::NoDrain => {}
                 Feed::BytesRef | Feed::SliceRef => drain_ref(&mut parser, &mut out),
+                Feed::BytesNoNone | Feed::SliceNoNone => drain_without_none(&mut parser, &mut out),
                 Feed::Bytes | Feed::Slice => drain(&mut parser, &mut out),
             }
         }
@@ -176,12 +181,14 @@ fn cut<'a>(input: &'a [u8], cuts: &[(usize, u8)]) -> Vec<(&'a [u8], Feed)> {
     let mut points: Vec<(usize, Feed)> = cuts
         .iter()
         .map(|&(at, mode)| {
-            let feed = match mode % 5 {
+            let feed = match mode % 7 {
                 0 => Feed::Bytes,
                 1 => Feed::Slice,
                 2 => Feed::NoDrain,
                 3 => Feed::BytesRef,
-                _ => Feed::SliceRef,
+                4 => Feed::SliceRef,
+                5 => Feed::BytesNoNone,
+                _ => Feed::SliceNoNone,
             };
             (at % (input.len() + 1), feed)
         })

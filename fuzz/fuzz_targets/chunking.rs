@@ -1,15 +1,16 @@
 //! The same bytes, fed whole and cut at split points taken from the input
 //! (see `ChunkingInput`), must give the same events, `retry:` values,
 //! comments, errors, last event ID and stream end (the cut input's items
-//! taken with `next_item` or `next_item_ref`, its buffers shrunk after every
-//! other chunk); and, when no limit error occurred, the same as the naive
+//! taken with `next_item` or `next_item_ref`, after every third chunk without
+//! the `None` that ends them, its buffers shrunk after every other chunk);
+//! and, when no limit error occurred, the same as the naive
 //! reference parser.
 #![no_main]
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use ssefeed::parser::{Parser, StreamEnd};
-use ssefeed_fuzz::{ChunkingInput, Out, Run, drain, drain_ref, reference};
+use ssefeed_fuzz::{ChunkingInput, Out, Run, drain, drain_ref, drain_without_none, reference};
 
 fn run(input: &ChunkingInput<'_>, chunks: &[&[u8]], by_ref: bool) -> Run {
     let drain = if by_ref { drain_ref } else { drain };
@@ -21,7 +22,12 @@ fn run(input: &ChunkingInput<'_>, chunks: &[&[u8]], by_ref: bool) -> Run {
         } else {
             parser.feed(Bytes::copy_from_slice(chunk));
         }
-        if !input.feed_all_first {
+        if input.feed_all_first {
+            // Nothing taken before the next chunk.
+        } else if i % 3 == 2 {
+            // Every item, but not the `None` after them.
+            drain_without_none(&mut parser, &mut items);
+        } else {
             drain(&mut parser, &mut items);
         }
         // As a client waiting for the next read does (after a drain), or

@@ -73,6 +73,21 @@ pub fn drain(parser: &mut Parser, out: &mut Vec<Out>) {
     }
 }
 
+/// Takes every item the parser has now, as many as a clone of it gives,
+/// but not the `None` after them (as a caller that counts its items and
+/// feeds again at once).
+pub fn drain_without_none(parser: &mut Parser, out: &mut Vec<Out>) {
+    let mut ahead = parser.clone();
+    let mut count = 0;
+    while ahead.next_item().is_some() {
+        count += 1;
+    }
+    for _ in 0..count {
+        let item = parser.next_item().expect("an item the clone had");
+        out.push(Out::from_item(item));
+    }
+}
+
 /// Everything observable about one parse, for comparing two of them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Run {

@@ -41,7 +41,8 @@ const KEEP_COPIED: usize = 64 * 1024;
 /// the copy of fed slices; and the chunk's validated text.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Fed {
-    /// The chunk, while `!in_copied`. Empty once read and let go of.
+    /// The chunk, while `!in_copied`; always empty otherwise. Empty once
+    /// read and let go of.
     pub(super) chunk: Bytes,
     /// The fed slices, while `in_copied`; always empty otherwise. Keeps its
     /// capacity (up to `KEEP_COPIED`) when let go of.
@@ -57,6 +58,8 @@ impl Fed {
     /// The bytes being read.
     #[inline(always)]
     pub(super) fn bytes(&self) -> &[u8] {
+        debug_assert!(!self.in_copied || self.chunk.is_empty());
+        debug_assert!(self.in_copied || self.copied.is_empty());
         if self.in_copied {
             &self.copied
         } else {
@@ -83,6 +86,7 @@ impl Fed {
     /// Copies `bytes` to be read, after what copied slices remain.
     fn copy(&mut self, bytes: &[u8]) {
         debug_assert!(self.in_copied || self.copied.is_empty());
+        debug_assert!(self.chunk.is_empty(), "a chunk not let go of");
         self.copied.extend_from_slice(bytes);
         self.in_copied = true;
     }
@@ -182,6 +186,10 @@ impl Parser {
         // (The unread rest of a slice, even an empty one: keep reading from
         // the copy.)
         if !self.fed.in_copied && self.pos == self.fed.chunk.len() {
+            // All of a chunk is read. If it was not let go of yet (its last
+            // item was taken, the `None` after it was not), it goes now:
+            // read again, its events would be delivered twice.
+            self.fed.release();
             return false;
         }
         self.fed.keep_unread(self.pos, chunk);
@@ -458,6 +466,37 @@ mod tests {
                 ev("message", "3", "")
             ]
         );
+    }
+
+    /// A chunk read to its end but not yet let go of (its last item was
+    /// taken, the `None` after it was not) is not read again after a slice
+    /// is copied in: once as a fed chunk, once as a slice's own chunk.
+    #[test]
+    fn a_read_chunk_is_not_read_again_after_a_copied_slice() {
+        let long_data = "x".repeat(OWN_CHUNK_FROM);
+        let long = format!("data: {long_data}\n\n");
+        for first_as_bytes in [true, false] {
+            let mut parser = Parser::new();
+            let data = if first_as_bytes {
+                // A fed chunk, read in place.
+                parser.feed(Bytes::from_static(b"data: a\n\n"));
+                "a"
+            } else {
+                // A slice long enough to be copied into a chunk of its own.
+                parser.feed_slice(long.as_bytes());
+                &long_data
+            };
+            let Some(Ok(Item::Event(event))) = parser.next_item() else {
+                panic!("no first event");
+            };
+            assert_eq!(event.data(), data);
+            let mut out = Vec::new();
+            parser.feed_slice(b"data: b\n\n");
+            drain(&mut parser, &mut out);
+            parser.feed_slice(b"data: c\n\n");
+            drain(&mut parser, &mut out);
+            assert_eq!(out, [ev("message", "b", ""), ev("message", "c", "")]);
+        }
     }
 
     #[test]

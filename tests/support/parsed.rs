@@ -52,16 +52,35 @@ fn error(error: ParseError) -> Out {
     }
 }
 
+/// The comparable form of what `next_item` returned.
+pub fn out_of(item: Result<Item, ParseError>) -> Out {
+    match item {
+        Ok(Item::Event(e)) => ev(e.event_type(), e.data(), e.last_event_id()),
+        Ok(Item::Retry(time)) => Out::Retry(millis(time)),
+        Ok(Item::Comment(text)) => Out::Comment(text.to_string()),
+        Ok(other) => panic!("unexpected item {other:?}"),
+        Err(e) => error(e),
+    }
+}
+
 /// Drains with `next_item`.
 pub fn drain(parser: &mut Parser, out: &mut Vec<Out>) {
     while let Some(item) = parser.next_item() {
-        out.push(match item {
-            Ok(Item::Event(e)) => ev(e.event_type(), e.data(), e.last_event_id()),
-            Ok(Item::Retry(time)) => Out::Retry(millis(time)),
-            Ok(Item::Comment(text)) => Out::Comment(text.to_string()),
-            Ok(other) => panic!("unexpected item {other:?}"),
-            Err(e) => error(e),
-        });
+        out.push(out_of(item));
+    }
+}
+
+/// Takes every item the input completes, as many as a clone of the parser
+/// gives, but never the `None` after them: a caller that knows how many
+/// items to expect and feeds again at once.
+pub fn drain_without_none(parser: &mut Parser, out: &mut Vec<Out>) {
+    let mut ahead = parser.clone();
+    let mut count = 0;
+    while ahead.next_item().is_some() {
+        count += 1;
+    }
+    for _ in 0..count {
+        out.push(out_of(parser.next_item().expect("an item the clone had")));
     }
 }
 
