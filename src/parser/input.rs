@@ -186,10 +186,13 @@ impl Parser {
         // (The unread rest of a slice, even an empty one: keep reading from
         // the copy.)
         if !self.fed.in_copied && self.pos == self.fed.chunk.len() {
-            // All of a chunk is read. If it was not let go of yet (its last
-            // item was taken, the `None` after it was not), it goes now:
-            // read again, its events would be delivered twice.
-            self.fed.release();
+            if self.pos > 0 {
+                // All of a chunk is read but it was not let go of yet (its
+                // last item was taken, the `None` after it was not): it goes
+                // now, or it would be read again (its events twice).
+                self.fed.release();
+                self.pos = 0;
+            }
             return false;
         }
         self.fed.keep_unread(self.pos, chunk);
@@ -497,6 +500,26 @@ mod tests {
             drain(&mut parser, &mut out);
             assert_eq!(out, [ev("message", "b", ""), ev("message", "c", "")]);
         }
+    }
+
+    /// The same, when the slice is a long unfinished line that goes
+    /// straight to `partial` and a chunk ends it: the next input is read
+    /// from its start.
+    #[test]
+    fn a_read_chunk_let_go_of_before_a_long_line_leaves_nothing_unread() {
+        let long_data = "y".repeat(STASH_FROM + 10);
+        let mut parser = Parser::new();
+        parser.feed(Bytes::from_static(b"data: a\n\n"));
+        assert!(matches!(parser.next_item(), Some(Ok(Item::Event(_)))));
+        parser.feed_slice(format!("data: {long_data}").as_bytes());
+        let mut out = Vec::new();
+        drain(&mut parser, &mut out);
+        // A chunk (not a small one) that ends the line.
+        let end = format!("{}\n\n", "z".repeat(SMALL_CHUNK));
+        parser.feed(Bytes::from(end.clone()));
+        drain(&mut parser, &mut out);
+        let data = format!("{long_data}{}", end.trim_end());
+        assert_eq!(out, [ev("message", &data, "")]);
     }
 
     #[test]
