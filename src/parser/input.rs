@@ -186,13 +186,11 @@ impl Parser {
         // (The unread rest of a slice, even an empty one: keep reading from
         // the copy.)
         if !self.fed.in_copied && self.pos == self.fed.chunk.len() {
-            if self.pos > 0 {
-                // All of a chunk is read but it was not let go of yet (its
-                // last item was taken, the `None` after it was not): it goes
-                // now, or it would be read again (its events twice).
-                self.fed.release();
-                self.pos = 0;
-            }
+            // All of a chunk is read. If it was not let go of yet (its last
+            // item was taken, the `None` after it was not), it goes now, or
+            // it would be read again (its events twice).
+            self.fed.release();
+            self.pos = 0;
             return false;
         }
         self.fed.keep_unread(self.pos, chunk);
