@@ -113,14 +113,15 @@ pub(super) fn response_head(response: &reqwest::Response) -> ResponseHead {
     )
 }
 
-/// Adds the headers every attempt carries.
+/// Adds the headers every attempt carries: `Accept` and `Cache-Control`
+/// unless the caller set them (an `Accept` without `text/event-stream` gets
+/// it appended), and `Last-Event-ID`.
 pub(super) fn prepare(request: &mut reqwest::Request, last_event_id: &str) {
     let headers = request.headers_mut();
-    headers.insert(
-        header::ACCEPT,
-        HeaderValue::from_static("text/event-stream"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    accept_event_stream(headers);
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    }
     headers.remove("last-event-id");
     if last_event_id.is_empty() {
         return;
@@ -130,6 +131,41 @@ pub(super) fn prepare(request: &mut reqwest::Request, last_event_id: &str) {
     // resumes from the start, which is better than a request that fails.
     if let Ok(value) = HeaderValue::from_bytes(last_event_id.as_bytes()) {
         headers.insert("last-event-id", value);
+    }
+}
+
+/// `Accept: text/event-stream`, or the caller's `Accept` (protocols such as
+/// MCP need `application/json, text/event-stream`) with `text/event-stream`
+/// appended when no media range of it names it. Several `Accept` lines
+/// become one: some servers read only the first.
+fn accept_event_stream(headers: &mut header::HeaderMap) {
+    const EVENT_STREAM: &[u8] = b"text/event-stream";
+    let names_event_stream = |value: &[u8]| {
+        value.split(|&b| b == b',').any(|range| {
+            let essence = range.split(|&b| b == b';').next().unwrap_or_default();
+            essence.trim_ascii().eq_ignore_ascii_case(EVENT_STREAM)
+        })
+    };
+    let values: Vec<&[u8]> = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .map(|value| value.as_bytes().trim_ascii())
+        .filter(|value| !value.is_empty())
+        .collect();
+    let named = values.iter().any(|value| names_event_stream(value));
+    if named && values.len() == 1 && headers.get_all(header::ACCEPT).iter().count() == 1 {
+        return;
+    }
+    let mut joined = values.join(&b", "[..]);
+    if !named {
+        if !joined.is_empty() {
+            joined.extend_from_slice(b", ");
+        }
+        joined.extend_from_slice(EVENT_STREAM);
+    }
+    // (Valid header values joined by ", " make a valid value.)
+    if let Ok(value) = HeaderValue::from_bytes(&joined) {
+        headers.insert(header::ACCEPT, value);
     }
 }
 
@@ -150,6 +186,61 @@ mod tests {
         assert_eq!(req.headers()["accept"], "text/event-stream");
         assert_eq!(req.headers()["cache-control"], "no-cache");
         assert!(req.headers().get("last-event-id").is_none());
+    }
+
+    /// The `Accept` header after `prepare`, for a request that had these.
+    fn accept_after(accepts: &[&str]) -> Vec<String> {
+        let mut builder = reqwest::Client::new().post("http://localhost/mcp");
+        for accept in accepts {
+            builder = builder.header("accept", *accept);
+        }
+        let mut req = builder.build().unwrap();
+        prepare(&mut req, "");
+        prepare(&mut req, "7"); // a later attempt changes nothing
+        req.headers()
+            .get_all("accept")
+            .iter()
+            .map(|value| value.to_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn the_callers_accept_is_kept_and_given_text_event_stream_when_it_lacks_it() {
+        // MCP's Streamable HTTP requires both: a server answers 406 otherwise.
+        let mcp = "application/json, text/event-stream";
+        assert_eq!(accept_after(&[mcp]), [mcp]);
+        assert_eq!(
+            accept_after(&["application/json;q=0.9, TEXT/Event-Stream ; q=1"]),
+            ["application/json;q=0.9, TEXT/Event-Stream ; q=1"]
+        );
+        assert_eq!(
+            accept_after(&["application/vnd.api+json"]),
+            ["application/vnd.api+json, text/event-stream"]
+        );
+        // A type that only starts like it is not it.
+        assert_eq!(
+            accept_after(&["text/event-streams"]),
+            ["text/event-streams, text/event-stream"]
+        );
+        // Several lines become one (some servers read only the first).
+        assert_eq!(
+            accept_after(&["application/json", "text/event-stream"]),
+            ["application/json, text/event-stream"]
+        );
+        assert_eq!(accept_after(&[""]), ["text/event-stream"]);
+        assert_eq!(accept_after(&[]), ["text/event-stream"]);
+    }
+
+    #[test]
+    fn the_callers_cache_control_is_kept() {
+        let mut req = reqwest::Client::new()
+            .get("http://localhost/feed")
+            .header("cache-control", "max-age=0")
+            .build()
+            .unwrap();
+        prepare(&mut req, "");
+        assert_eq!(req.headers()["cache-control"], "max-age=0");
+        assert_eq!(req.headers().get_all("cache-control").iter().count(), 1);
     }
 
     #[test]
