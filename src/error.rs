@@ -71,10 +71,13 @@ pub enum Error {
     #[error("the server ended the stream")]
     StreamEnded,
 
-    /// The stream ended inside a line or an event: the body was cut short.
-    /// The unfinished event was discarded. Final in one-shot mode, otherwise
-    /// the cause of a reconnect.
-    #[error("the stream ended in the middle of an event")]
+    /// The body was cut short: it ended inside a line or an event (the
+    /// unfinished event was discarded), or, for a one-shot stream with a
+    /// sentinel (`EventSourceBuilder::complete_on`), before the sentinel.
+    /// Final in one-shot mode unless the stream can be resumed
+    /// (`EventSourceBuilder::resume_with`); otherwise the cause of a
+    /// reconnect.
+    #[error("the stream ended before it was complete")]
     Truncated,
 
     /// No bytes (not even a keep-alive comment) arrived within the idle

@@ -48,7 +48,7 @@ async fn cut_mid_event_resumes_from_the_last_complete_id_and_delivers_once() {
         [
             "open",
             "message message \"one\" id=1",
-            "reconnecting: the stream ended in the middle of an event",
+            "reconnecting: the stream ended before it was complete",
             "open",
             "message message \"two\" id=2",
             "message message \"three\" id=3",
@@ -79,9 +79,9 @@ async fn cut_inside_a_multibyte_character_and_a_crlf_loses_only_the_partial_even
         [
             "open",
             "message message \"\u{20AC}\" id=a",
-            "reconnecting: the stream ended in the middle of an event",
+            "reconnecting: the stream ended before it was complete",
             "open",
-            "reconnecting: the stream ended in the middle of an event",
+            "reconnecting: the stream ended before it was complete",
         ]
     );
     assert_eq!(
@@ -241,7 +241,7 @@ async fn one_shot_network_error_mid_event_is_final() {
         [
             "open",
             "message message \"a\" id=",
-            "error: the stream ended in the middle of an event"
+            "error: the stream ended before it was complete"
         ]
     );
     assert_eq!(server.seen().len(), 1);

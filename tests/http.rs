@@ -274,7 +274,7 @@ async fn reconnects_with_last_event_id() {
             "open",
             "message message \"a\" id=1",
             "message message \"b\" id=2",
-            "reconnecting: the stream ended in the middle of an event"
+            "reconnecting: the stream ended before it was complete"
         ]
     );
     assert_eq!(source.last_event_id(), "2");
@@ -529,7 +529,7 @@ async fn one_shot_reports_a_truncated_body() {
         [
             "open",
             "message message \"complete\" id=",
-            "error: the stream ended in the middle of an event"
+            "error: the stream ended before it was complete"
         ]
     );
 }

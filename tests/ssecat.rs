@@ -103,7 +103,7 @@ async fn json_lines_show_open_messages_reconnect_and_resume_then_close_on_204() 
         [
             json!({"kind": "open"}),
             json!({"kind": "message", "type": "update", "data": "a", "last_event_id": "1"}),
-            json!({"kind": "error", "message": "the stream ended in the middle of an event", "reconnecting": true}),
+            json!({"kind": "error", "message": "the stream ended before it was complete", "reconnecting": true}),
             json!({"kind": "open"}),
             json!({"kind": "message", "type": "message", "data": "b\n\"two\"", "last_event_id": "2"}),
             json!({"kind": "error", "message": "the server ended the stream", "reconnecting": true}),

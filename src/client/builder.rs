@@ -5,8 +5,12 @@ use std::fmt;
 use std::time::Duration;
 
 use super::EventSource;
-use super::request::{AsyncRequestFn, RequestFn, Requests, is_repeatable};
+use super::platform::MaybeSend;
+use super::request::{
+    AsyncRequestFn, RequestContext, RequestFn, RequestSource, Requests, is_repeatable,
+};
 use crate::error::Error;
+use crate::event::MessageEvent;
 use crate::machine::{Machine, MachineConfig};
 use crate::parser::Parser;
 use crate::response::{DEFAULT_REFUSAL_BODY_LIMIT, DEFAULT_REFUSAL_BODY_TIMEOUT};
@@ -16,6 +20,7 @@ use crate::retry::RetryPolicy;
 pub(super) enum Source {
     Builder(Box<reqwest::RequestBuilder>),
     Request(reqwest::Client, Box<reqwest::Request>),
+    Response(Box<reqwest::Response>),
     Factory(RequestFn),
     AsyncFactory(AsyncRequestFn),
 }
@@ -43,6 +48,8 @@ pub struct EventSourceBuilder {
     machine: MachineConfig,
     /// `None`: by the request's method.
     reconnect: Option<bool>,
+    /// Makes the requests after the first.
+    resume: Option<RequestFn>,
     last_event_id: Option<String>,
     refusal_body_limit: usize,
     refusal_body_timeout: Duration,
@@ -55,6 +62,7 @@ impl fmt::Debug for EventSourceBuilder {
             .field("policy", &self.policy)
             .field("machine", &self.machine)
             .field("reconnect", &self.reconnect)
+            .field("resume", &self.resume.as_ref().map(|_| "FnMut"))
             .field("last_event_id", &self.last_event_id)
             .field("refusal_body_limit", &self.refusal_body_limit)
             .field("refusal_body_timeout", &self.refusal_body_timeout)
@@ -70,6 +78,7 @@ impl EventSourceBuilder {
             policy: RetryPolicy::new(),
             machine: MachineConfig::new(),
             reconnect: None,
+            resume: None,
             last_event_id: None,
             refusal_body_limit: DEFAULT_REFUSAL_BODY_LIMIT,
             refusal_body_timeout: DEFAULT_REFUSAL_BODY_TIMEOUT,
@@ -93,6 +102,81 @@ impl EventSourceBuilder {
     /// `true` reconnects whatever the method.
     pub fn reconnect(mut self, reconnect: bool) -> Self {
         self.reconnect = Some(reconnect);
+        self
+    }
+
+    /// Gives a one-shot stream a way back: when it is cut before it
+    /// completes (a network error, a body cut inside an event, an idle
+    /// timeout, or a clean end before the [sentinel](Self::complete_on)),
+    /// and the last event ID is not empty, wait the reconnection time (the
+    /// server's `retry:`; the [`RetryPolicy`], its hook and its limits
+    /// apply) and send the request `make_request` returns, with
+    /// `Last-Event-ID`; go on until the stream completes. The first request
+    /// (a POST) is never sent again; with no event ID there is nothing to
+    /// resume from, and the stream fails as in one-shot mode. Resuming
+    /// never starts before the first response opened a stream: a refused or
+    /// failed first request is final.
+    ///
+    /// This is how MCP's Streamable HTTP and resumable LLM APIs continue a
+    /// POST's response stream with a GET to the same endpoint. Every request
+    /// after the first comes from `make_request`, also when
+    /// [`reconnect(true)`](Self::reconnect) reconnects a feed.
+    ///
+    /// ```no_run
+    /// let client = reqwest::Client::new();
+    /// let url = "https://example.com/mcp";
+    /// let call = client
+    ///     .post(url)
+    ///     .header("accept", "application/json, text/event-stream")
+    ///     .body(r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"slow"}}"#);
+    /// let source = ssefeed::EventSource::builder(call)
+    ///     .resume_with(move |_ctx| client.get(url))
+    ///     .complete_on(|message| message.data().contains(r#""id":7"#))
+    ///     .build()?;
+    /// # Ok::<(), ssefeed::Error>(())
+    /// ```
+    pub fn resume_with<F>(mut self, make_request: F) -> Self
+    where
+        F: FnMut(&RequestContext) -> reqwest::RequestBuilder + MaybeSend + 'static,
+    {
+        self.resume = Some(Box::new(make_request));
+        self.machine = self.machine.resume(true);
+        self
+    }
+
+    /// The message for which `is_last` returns true completes the stream
+    /// (`data: [DONE]`, `event: message_stop`, the JSON-RPC response a
+    /// client awaits): it is delivered, the connection is dropped, nothing
+    /// after it is delivered, `None` follows, and
+    /// [`close_reason`](EventSource::close_reason) is
+    /// [`CloseReason::Completed`](crate::CloseReason::Completed), even when
+    /// the server holds the connection open. For a one-shot stream, a clean
+    /// end of the body before the sentinel is [`Error::Truncated`] (or a
+    /// [resume](Self::resume_with)), not a completed stream.
+    ///
+    /// ```no_run
+    /// let request = reqwest::Client::new()
+    ///     .post("https://api.example.com/v1/chat/completions")
+    ///     .body(r#"{"stream": true}"#);
+    /// let source = ssefeed::EventSource::builder(request)
+    ///     .complete_on(|message| message.data() == "[DONE]")
+    ///     .build()?;
+    /// # Ok::<(), ssefeed::Error>(())
+    /// ```
+    pub fn complete_on<F>(mut self, is_last: F) -> Self
+    where
+        F: Fn(&MessageEvent) -> bool + Send + Sync + 'static,
+    {
+        self.machine = self.machine.complete_on(is_last);
+        self
+    }
+
+    /// Drops a message whose own `id:` repeats one of the last `window`
+    /// IDs delivered (default 0: off), for servers that resend the event
+    /// named by `Last-Event-ID` when a stream resumes; see
+    /// [`MachineConfig::dedupe_ids`](crate::machine::MachineConfig::dedupe_ids).
+    pub fn dedupe_ids(mut self, window: usize) -> Self {
+        self.machine = self.machine.dedupe_ids(window);
         self
     }
 
@@ -167,26 +251,36 @@ impl EventSourceBuilder {
     ///
     /// [`Error::InvalidRequest`] when the request builder holds an error (an
     /// invalid URL or header); [`Error::BodyNotCloneable`] when reconnecting
-    /// is on and the body is a stream that cannot be sent twice.
+    /// is on and the request cannot be sent twice (its body is a stream, or
+    /// it is a [response taken over](EventSource::from_response)) and no
+    /// [`resume_with`](Self::resume_with) makes the requests after it.
     pub fn build(self) -> Result<EventSource, Error> {
         let mut reconnect = self.reconnect.unwrap_or(true);
-        let mut requests = |client, request: reqwest::Request| {
+        let resumes = self.resume.is_some();
+        let mut sent = |client, request: reqwest::Request| {
             reconnect = self
                 .reconnect
                 .unwrap_or_else(|| is_repeatable(request.method()));
-            sent_again(client, request, reconnect)
+            sent_again(client, request, reconnect && !resumes)
         };
-        let requests = match self.source {
+        let source = match self.source {
             Source::Builder(builder) => {
                 let (client, request) = (*builder).build_split();
-                requests(client, request.map_err(Error::InvalidRequest)?)?
+                sent(client, request.map_err(Error::InvalidRequest)?)?
             }
-            Source::Request(client, request) => requests(client, *request)?,
-            Source::Factory(make) => Requests::Factory(make),
-            Source::AsyncFactory(make) => Requests::AsyncFactory(make),
+            Source::Request(client, request) => sent(client, *request)?,
+            Source::Response(response) => {
+                reconnect = self.reconnect.unwrap_or(false);
+                if reconnect && !resumes {
+                    return Err(Error::BodyNotCloneable);
+                }
+                RequestSource::Response(Some(response))
+            }
+            Source::Factory(make) => RequestSource::Factory(make),
+            Source::AsyncFactory(make) => RequestSource::AsyncFactory(make),
         };
-        let auto_one_shot = self.reconnect.is_none()
-            && matches!(requests, Requests::Factory(_) | Requests::AsyncFactory(_));
+        let requests = Requests::new(source, self.resume);
+        let auto_one_shot = self.reconnect.is_none() && requests.is_factory();
         let mut parser = self.parser.build();
         if let Some(id) = &self.last_event_id {
             parser.set_last_event_id(id);
@@ -205,18 +299,18 @@ impl EventSourceBuilder {
     }
 }
 
-/// How a fixed request is sent on each attempt.
+/// How a fixed request is sent: on each attempt (`again`), or once.
 fn sent_again(
     client: reqwest::Client,
     request: reqwest::Request,
-    reconnect: bool,
-) -> Result<Requests, Error> {
-    if !reconnect {
-        Ok(Requests::Once(Some((client, request))))
+    again: bool,
+) -> Result<RequestSource, Error> {
+    if !again {
+        Ok(RequestSource::Once(Some((client, request))))
     } else if request.try_clone().is_none() {
         Err(Error::BodyNotCloneable)
     } else {
-        Ok(Requests::Template(client, request))
+        Ok(RequestSource::Template(client, request))
     }
 }
 

@@ -34,7 +34,7 @@ use crate::response::{Refusal, ResponseHead};
 use builder::Source;
 use platform::{BoxFuture, BoxStream, Timer, now};
 use request::{
-    BuilderFuture, Requests, is_repeatable, prepare, request_context, response_head,
+    Attempt, BuilderFuture, Requests, is_repeatable, prepare, request_context, response_head,
     transport_error,
 };
 
@@ -180,6 +180,47 @@ impl EventSource {
     /// body must be cloneable unless reconnecting is turned off).
     pub fn from_request(client: reqwest::Client, request: reqwest::Request) -> EventSourceBuilder {
         EventSourceBuilder::new(Source::Request(client, Box::new(request)))
+    }
+
+    /// Options for an event source over a response the caller already has:
+    /// for a protocol whose server may answer the same request with JSON or
+    /// with an event stream (MCP's Streamable HTTP), the caller sends the
+    /// request, looks at the `Content-Type`, and hands a stream over. The
+    /// response is the first connection: an `Event::Open` with its head, or
+    /// a refusal (an error with its body) when it is not a 200
+    /// `text/event-stream`. It cannot be sent again, so the source is
+    /// one-shot unless [`resume_with`](EventSourceBuilder::resume_with) says
+    /// how to continue it.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt;
+    /// let client = reqwest::Client::new();
+    /// let response = client
+    ///     .post("https://example.com/mcp")
+    ///     .header("accept", "application/json, text/event-stream")
+    ///     .body(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#)
+    ///     .send()
+    ///     .await?;
+    /// let is_stream = response
+    ///     .headers()
+    ///     .get("content-type")
+    ///     .is_some_and(|value| value.as_bytes().starts_with(b"text/event-stream"));
+    /// if is_stream {
+    ///     let mut source = ssefeed::EventSource::from_response(response)
+    ///         .resume_with(move |_ctx| client.get("https://example.com/mcp"))
+    ///         .build()?;
+    ///     while let Some(event) = source.next().await {
+    ///         println!("{:?}", event?);
+    ///     }
+    /// } else {
+    ///     println!("{}", response.text().await?);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn from_response(response: reqwest::Response) -> EventSourceBuilder {
+        EventSourceBuilder::new(Source::Response(Box::new(response)))
     }
 
     /// Options for an event source that calls `make_request` before each
@@ -341,25 +382,20 @@ impl Stream for EventSource {
 }
 
 impl Driver {
-    /// Starts an attempt: the request, or the async factory that makes it.
+    /// Starts an attempt: the request, the async factory that makes it, or
+    /// the response taken over.
     fn connect(&mut self, last_event_id: &str, attempt: u32) -> Result<Conn, Error> {
-        let (client, request) = match &mut self.requests {
-            Requests::Template(client, request) => {
-                let request = request.try_clone().ok_or(Error::BodyNotCloneable)?;
-                (client.clone(), request)
+        let machine = &self.machine;
+        let context = || request_context(machine, last_event_id, attempt);
+        Ok(match self.requests.next(context)? {
+            Attempt::Send(client, request) => {
+                Conn::Requesting(self.send(client, request, last_event_id))
             }
-            Requests::Once(once) => once.take().ok_or(Error::BodyNotCloneable)?,
-            Requests::Factory(make) => {
-                let context = request_context(&self.machine, last_event_id, attempt);
-                let (client, request) = make(&context).build_split();
-                (client, request.map_err(Error::InvalidRequest)?)
+            Attempt::Answered(response) => {
+                Conn::Requesting(Box::pin(std::future::ready(Ok(*response))))
             }
-            Requests::AsyncFactory(make) => {
-                let context = request_context(&self.machine, last_event_id, attempt);
-                return Ok(Conn::Preparing(make(context)));
-            }
-        };
-        Ok(Conn::Requesting(self.send(client, request, last_event_id)))
+            Attempt::Make(making) => Conn::Preparing(making),
+        })
     }
 
     /// Sends an attempt's request, with the headers every attempt carries.

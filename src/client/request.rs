@@ -48,15 +48,96 @@ impl RequestContext {
 }
 
 /// Where each attempt's request comes from.
-pub(super) enum Requests {
+pub(super) struct Requests {
+    /// The first attempt's request, and every attempt's without `resume`.
+    source: RequestSource,
+    /// Makes every request after the first
+    /// ([`resume_with`](crate::EventSourceBuilder::resume_with)), so that
+    /// the first is never sent again.
+    resume: Option<RequestFn>,
+    /// The first attempt was made.
+    started: bool,
+}
+
+/// What the first request is made from.
+pub(super) enum RequestSource {
     /// The same request every time (cloned per attempt).
     Template(reqwest::Client, reqwest::Request),
     /// One request, sent once (one-shot mode, whose body may be a stream).
     Once(Option<(reqwest::Client, reqwest::Request)>),
+    /// A response the caller already has: the first attempt's answer.
+    Response(Option<Box<reqwest::Response>>),
     /// Rebuilt before each attempt.
     Factory(RequestFn),
     /// Rebuilt before each attempt, by a future.
     AsyncFactory(AsyncRequestFn),
+}
+
+/// How an attempt starts.
+// (Made and taken at once, never stored: its size costs nothing.)
+#[allow(clippy::large_enum_variant)]
+pub(super) enum Attempt {
+    /// Send this request.
+    Send(reqwest::Client, reqwest::Request),
+    /// This response is the answer already (a taken-over response).
+    Answered(Box<reqwest::Response>),
+    /// The async factory is making the request.
+    Make(BuilderFuture),
+}
+
+impl Requests {
+    pub(super) fn new(source: RequestSource, resume: Option<RequestFn>) -> Self {
+        Self {
+            source,
+            resume,
+            started: false,
+        }
+    }
+
+    /// Whether the requests come from a factory, whose first request's
+    /// method is known only when it is made.
+    pub(super) fn is_factory(&self) -> bool {
+        matches!(
+            self.source,
+            RequestSource::Factory(_) | RequestSource::AsyncFactory(_)
+        )
+    }
+
+    /// The next attempt's request; `context` is what a factory is told.
+    pub(super) fn next(
+        &mut self,
+        context: impl FnOnce() -> RequestContext,
+    ) -> Result<Attempt, Error> {
+        let first = !std::mem::replace(&mut self.started, true);
+        if let (false, Some(make)) = (first, &mut self.resume) {
+            return built(make(&context()));
+        }
+        match &mut self.source {
+            RequestSource::Template(client, request) => {
+                let request = request.try_clone().ok_or(Error::BodyNotCloneable)?;
+                Ok(Attempt::Send(client.clone(), request))
+            }
+            RequestSource::Once(once) => {
+                let (client, request) = once.take().ok_or(Error::BodyNotCloneable)?;
+                Ok(Attempt::Send(client, request))
+            }
+            RequestSource::Response(response) => response
+                .take()
+                .map(Attempt::Answered)
+                .ok_or(Error::BodyNotCloneable),
+            RequestSource::Factory(make) => built(make(&context())),
+            RequestSource::AsyncFactory(make) => Ok(Attempt::Make(make(context()))),
+        }
+    }
+}
+
+/// A factory's request builder as an attempt.
+fn built(builder: reqwest::RequestBuilder) -> Result<Attempt, Error> {
+    let (client, request) = builder.build_split();
+    Ok(Attempt::Send(
+        client,
+        request.map_err(Error::InvalidRequest)?,
+    ))
 }
 
 /// Whether a request may be sent again without asking: the methods that

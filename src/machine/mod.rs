@@ -67,12 +67,13 @@ use web_time::Instant;
 use bytes::Bytes;
 
 use crate::error::Error;
-use crate::event::{CloseReason, Event, ReadyState};
+use crate::event::{CloseReason, Event, MessageEvent, ReadyState};
 use crate::parser::{Item, Parser, StreamEnd};
 use crate::response::{Refusal, ResponseHead};
 use crate::retry::{Jitter, RetryPolicy};
 
 mod config;
+mod delivery;
 mod reconnect;
 
 pub use config::MachineConfig;
@@ -137,6 +138,12 @@ pub struct Machine {
     reconnect_cause: Option<Arc<Error>>,
     /// Set once, when the state becomes `Closed`.
     close_reason: Option<CloseReason>,
+    /// A sentinel or de-duplication is configured: each message is
+    /// inspected before it is delivered (`delivery.rs`).
+    inspects: bool,
+    /// The IDs of the last messages delivered with an `id:` of their own,
+    /// oldest first; at most `config.dedupe_ids` of them.
+    recent_ids: VecDeque<Arc<str>>,
     events: VecDeque<Result<Event, Error>>,
     actions: VecDeque<Action>,
 }
@@ -165,6 +172,12 @@ impl Machine {
         let jitter = config
             .jitter_seed
             .map_or_else(Jitter::from_entropy, Jitter::from_seed);
+        let inspects = config.complete_on.is_some() || config.dedupe_ids > 0;
+        let mut recent_ids = VecDeque::new();
+        if config.dedupe_ids > 0 && !parser.last_event_id().is_empty() {
+            // A server that replays the event a resumed stream names.
+            recent_ids.push_back(parser.last_event_id().into());
+        }
         let mut machine = Self {
             state: State::Connecting { since: now },
             parser,
@@ -178,6 +191,8 @@ impl Machine {
             first_attempt: true,
             reconnect_cause: None,
             close_reason: None,
+            inspects,
+            recent_ids,
             events: VecDeque::new(),
             actions: VecDeque::new(),
         };
@@ -320,8 +335,9 @@ impl Machine {
             loop {
                 match self.parser.next_item()? {
                     Ok(Item::Event(message)) => {
-                        self.take_message();
-                        return Some(Ok(Event::Message(message)));
+                        if let Some(message) = self.deliver(message) {
+                            return Some(Ok(Event::Message(message)));
+                        }
                     }
                     Ok(item) => {
                         if let Some(event) = self.take_item(item) {
@@ -350,6 +366,18 @@ impl Machine {
         event
     }
 
+    /// A message the parser dispatched, on its way out: `None` when it is
+    /// dropped (a replayed ID). Without a sentinel or de-duplication, it is
+    /// delivered as it is.
+    #[inline]
+    fn deliver(&mut self, message: MessageEvent) -> Option<MessageEvent> {
+        if self.inspects {
+            return self.inspect(message);
+        }
+        self.take_message();
+        Some(message)
+    }
+
     /// A message event is delivered: the connection made progress.
     #[inline]
     fn take_message(&mut self) {
@@ -362,10 +390,7 @@ impl Machine {
     /// Applies a parser item; returns the event it makes, if any.
     fn take_item(&mut self, item: Item) -> Option<Event> {
         match item {
-            Item::Event(message) => {
-                self.take_message();
-                Some(Event::Message(message))
-            }
+            Item::Event(message) => self.deliver(message).map(Event::Message),
             // "Set the event stream's reconnection time to that integer": the
             // parser has, and `reconnection_time` reads it there.
             Item::Retry(_) => None,
@@ -467,11 +492,15 @@ impl Machine {
         let Some(end) = self.finish_body() else {
             return;
         };
-        match (self.config.reconnect, end) {
-            (_, StreamEnd::Truncated) => self.end_connection(now, Error::Truncated, None),
-            (true, _) => self.end_connection(now, Error::StreamEnded, None),
-            (false, _) => self.close_with(CloseReason::Completed),
-        }
+        let cause = match end {
+            StreamEnd::Truncated => Error::Truncated,
+            _ if self.config.reconnect => Error::StreamEnded,
+            // A one-shot stream that was to end with its sentinel was cut
+            // short.
+            _ if self.config.complete_on.is_some() => Error::Truncated,
+            _ => return self.close_with(CloseReason::Completed),
+        };
+        self.end_connection(now, cause, None);
     }
 
     /// The request or the body failed (a network error, or a request that
@@ -495,9 +524,10 @@ impl Machine {
     /// discarded, so the server resends it. Not counted as a failed attempt.
     ///
     /// Returns false, doing nothing, when the machine is closed or in
-    /// one-shot mode (whose request is never sent twice).
+    /// one-shot mode (whose request is never sent twice), unless the stream
+    /// can be [resumed](MachineConfig::resume) now.
     pub fn reconnect_now(&mut self, now: Instant) -> bool {
-        if !self.config.reconnect || self.state == State::Closed {
+        if !self.may_connect_again() || self.state == State::Closed {
             return false;
         }
         if matches!(self.state, State::Open { .. }) && self.finish_body().is_none() {
@@ -558,7 +588,8 @@ impl Machine {
     }
 
     /// Ends the body: what it completed is queued as events, the rest
-    /// discarded. `None` when a limit error failed the machine.
+    /// discarded. `None` when the machine closed meanwhile: a limit error
+    /// failed it, or a sentinel completed the stream.
     fn finish_body(&mut self) -> Option<StreamEnd> {
         self.parser.finish();
         while let Some(item) = self.parser.next_item() {
@@ -566,6 +597,9 @@ impl Machine {
                 Ok(item) => {
                     if let Some(event) = self.take_item(item) {
                         self.events.push_back(Ok(event));
+                    }
+                    if self.state == State::Closed {
+                        return None;
                     }
                 }
                 Err(error) => {
@@ -592,19 +626,19 @@ mod tests {
     use super::*;
     use crate::retry::RetryDecision;
 
-    const SSE: Option<&str> = Some("text/event-stream");
+    pub(super) const SSE: Option<&str> = Some("text/event-stream");
 
-    fn secs(s: u64) -> Duration {
+    pub(super) fn secs(s: u64) -> Duration {
         Duration::from_secs(s)
     }
 
-    fn ms(m: u64) -> Duration {
+    pub(super) fn ms(m: u64) -> Duration {
         Duration::from_millis(m)
     }
 
     /// A machine without jitter, started at `t0`, with its first Connect
     /// taken.
-    fn machine_with(t0: Instant, policy: RetryPolicy) -> Machine {
+    pub(super) fn machine_with(t0: Instant, policy: RetryPolicy) -> Machine {
         let mut machine = Machine::with_parts(t0, Parser::new(), policy.jitter(0.0));
         assert_eq!(
             machine.poll_action(),
@@ -617,12 +651,23 @@ mod tests {
         machine
     }
 
-    fn machine(t0: Instant) -> Machine {
+    /// [`machine_with`], with a configuration.
+    pub(super) fn configured(t0: Instant, policy: RetryPolicy, config: MachineConfig) -> Machine {
+        let mut machine = Machine::with_config(t0, Parser::new(), policy.jitter(0.0), config);
+        assert!(matches!(
+            machine.poll_action(),
+            Some(Action::Connect { attempt: 0, .. })
+        ));
+        assert_eq!(machine.poll_action(), None);
+        machine
+    }
+
+    pub(super) fn machine(t0: Instant) -> Machine {
         machine_with(t0, RetryPolicy::new())
     }
 
     /// Every event now, as short strings.
-    fn events(machine: &mut Machine) -> Vec<String> {
+    pub(super) fn events(machine: &mut Machine) -> Vec<String> {
         std::iter::from_fn(|| machine.poll_event())
             .map(|event| match event {
                 Ok(Event::Open(_)) => "open".to_owned(),
@@ -648,24 +693,24 @@ mod tests {
             .collect()
     }
 
-    fn actions(machine: &mut Machine) -> Vec<Action> {
+    pub(super) fn actions(machine: &mut Machine) -> Vec<Action> {
         std::iter::from_fn(|| machine.poll_action()).collect()
     }
 
     /// A `Connect` action's last event ID, for comparing actions without
     /// their attempt numbers.
-    fn connect(id: &str) -> String {
+    pub(super) fn connect(id: &str) -> String {
         format!("connect {id:?}")
     }
 
-    fn described(action: Action) -> String {
+    pub(super) fn described(action: Action) -> String {
         match action {
             Action::Connect { last_event_id, .. } => connect(&last_event_id),
             Action::Disconnect => "disconnect".to_owned(),
         }
     }
 
-    fn head(status: u16, content_type: Option<&str>) -> ResponseHead {
+    pub(super) fn head(status: u16, content_type: Option<&str>) -> ResponseHead {
         let head = ResponseHead::new(status);
         match content_type {
             Some(content_type) => head.with_header("content-type", content_type),
@@ -674,14 +719,14 @@ mod tests {
     }
 
     /// Opens the connection and feeds `body`.
-    fn open_with(machine: &mut Machine, now: Instant, body: &str) {
+    pub(super) fn open_with(machine: &mut Machine, now: Instant, body: &str) {
         machine.handle_response(now, head(200, SSE));
         machine.handle_bytes(now, Bytes::copy_from_slice(body.as_bytes()));
     }
 
     /// Waits out the reconnect delay: nothing happens a millisecond early,
     /// a Connect comes at the deadline. Returns the deadline and the action.
-    fn wait_reconnect(machine: &mut Machine) -> (Instant, String) {
+    pub(super) fn wait_reconnect(machine: &mut Machine) -> (Instant, String) {
         assert_eq!(actions(machine), [Action::Disconnect]);
         let at = machine.poll_timeout().expect("a reconnect deadline");
         machine.handle_timeout(at - ms(1));
@@ -810,7 +855,7 @@ mod tests {
                 "open",
                 "message message a 1",
                 "message message b 2",
-                "reconnecting #1 in 3000ms: the stream ended in the middle of an event"
+                "reconnecting #1 in 3000ms: the stream ended before it was complete"
             ]
         );
         assert_eq!(m.ready_state(), ReadyState::Connecting);
@@ -1037,7 +1082,7 @@ mod tests {
             [
                 "open",
                 "message message a ",
-                "error: the stream ended in the middle of an event"
+                "error: the stream ended before it was complete"
             ]
         );
 
@@ -1149,7 +1194,7 @@ mod tests {
         // A cut event: the hook stops, and the cause is the final error.
         assert_eq!(
             ended_with(&mut m, at, "data: cut"),
-            ["open", "error: the stream ended in the middle of an event"]
+            ["open", "error: the stream ended before it was complete"]
         );
         assert_eq!(m.close_reason(), Some(&CloseReason::Failed));
         assert_eq!(
@@ -1168,7 +1213,7 @@ mod tests {
                     true
                 ),
                 (
-                    "the stream ended in the middle of an event".to_owned(),
+                    "the stream ended before it was complete".to_owned(),
                     3,
                     Some(secs(12)),
                     true
@@ -1184,7 +1229,7 @@ mod tests {
         let mut m = machine_with(t0, policy.clone()).reconnect(false);
         assert_eq!(
             ended_with(&mut m, t0, "data: cut"),
-            ["open", "error: the stream ended in the middle of an event"]
+            ["open", "error: the stream ended before it was complete"]
         );
         let parser = Parser::builder().max_line_len(4).build();
         let mut m = Machine::with_parts(t0, parser, policy);

@@ -23,7 +23,7 @@ impl Machine {
         server_delay: Option<Duration>,
     ) {
         self.first_attempt = false;
-        if !self.config.reconnect || !consults_policy(&cause) {
+        if !self.may_connect_again() || !consults_policy(&cause) {
             self.fail(cause);
             return;
         }
@@ -85,6 +85,15 @@ impl Machine {
         }));
     }
 
+    /// Whether a connection that ends now may be followed by another
+    /// request (if the retry policy agrees): always when reconnecting; in
+    /// one-shot mode only to [resume](super::MachineConfig::resume) a stream
+    /// that opened and has an event ID to resume from.
+    pub(super) fn may_connect_again(&self) -> bool {
+        self.config.reconnect
+            || (self.config.resume && self.has_opened && !self.parser.last_event_id().is_empty())
+    }
+
     /// "Fail the connection": the error is the last item.
     pub(super) fn fail(&mut self, error: Error) {
         self.close_with(CloseReason::Failed);
@@ -103,4 +112,198 @@ fn consults_policy(cause: &Error) -> bool {
             | Error::BodyNotCloneable
             | Error::RetriesExhausted { .. }
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use web_time::Instant;
+
+    use super::super::tests::*;
+    use crate::error::Error;
+    use crate::event::{CloseReason, ReadyState};
+    use crate::machine::{Action, Machine, MachineConfig};
+    use crate::retry::{RetryDecision, RetryPolicy};
+
+    /// A one-shot machine that resumes, ending on `data: answer`.
+    fn resumable(t0: Instant, policy: RetryPolicy) -> Machine {
+        let config = MachineConfig::new()
+            .reconnect(false)
+            .resume(true)
+            .complete_on(|m| m.data() == "answer");
+        configured(t0, policy, config)
+    }
+
+    #[test]
+    fn a_stream_that_ends_before_its_sentinel_resumes_after_retry_with_its_id() {
+        // MCP's priming event, then a close before the answer.
+        let t0 = Instant::now();
+        let mut m = resumable(t0, RetryPolicy::new());
+        open_with(&mut m, t0, "id: p1\nretry: 500\ndata:\n\n");
+        m.handle_eof(t0 + ms(10));
+        assert_eq!(
+            events(&mut m),
+            [
+                "open",
+                "message message  p1",
+                "reconnecting #1 in 500ms: the stream ended before it was complete"
+            ]
+        );
+        let (at, connect_to) = wait_reconnect(&mut m);
+        assert_eq!(at, t0 + ms(510));
+        assert_eq!(connect_to, connect("p1"));
+        open_with(&mut m, at, "id: p2\ndata: answer\n\n");
+        assert_eq!(events(&mut m), ["open", "message message answer p2"]);
+        assert_eq!(m.close_reason(), Some(&CloseReason::Completed));
+    }
+
+    #[test]
+    fn cuts_errors_and_idle_timeouts_resume_too() {
+        let t0 = Instant::now();
+        let cut: fn(&mut Machine, Instant) = |m, t| m.handle_eof(t);
+        let idle: fn(&mut Machine, Instant) =
+            |m, t| m.handle_error(t, Error::IdleTimeout { timeout: secs(1) });
+        let factory: fn(&mut Machine, Instant) =
+            |m, t| m.handle_error(t, Error::RequestFactory("token service down".into()));
+        for end in [cut, idle, factory] {
+            let mut m = resumable(t0, RetryPolicy::new());
+            open_with(&mut m, t0, "id: 1\ndata: a\n\nid: 2\ndata: cut sh");
+            end(&mut m, t0);
+            let got = events(&mut m);
+            assert!(got[2].starts_with("reconnecting #1"), "{got:?}");
+            assert_eq!(wait_reconnect(&mut m).1, connect("1"));
+        }
+        // Without a sentinel, a cut mid-event resumes too.
+        let config = MachineConfig::new().reconnect(false).resume(true);
+        let mut m = configured(t0, RetryPolicy::new(), config);
+        open_with(&mut m, t0, "id: 1\ndata: a\n\ndata: cut sh");
+        m.handle_eof(t0);
+        assert_eq!(
+            events(&mut m)[2],
+            "reconnecting #1 in 3000ms: the stream ended before it was complete"
+        );
+        // ... and a clean end completes it.
+        let config = MachineConfig::new().reconnect(false).resume(true);
+        let mut m = configured(t0, RetryPolicy::new(), config);
+        open_with(&mut m, t0, "id: 1\ndata: a\n\n");
+        m.handle_eof(t0);
+        assert_eq!(m.close_reason(), Some(&CloseReason::Completed));
+    }
+
+    #[test]
+    fn nothing_to_resume_from_is_final() {
+        let t0 = Instant::now();
+        let mut m = resumable(t0, RetryPolicy::new());
+        open_with(&mut m, t0, "data: no id\n\n");
+        m.handle_eof(t0);
+        assert_eq!(
+            events(&mut m),
+            [
+                "open",
+                "message message no id ",
+                "error: the stream ended before it was complete"
+            ]
+        );
+        assert_eq!(m.ready_state(), ReadyState::Closed);
+        let mut m = resumable(t0, RetryPolicy::new());
+        open_with(&mut m, t0, "data: no id\n\n");
+        m.handle_error(t0, Error::Source("reset".into()));
+        assert_eq!(events(&mut m)[2], "error: reading the event stream failed");
+    }
+
+    #[test]
+    fn the_first_request_is_never_resumed() {
+        let t0 = Instant::now();
+        // Refused, even with a status the policy retries and a seeded ID.
+        let mut parser = crate::parser::Parser::new();
+        parser.set_last_event_id("9");
+        let config = MachineConfig::new().reconnect(false).resume(true);
+        let policy = RetryPolicy::new().retry_status(503).jitter(0.0);
+        let mut m = Machine::with_config(t0, parser, policy, config);
+        let _ = actions(&mut m);
+        m.handle_response(t0, head(503, None));
+        assert_eq!(
+            events(&mut m),
+            ["error: the server answered with status 503 Service Unavailable"]
+        );
+        // Or failed before it was answered.
+        let mut m = resumable(t0, RetryPolicy::new());
+        m.handle_error(t0, Error::Source("refused".into()));
+        assert_eq!(events(&mut m), ["error: reading the event stream failed"]);
+        assert!(!m.reconnect_now(t0));
+    }
+
+    #[test]
+    fn a_resume_request_goes_through_the_policy() {
+        let t0 = Instant::now();
+        let policy = RetryPolicy::new().retry_status(503).max_retries(2);
+        let mut m = resumable(t0, policy);
+        open_with(&mut m, t0, "id: 1\ndata: a\n\n");
+        m.handle_eof(t0);
+        let _ = events(&mut m);
+        let (at, _) = wait_reconnect(&mut m);
+        // A retried status: another resume, backed off.
+        m.handle_response(at, head(503, None));
+        assert_eq!(
+            events(&mut m),
+            ["reconnecting #2 in 6000ms: the server answered with status 503 Service Unavailable"]
+        );
+        let (at, connect_to) = wait_reconnect(&mut m);
+        assert_eq!(connect_to, connect("1"));
+        // The limit fires.
+        m.handle_response(at, head(503, None));
+        assert_eq!(
+            events(&mut m),
+            ["error: gave up reconnecting after 2 attempts"]
+        );
+        // A status the policy does not retry is final.
+        let mut m = resumable(t0, RetryPolicy::new());
+        open_with(&mut m, t0, "id: 1\ndata: a\n\n");
+        m.handle_eof(t0);
+        let _ = events(&mut m);
+        let (at, _) = wait_reconnect(&mut m);
+        m.handle_response(at, head(405, None));
+        assert_eq!(
+            events(&mut m),
+            ["error: the server answered with status 405 Method Not Allowed"]
+        );
+    }
+
+    #[test]
+    fn the_hook_decides_resumes() {
+        let t0 = Instant::now();
+        let policy = RetryPolicy::new().on_retry(|ctx| {
+            assert!(ctx.has_opened());
+            RetryDecision::Stop
+        });
+        let mut m = resumable(t0, policy);
+        open_with(&mut m, t0, "id: 1\ndata: a\n\n");
+        m.handle_eof(t0);
+        assert_eq!(
+            events(&mut m)[2],
+            "error: the stream ended before it was complete"
+        );
+    }
+
+    #[test]
+    fn reconnect_now_resumes_an_open_stream_with_an_id() {
+        let t0 = Instant::now();
+        let mut m = resumable(t0, RetryPolicy::new());
+        open_with(&mut m, t0, "data: a\n\n");
+        assert!(!m.reconnect_now(t0), "no ID to resume from");
+        m.handle_bytes(t0, "id: 5\ndata: b\n\n".into());
+        let _ = events(&mut m);
+        assert!(m.reconnect_now(t0));
+        assert_eq!(
+            actions(&mut m)
+                .into_iter()
+                .map(described)
+                .collect::<Vec<_>>(),
+            ["disconnect".to_owned(), connect("5")]
+        );
+        // Without `resume`, a one-shot stream never is.
+        let mut m = machine(t0).reconnect(false);
+        open_with(&mut m, t0, "id: 5\ndata: b\n\n");
+        assert!(!m.reconnect_now(t0));
+        assert_eq!(actions(&mut m), Vec::<Action>::new());
+    }
 }

@@ -63,6 +63,8 @@ pub(super) struct EventBuffers {
     /// this holds nothing of meaning (only capacity).
     pub(super) id_buffer: String,
     pub(super) id_set: bool,
+    /// The last dispatch had an `id` field of its own (`id_set`).
+    pub(super) dispatched_id: bool,
     /// The stream's last event ID string, set at each dispatch, and the same
     /// as an `Arc` for owned events, made when first needed.
     pub(super) last_event_id: String,
@@ -331,6 +333,7 @@ impl EventBuffers {
     pub(super) fn begin_dispatch(&mut self) -> bool {
         // 1. "Set the last event ID string of the event source to the value of
         //    the last event ID buffer." Even when no event follows.
+        self.dispatched_id = self.id_set;
         if self.id_set {
             self.id_set = false;
             if self.last_event_id != self.id_buffer {

@@ -216,6 +216,7 @@ impl Parser {
                 event_type: None,
                 id_buffer: String::new(),
                 id_set: false,
+                dispatched_id: false,
                 last_event_id: String::new(),
                 last_event_id_shared: None,
                 types: Default::default(),
@@ -272,6 +273,12 @@ impl Parser {
         buffers.last_event_id.push_str(id);
         buffers.last_event_id_shared = None;
         buffers.id_set = false;
+    }
+
+    /// Whether the event last handed out had a valid `id:` field of its own
+    /// (rather than the stream's last event ID from before it).
+    pub(crate) fn event_had_id(&self) -> bool {
+        self.buffers.dispatched_id
     }
 
     /// The reconnection time from the most recent valid `retry:` field, if
