@@ -97,6 +97,25 @@ pub async fn collect_all(source: &mut EventSource) -> Vec<String> {
     collect(source, usize::MAX).await
 }
 
+/// The binary of the example `name`, built by `cargo test` (or built here
+/// when only the test target was built).
+pub fn example(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap();
+    let path = dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    if !path.exists() {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "--all-features", "--example", name])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    path
+}
+
 /// A request as the raw server saw it.
 #[derive(Debug, Clone)]
 pub struct SeenRequest {
@@ -104,10 +123,17 @@ pub struct SeenRequest {
     pub head: String,
     /// The head's bytes exactly as received.
     pub raw: Vec<u8>,
+    /// The body, as long as its `Content-Length` says (empty without one).
+    pub body: Vec<u8>,
     pub at: Instant,
 }
 
 impl SeenRequest {
+    /// The request line's method.
+    pub fn method(&self) -> &str {
+        self.head.split(' ').next().unwrap_or_default()
+    }
+
     /// A header's value (names compared case-insensitively).
     pub fn header(&self, name: &str) -> Option<String> {
         self.head.lines().skip(1).find_map(|line| {
@@ -246,13 +272,8 @@ impl RawServer {
                 let script = script.clone();
                 let conn = tokio::spawn(async move {
                     let mut socket = socket;
-                    let Some(raw) = read_head(&mut socket).await else {
+                    let Some(request) = read_request(&mut socket).await else {
                         return;
-                    };
-                    let request = SeenRequest {
-                        head: String::from_utf8_lossy(&raw).into_owned(),
-                        raw,
-                        at: Instant::now(),
                     };
                     seen.lock().unwrap().push(request.clone());
                     let steps = script(n, &request);
@@ -378,17 +399,42 @@ async fn run_steps(socket: &mut TcpStream, steps: Vec<Step>) -> bool {
     true
 }
 
-async fn read_head(socket: &mut TcpStream) -> Option<Vec<u8>> {
-    let mut head = Vec::new();
+/// Reads a request's head and its body (as long as `Content-Length` says,
+/// so that a POST's body is not left unread: closing a socket with unread
+/// bytes resets it).
+async fn read_request(socket: &mut TcpStream) -> Option<SeenRequest> {
+    let mut raw = Vec::new();
     let mut buf = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+    let end = loop {
+        if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end + 4;
+        }
         let n = socket.read(&mut buf).await.ok()?;
-        if n == 0 || head.len() > 64 * 1024 {
+        if n == 0 || raw.len() > 64 * 1024 {
             return None;
         }
-        head.extend_from_slice(&buf[..n]);
+        raw.extend_from_slice(&buf[..n]);
+    };
+    let mut body = raw.split_off(end);
+    let mut request = SeenRequest {
+        head: String::from_utf8_lossy(&raw).into_owned(),
+        raw,
+        body: Vec::new(),
+        at: Instant::now(),
+    };
+    let length: usize = request
+        .header("content-length")
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(0);
+    while body.len() < length.min(1024 * 1024) {
+        let n = socket.read(&mut buf).await.ok()?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&buf[..n]);
     }
-    Some(head)
+    request.body = body;
+    Some(request)
 }
 
 /// A TLS server on loopback whose certificate (self-signed, for 127.0.0.1
