@@ -113,6 +113,11 @@
 //!   as LLM completions: the request is sent once, a clean end of the body
 //!   ends the stream, and a body cut mid-event is [`Error::Truncated`]. It is
 //!   the default for a request whose method is not GET, HEAD or OPTIONS.
+//!   With a resume request (`EventSourceBuilder::resume_with`), a one-shot
+//!   stream cut before it completes is resumed with that request (a GET with
+//!   `Last-Event-ID`, never the first request again), as MCP's Streamable
+//!   HTTP and resumable LLM APIs require; a sentinel
+//!   (`EventSourceBuilder::complete_on`) ends a stream on its last message.
 //!
 //! # Spec conformance
 //!

@@ -77,7 +77,9 @@ struct RefusedBody {
 /// A reconnecting Server-Sent Events client: a [`Stream`] of
 /// [`Event`]s over any reqwest request.
 ///
-/// It sends `Accept: text/event-stream` and `Cache-Control: no-cache`, plus
+/// It sends `Accept: text/event-stream` and `Cache-Control: no-cache` (an
+/// `Accept` or `Cache-Control` the request has is kept, with
+/// `text/event-stream` added to an `Accept` that lacks it), plus
 /// `Last-Event-ID` when the last event ID is not empty; opens on `200` with
 /// `Content-Type: text/event-stream`; ends normally on `204`; fails on any
 /// other status or content type (unless the [`RetryPolicy`](crate::RetryPolicy) retries that
@@ -87,7 +89,10 @@ struct RefusedBody {
 ///
 /// A request whose method is not GET, HEAD or OPTIONS (a POST to an LLM
 /// API, say) is sent once, in one-shot mode, unless
-/// [`reconnect(true)`](EventSourceBuilder::reconnect) asks for reconnects.
+/// [`reconnect(true)`](EventSourceBuilder::reconnect) asks for reconnects;
+/// [`resume_with`](EventSourceBuilder::resume_with) resumes it with another
+/// request when it is cut, and [`complete_on`](EventSourceBuilder::complete_on)
+/// ends a stream on its last message.
 ///
 /// # Items and the end of the stream
 ///
@@ -227,7 +232,8 @@ impl EventSource {
     /// attempt, with the attempt number, the last event ID and why the last
     /// attempt ended: to send a fresh auth token, resume with `?since=`, or
     /// move to another host. `Last-Event-ID`, `Accept` and `Cache-Control`
-    /// are added to what it returns. Whether it reconnects follows the first
+    /// are added to what it returns (an `Accept` or `Cache-Control` it sets
+    /// is kept). Whether it reconnects follows the first
     /// request's method, as for [`builder`](Self::builder).
     ///
     /// ```no_run
@@ -339,7 +345,8 @@ impl EventSource {
     /// that sees its network change or wakes from sleep. Events already
     /// received are still delivered; an unfinished one is discarded, so the
     /// server resends it. Returns false, doing nothing, when the source is
-    /// closed or one-shot.
+    /// closed or one-shot (unless a one-shot stream can be resumed now: see
+    /// [`resume_with`](EventSourceBuilder::resume_with)).
     ///
     /// ```no_run
     /// # async fn run(mut source: ssefeed::EventSource, mut network_changed: tokio::sync::mpsc::Receiver<()>) {
