@@ -376,3 +376,54 @@ async fn a_streamed_post_can_start_a_reconnecting_feed_that_goes_on_with_gets() 
     assert!(request_line(&server, 0).starts_with("POST "));
     assert!(request_line(&server, 1).starts_with("GET "));
 }
+
+#[tokio::test]
+async fn an_async_resume_factory_may_fail_and_is_retried() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let server = RawServer::start(|n, _| match n {
+        0 => vec![sse_head(), write("id: 1\ndata: a\n\n")],
+        _ => vec![sse_head(), write("id: 2\ndata: [DONE]\n\n")],
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let url = server.url.clone();
+    let calls = Arc::new(AtomicU32::new(0));
+    let made = calls.clone();
+    let mut source = EventSource::builder(client.post(&url).body("{}"))
+        .retry_policy(fast())
+        .complete_on(|message| message.data() == "[DONE]")
+        .resume_with_async(move |ctx| {
+            let call = made.fetch_add(1, Ordering::SeqCst);
+            let request = client.get(&url);
+            let id = ctx.last_event_id().to_owned();
+            async move {
+                tokio::task::yield_now().await;
+                if call == 0 {
+                    return Err(std::io::Error::other("token service down"));
+                }
+                Ok(request.bearer_auth(format!("token-{call}-{id}")))
+            }
+        })
+        .build()
+        .unwrap();
+    assert_eq!(
+        collect_all(&mut source).await,
+        [
+            "open",
+            r#"message message "a" id=1"#,
+            "reconnecting: the stream ended before it was complete",
+            "reconnecting: making the event stream request failed",
+            "open",
+            r#"message message "[DONE]" id=2"#,
+        ]
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    let seen = server.seen();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(
+        seen[1].header("authorization").as_deref(),
+        Some("Bearer token-1-1")
+    );
+    assert_eq!(seen[1].header("last-event-id").as_deref(), Some("1"));
+}

@@ -7,9 +7,10 @@ use std::time::Duration;
 use super::EventSource;
 use super::platform::MaybeSend;
 use super::request::{
-    AsyncRequestFn, RequestContext, RequestFn, RequestSource, Requests, is_repeatable,
+    AsyncRequestFn, Factory, RequestContext, RequestFn, RequestSource, Requests, boxed_async,
+    is_repeatable,
 };
-use crate::error::Error;
+use crate::error::{BoxError, Error};
 use crate::event::MessageEvent;
 use crate::machine::{Machine, MachineConfig};
 use crate::parser::Parser;
@@ -49,7 +50,7 @@ pub struct EventSourceBuilder {
     /// `None`: by the request's method.
     reconnect: Option<bool>,
     /// Makes the requests after the first.
-    resume: Option<RequestFn>,
+    resume: Option<Factory>,
     last_event_id: Option<String>,
     refusal_body_limit: usize,
     refusal_body_timeout: Duration,
@@ -139,7 +140,35 @@ impl EventSourceBuilder {
     where
         F: FnMut(&RequestContext) -> reqwest::RequestBuilder + MaybeSend + 'static,
     {
-        self.resume = Some(Box::new(make_request));
+        self.resume = Some(Factory::Sync(Box::new(make_request)));
+        self.machine = self.machine.resume(true);
+        self
+    }
+
+    /// Like [`resume_with`](Self::resume_with), for a factory that must
+    /// await (a fresh token for the resume request). Its error is
+    /// [`Error::RequestFactory`], retried like a network error unless the
+    /// retry hook stops.
+    ///
+    /// ```no_run
+    /// # async fn fresh_token() -> Result<String, std::io::Error> { Ok(String::new()) }
+    /// let client = reqwest::Client::new();
+    /// let call = client.post("https://example.com/mcp").body("{}");
+    /// let source = ssefeed::EventSource::builder(call)
+    ///     .resume_with_async(move |_ctx| {
+    ///         let resume = client.get("https://example.com/mcp");
+    ///         async move { Ok::<_, std::io::Error>(resume.bearer_auth(fresh_token().await?)) }
+    ///     })
+    ///     .build()?;
+    /// # Ok::<(), ssefeed::Error>(())
+    /// ```
+    pub fn resume_with_async<F, Fut, E>(mut self, make_request: F) -> Self
+    where
+        F: FnMut(RequestContext) -> Fut + MaybeSend + 'static,
+        Fut: Future<Output = Result<reqwest::RequestBuilder, E>> + MaybeSend + 'static,
+        E: Into<BoxError>,
+    {
+        self.resume = Some(Factory::Async(boxed_async(make_request)));
         self.machine = self.machine.resume(true);
         self
     }

@@ -34,8 +34,8 @@ use crate::response::{Refusal, ResponseHead};
 use builder::Source;
 use platform::{BoxFuture, BoxStream, Timer, now};
 use request::{
-    Attempt, BuilderFuture, Requests, is_repeatable, prepare, request_context, response_head,
-    transport_error,
+    Attempt, BuilderFuture, Requests, boxed_async, is_repeatable, prepare, request_context,
+    response_head, transport_error,
 };
 
 /// A `tracing` debug event when the feature is on; nothing otherwise.
@@ -271,16 +271,13 @@ impl EventSource {
     /// .build()?;
     /// # Ok::<(), ssefeed::Error>(())
     /// ```
-    pub fn builder_async<F, Fut, E>(mut make_request: F) -> EventSourceBuilder
+    pub fn builder_async<F, Fut, E>(make_request: F) -> EventSourceBuilder
     where
         F: FnMut(RequestContext) -> Fut + MaybeSend + 'static,
         Fut: Future<Output = Result<reqwest::RequestBuilder, E>> + MaybeSend + 'static,
         E: Into<BoxError>,
     {
-        EventSourceBuilder::new(Source::AsyncFactory(Box::new(move |context| {
-            let future = make_request(context);
-            Box::pin(async move { future.await.map_err(Into::into) })
-        })))
+        EventSourceBuilder::new(Source::AsyncFactory(boxed_async(make_request)))
     }
 
     /// An event source that has not connected yet (the builder's last step).

@@ -54,7 +54,7 @@ pub(super) struct Requests {
     /// Makes every request after the first
     /// ([`resume_with`](crate::EventSourceBuilder::resume_with)), so that
     /// the first is never sent again.
-    resume: Option<RequestFn>,
+    resume: Option<Factory>,
     /// The first attempt was made.
     started: bool,
 }
@@ -73,6 +73,21 @@ pub(super) enum RequestSource {
     AsyncFactory(AsyncRequestFn),
 }
 
+/// A request factory, sync or async.
+pub(super) enum Factory {
+    Sync(RequestFn),
+    Async(AsyncRequestFn),
+}
+
+impl Factory {
+    fn make(&mut self, context: RequestContext) -> Result<Attempt, Error> {
+        match self {
+            Self::Sync(make) => built(make(&context)),
+            Self::Async(make) => Ok(Attempt::Make(make(context))),
+        }
+    }
+}
+
 /// How an attempt starts.
 // (Made and taken at once, never stored: its size costs nothing.)
 #[allow(clippy::large_enum_variant)]
@@ -86,7 +101,7 @@ pub(super) enum Attempt {
 }
 
 impl Requests {
-    pub(super) fn new(source: RequestSource, resume: Option<RequestFn>) -> Self {
+    pub(super) fn new(source: RequestSource, resume: Option<Factory>) -> Self {
         Self {
             source,
             resume,
@@ -109,8 +124,8 @@ impl Requests {
         context: impl FnOnce() -> RequestContext,
     ) -> Result<Attempt, Error> {
         let first = !std::mem::replace(&mut self.started, true);
-        if let (false, Some(make)) = (first, &mut self.resume) {
-            return built(make(&context()));
+        if let (false, Some(resume)) = (first, &mut self.resume) {
+            return resume.make(context());
         }
         match &mut self.source {
             RequestSource::Template(client, request) => {
@@ -129,6 +144,19 @@ impl Requests {
             RequestSource::AsyncFactory(make) => Ok(Attempt::Make(make(context()))),
         }
     }
+}
+
+/// An async request factory, boxed, its error boxed.
+pub(super) fn boxed_async<F, Fut, E>(mut make_request: F) -> AsyncRequestFn
+where
+    F: FnMut(RequestContext) -> Fut + super::MaybeSend + 'static,
+    Fut: Future<Output = Result<reqwest::RequestBuilder, E>> + super::MaybeSend + 'static,
+    E: Into<BoxError>,
+{
+    Box::new(move |context| {
+        let future = make_request(context);
+        Box::pin(async move { future.await.map_err(Into::into) })
+    })
 }
 
 /// A factory's request builder as an attempt.
