@@ -369,6 +369,73 @@ async fn a_post_is_sent_once_unless_reconnect_is_asked() {
 }
 
 #[tokio::test]
+async fn until_prints_the_sentinel_and_exits_0_while_the_server_holds_the_connection() {
+    let server = RawServer::start(|_, _| {
+        vec![
+            sse_head(),
+            write("data: token\n\ndata: [DONE]\n\ndata: never printed\n\n"),
+            Step::Sleep(Duration::from_secs(60)),
+        ]
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let output = run(&["--json", "-X", "POST", "--until", "[DONE]", &server.url]).await;
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        contract(&output),
+        [
+            json!({"kind": "open"}),
+            json!({"kind": "message", "type": "message", "data": "token", "last_event_id": ""}),
+            json!({"kind": "message", "type": "message", "data": "[DONE]", "last_event_id": ""}),
+            json!({"kind": "closed"}),
+        ]
+    );
+    assert_eq!(
+        objects(&output)[3],
+        json!({"kind": "closed", "reason": "completed", "message": "received \"[DONE]\""})
+    );
+
+    let output = run(&["-X", "POST", "--until", "[DONE]", &server.url]).await;
+    assert_eq!(output.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).ends_with("message\n  [DONE]\n"),
+        "{output:?}"
+    );
+    assert!(
+        stderr(&output).ends_with("ssecat: received \"[DONE]\"\n"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[tokio::test]
+async fn until_fails_a_one_shot_stream_that_ends_before_the_sentinel() {
+    let server = RawServer::start(|_, _| vec![sse_head(), write("data: partial\n\n")]).await;
+    let output = run(&["--json", "-X", "POST", "--until", "[DONE]", &server.url]).await;
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        contract(&output),
+        [
+            json!({"kind": "open"}),
+            json!({"kind": "message", "type": "message", "data": "partial", "last_event_id": ""}),
+            json!({"kind": "error", "message": "the stream ended before it was complete", "reconnecting": false}),
+            json!({"kind": "closed"}),
+        ]
+    );
+    assert_eq!(objects(&output)[3]["reason"], "error");
+
+    let output = run(&["-X", "POST", "--until", "[DONE]", &server.url]).await;
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).ends_with("ssecat: the stream ended before it was complete\n"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(server.seen().len(), 2, "one request per run");
+}
+
+#[tokio::test]
 async fn bad_arguments_exit_2() {
     for args in [
         &["--header", "no-colon", "http://127.0.0.1:9/"][..],

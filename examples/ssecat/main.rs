@@ -5,6 +5,7 @@
 //! cargo run --example ssecat -- --demo                 # a built-in feed on loopback
 //! cargo run --example ssecat -- https://example.com/feed
 //! cargo run --example ssecat -- --json -H 'Authorization: Bearer T' URL
+//! cargo run --example ssecat -- -X POST -d @body.json --until '[DONE]' URL
 //! ```
 //!
 //! With `--json` it prints one JSON object per line and nothing else on
@@ -21,9 +22,11 @@
 //! `headers` and `body`; `closed` is always the last line.
 //!
 //! Exit status: 0 when the server ends the feed with 204 (or a one-shot
-//! stream ends cleanly) or `--max-events` is reached; 1 with the reason on
-//! stderr when the connection fails (or, before any connection has opened,
-//! after `--connect-attempts` attempts); 2 for bad arguments; 130 on Ctrl-C.
+//! stream ends cleanly), the `--until` message arrives or `--max-events` is
+//! reached; 1 with the reason on stderr when the connection fails (or,
+//! before any connection has opened, after `--connect-attempts` attempts;
+//! or a one-shot stream ends before the `--until` message); 2 for bad
+//! arguments; 130 on Ctrl-C.
 
 #[path = "../support/demo.rs"]
 mod demo;
@@ -78,6 +81,12 @@ struct Args {
     /// Exit 0 after this many messages.
     #[arg(short = 'n', long, value_name = "N")]
     max_events: Option<u64>,
+
+    /// End on the message whose data is exactly DATA (e.g. '[DONE]'): it is
+    /// printed, then ssecat exits 0, even if the server holds the
+    /// connection open. A one-shot stream that ends without it is an error.
+    #[arg(long, value_name = "DATA")]
+    until: Option<String>,
 
     /// Reconnect when no bytes arrive for this many seconds (more than 0).
     #[arg(long, value_name = "SECS", value_parser = positive_seconds)]
@@ -389,6 +398,9 @@ fn build(args: &Args, url: &str) -> Result<EventSource, String> {
     if let Some(timeout) = args.idle_timeout {
         builder = builder.idle_timeout(timeout);
     }
+    if let Some(until) = args.until.clone() {
+        builder = builder.complete_on(move |message| message.data() == until);
+    }
     builder.build().map_err(|error| error.report().to_string())
 }
 
@@ -474,7 +486,11 @@ async fn tail(args: &Args, source: &mut EventSource, out: &mut Output) -> Option
                     Some(reason @ CloseReason::NoContent(_)) => {
                         End::new(0, "no_content", reason.to_string())
                     }
-                    _ => End::new(0, "completed", "the stream ended"),
+                    // With a sentinel, nothing else completes a stream.
+                    _ => match &args.until {
+                        Some(until) => End::new(0, "completed", format!("received {until:?}")),
+                        None => End::new(0, "completed", "the stream ended"),
+                    },
                 });
             }
             Some(Ok(Event::Open(head))) => {
