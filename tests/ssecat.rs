@@ -369,6 +369,156 @@ async fn a_post_is_sent_once_unless_reconnect_is_asked() {
 }
 
 #[tokio::test]
+async fn until_prints_the_sentinel_and_exits_0_while_the_server_holds_the_connection() {
+    let server = RawServer::start(|_, _| {
+        vec![
+            sse_head(),
+            write("data: token\n\ndata: [DONE]\n\ndata: never printed\n\n"),
+            Step::Sleep(Duration::from_secs(60)),
+        ]
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let output = run(&["--json", "-X", "POST", "--until", "[DONE]", &server.url]).await;
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        contract(&output),
+        [
+            json!({"kind": "open"}),
+            json!({"kind": "message", "type": "message", "data": "token", "last_event_id": ""}),
+            json!({"kind": "message", "type": "message", "data": "[DONE]", "last_event_id": ""}),
+            json!({"kind": "closed"}),
+        ]
+    );
+    assert_eq!(
+        objects(&output)[3],
+        json!({"kind": "closed", "reason": "completed", "message": "received \"[DONE]\""})
+    );
+
+    let output = run(&["-X", "POST", "--until", "[DONE]", &server.url]).await;
+    assert_eq!(output.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).ends_with("message\n  [DONE]\n"),
+        "{output:?}"
+    );
+    assert!(
+        stderr(&output).ends_with("ssecat: received \"[DONE]\"\n"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[tokio::test]
+async fn until_fails_a_one_shot_stream_that_ends_before_the_sentinel() {
+    let server = RawServer::start(|_, _| vec![sse_head(), write("data: partial\n\n")]).await;
+    let output = run(&["--json", "-X", "POST", "--until", "[DONE]", &server.url]).await;
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        contract(&output),
+        [
+            json!({"kind": "open"}),
+            json!({"kind": "message", "type": "message", "data": "partial", "last_event_id": ""}),
+            json!({"kind": "error", "message": "the stream ended before it was complete", "reconnecting": false}),
+            json!({"kind": "closed"}),
+        ]
+    );
+    assert_eq!(objects(&output)[3]["reason"], "error");
+
+    let output = run(&["-X", "POST", "--until", "[DONE]", &server.url]).await;
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).ends_with("ssecat: the stream ended before it was complete\n"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(server.seen().len(), 2, "one request per run");
+}
+
+#[tokio::test]
+async fn resume_get_resumes_a_cut_post_with_a_get_carrying_the_headers_but_no_body() {
+    let server = RawServer::start(|_, request| {
+        if request.head.starts_with("POST ") {
+            // Closed before the sentinel: the stream was cut.
+            vec![sse_head(), write("retry: 100\nid: 1\ndata: a\n\n")]
+        } else {
+            vec![sse_head(), write("id: 2\ndata: b\n\ndata: [DONE]\n\n")]
+        }
+    })
+    .await;
+    let args = [
+        "-X",
+        "POST",
+        "-H",
+        "Authorization: Bearer t0k",
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        r#"{"stream":true}"#,
+        "--until",
+        "[DONE]",
+        "--resume-get",
+        &server.url,
+    ];
+    let output = run(&[&["--json"], &args[..]].concat()).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        contract(&output),
+        [
+            json!({"kind": "open"}),
+            json!({"kind": "message", "type": "message", "data": "a", "last_event_id": "1"}),
+            json!({"kind": "error", "message": "the stream ended before it was complete", "reconnecting": true}),
+            json!({"kind": "open"}),
+            json!({"kind": "message", "type": "message", "data": "b", "last_event_id": "2"}),
+            json!({"kind": "message", "type": "message", "data": "[DONE]", "last_event_id": "2"}),
+            json!({"kind": "closed"}),
+        ]
+    );
+    assert_eq!(objects(&output)[6]["reason"], "completed");
+    let seen = server.seen();
+    assert_eq!(seen.len(), 2, "the POST is sent once, then one GET");
+    let (post, get) = (&seen[0], &seen[1]);
+    assert!(post.head.starts_with("POST /feed "), "{}", post.head);
+    assert_eq!(post.header("content-length").as_deref(), Some("15"));
+    assert_eq!(post.header("last-event-id"), None);
+    assert!(get.head.starts_with("GET /feed "), "{}", get.head);
+    assert_eq!(get.header("last-event-id").as_deref(), Some("1"));
+    assert_eq!(get.header("authorization").as_deref(), Some("Bearer t0k"));
+    for name in ["content-type", "content-length", "transfer-encoding"] {
+        assert_eq!(get.header(name), None, "{name}: the GET has no body");
+    }
+    assert!(get.at - post.at >= Duration::from_millis(100), "retry: 100");
+
+    let output = run(&args).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(", resuming with a GET after id 1\n"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[tokio::test]
+async fn resume_get_is_refused_with_a_method_that_reconnects_once_or_reconnect() {
+    let server = RawServer::start(|_, _| vec![write(NO_CONTENT)]).await;
+    let url = server.url.as_str();
+    for args in [
+        &["--resume-get", url][..],
+        &["-X", "get", "--resume-get", url],
+        &["-X", "HEAD", "--resume-get", url],
+        &["-X", "options", "--resume-get", url],
+        &["-X", "POST", "--once", "--resume-get", url],
+        &["-X", "POST", "--reconnect", "--resume-get", url],
+    ] {
+        let output = run(args).await;
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(output.stdout.is_empty(), "{args:?}");
+        assert!(stderr(&output).contains("--resume-get"), "{args:?}");
+    }
+    assert!(server.seen().is_empty(), "nothing was sent");
+}
+
+#[tokio::test]
 async fn bad_arguments_exit_2() {
     for args in [
         &["--header", "no-colon", "http://127.0.0.1:9/"][..],

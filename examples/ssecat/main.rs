@@ -5,6 +5,7 @@
 //! cargo run --example ssecat -- --demo                 # a built-in feed on loopback
 //! cargo run --example ssecat -- https://example.com/feed
 //! cargo run --example ssecat -- --json -H 'Authorization: Bearer T' URL
+//! cargo run --example ssecat -- -X POST -d @body.json --until '[DONE]' URL
 //! ```
 //!
 //! With `--json` it prints one JSON object per line and nothing else on
@@ -21,9 +22,11 @@
 //! `headers` and `body`; `closed` is always the last line.
 //!
 //! Exit status: 0 when the server ends the feed with 204 (or a one-shot
-//! stream ends cleanly) or `--max-events` is reached; 1 with the reason on
-//! stderr when the connection fails (or, before any connection has opened,
-//! after `--connect-attempts` attempts); 2 for bad arguments; 130 on Ctrl-C.
+//! stream ends cleanly), the `--until` message arrives or `--max-events` is
+//! reached; 1 with the reason on stderr when the connection fails (or,
+//! before any connection has opened, after `--connect-attempts` attempts;
+//! or a one-shot stream ends before the `--until` message); 2 for bad
+//! arguments; 130 on Ctrl-C.
 
 #[path = "../support/demo.rs"]
 mod demo;
@@ -79,6 +82,12 @@ struct Args {
     #[arg(short = 'n', long, value_name = "N")]
     max_events: Option<u64>,
 
+    /// End on the message whose data is exactly DATA (e.g. '[DONE]'): it is
+    /// printed, then ssecat exits 0, even if the server holds the
+    /// connection open. A one-shot stream that ends without it is an error.
+    #[arg(long, value_name = "DATA")]
+    until: Option<String>,
+
     /// Reconnect when no bytes arrive for this many seconds (more than 0).
     #[arg(long, value_name = "SECS", value_parser = positive_seconds)]
     idle_timeout: Option<Duration>,
@@ -111,6 +120,17 @@ struct Args {
     /// request, body and all, is sent again).
     #[arg(long)]
     reconnect: bool,
+
+    /// Resume a one-shot request (-X POST) whose stream is cut before it
+    /// completes (a reset, an event cut short, --idle-timeout, an end before
+    /// the --until message) with a GET to the same URL: Last-Event-ID and
+    /// the -H headers, no body, no Content-* header. The POST is never sent
+    /// again; resuming needs an event ID. --max-retries, --retry-statuses
+    /// and --max-server-delay apply to the GETs.
+    // --once promises no request after the first, --reconnect sends the POST
+    // again: both contradict this, so they are refused rather than ranked.
+    #[arg(long, conflicts_with_all = ["once", "reconnect"])]
+    resume_get: bool,
 
     /// Accept a 200 response whatever its Content-Type.
     #[arg(long)]
@@ -340,12 +360,26 @@ fn body_excerpt(body: &str) -> String {
 fn build(args: &Args, url: &str) -> Result<EventSource, String> {
     let method = reqwest::Method::from_bytes(args.method.to_ascii_uppercase().as_bytes())
         .map_err(|_| format!("invalid method {:?}", args.method))?;
-    let mut request = reqwest::Client::new().request(method, url);
+    // These reconnect by themselves, with Last-Event-ID; with one of them
+    // (GET is the default) --resume-get most likely means a forgotten
+    // `-X POST`, which should not pass silently.
+    if args.resume_get && matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS") {
+        return Err(format!(
+            "--resume-get resumes a request sent once, such as -X POST; \
+             a {method} reconnects with Last-Event-ID by itself"
+        ));
+    }
+    let mut headers = Vec::new();
     for header in &args.headers {
         let (name, value) = header
             .split_once(':')
             .ok_or_else(|| format!("invalid header {header:?}: expected 'Name: value'"))?;
-        request = request.header(name.trim(), value.trim());
+        headers.push((name.trim().to_owned(), value.trim().to_owned()));
+    }
+    let client = reqwest::Client::new();
+    let mut request = client.request(method, url);
+    for (name, value) in &headers {
+        request = request.header(name, value);
     }
     if let Some(data) = &args.data {
         let body = match data.strip_prefix('@') {
@@ -388,6 +422,20 @@ fn build(args: &Args, url: &str) -> Result<EventSource, String> {
     }
     if let Some(timeout) = args.idle_timeout {
         builder = builder.idle_timeout(timeout);
+    }
+    if let Some(until) = args.until.clone() {
+        builder = builder.complete_on(move |message| message.data() == until);
+    }
+    if args.resume_get {
+        // The GET has no body, so the headers that describe one stay behind.
+        headers.retain(|(name, _)| !name.to_ascii_lowercase().starts_with("content-"));
+        let url = url.to_owned();
+        builder = builder.resume_with(move |_| {
+            let get = client.get(&url);
+            headers
+                .iter()
+                .fold(get, |get, (name, value)| get.header(name, value))
+        });
     }
     builder.build().map_err(|error| error.report().to_string())
 }
@@ -474,7 +522,11 @@ async fn tail(args: &Args, source: &mut EventSource, out: &mut Output) -> Option
                     Some(reason @ CloseReason::NoContent(_)) => {
                         End::new(0, "no_content", reason.to_string())
                     }
-                    _ => End::new(0, "completed", "the stream ended"),
+                    // With a sentinel, nothing else completes a stream.
+                    _ => match &args.until {
+                        Some(until) => End::new(0, "completed", format!("received {until:?}")),
+                        None => End::new(0, "completed", "the stream ended"),
+                    },
                 });
             }
             Some(Ok(Event::Open(head))) => {
@@ -493,9 +545,10 @@ async fn tail(args: &Args, source: &mut EventSource, out: &mut Output) -> Option
             }
             Some(Ok(Event::Comment(text))) => out.comment(&text),
             Some(Ok(Event::Reconnecting { error, delay, .. })) => {
+                let with = if args.resume_get { " with a GET" } else { "" };
                 let resume = match source.last_event_id() {
                     "" => String::new(),
-                    id => format!(", resuming after id {id}"),
+                    id => format!(", resuming{with} after id {id}"),
                 };
                 let human = format!(
                     "{}; reconnecting in {:.1}s{resume}",
