@@ -5,34 +5,14 @@
 
 mod support;
 
-use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::{NO_CONTENT, RawServer, Step, head, sse_head, write};
 
-/// The `ssecat` example binary, built by `cargo test` (or built here when
-/// only this test target was built).
-fn ssecat() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    let path = dir
-        .join("examples")
-        .join(format!("ssecat{}", std::env::consts::EXE_SUFFIX));
-    if !path.exists() {
-        let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "--example", "ssecat"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-    path
-}
-
 async fn run(args: &[&str]) -> Output {
-    let child = tokio::process::Command::new(ssecat())
+    let child = tokio::process::Command::new(support::example("ssecat"))
         .args(args)
         .kill_on_drop(true)
         .output();

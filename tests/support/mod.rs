@@ -97,23 +97,28 @@ pub async fn collect_all(source: &mut EventSource) -> Vec<String> {
     collect(source, usize::MAX).await
 }
 
-/// The binary of the example `name`, built by `cargo test` (or built here
-/// when only the test target was built).
+/// The binary of the example `name`, built first: `cargo test --test X`
+/// does not rebuild examples, and a stale binary would test old code. (A
+/// no-op when `cargo test --all-features` built it already.)
 pub fn example(name: &str) -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    let path = dir
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    if !path.exists() {
+    // Once per test binary and example: the tests of a file run at once.
+    static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let mut built = BUILT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if !built.iter().any(|done| done == name) {
         let status = std::process::Command::new(env!("CARGO"))
             .args(["build", "--all-features", "--example", name])
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .status()
             .unwrap();
-        assert!(status.success());
+        assert!(status.success(), "cargo build --example {name}");
+        built.push(name.to_owned());
     }
-    path
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap();
+    dir.join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
 }
 
 /// A request as the raw server saw it.
