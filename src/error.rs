@@ -88,13 +88,26 @@ pub enum Error {
         timeout: std::time::Duration,
     },
 
-    /// The request failed on the network, or its body did. The cause of an
-    /// [`Event::Reconnecting`](crate::Event::Reconnecting), or final in
-    /// one-shot mode.
+    /// The request failed on the network before a response came: the
+    /// connection was refused, a name did not resolve, the TLS handshake
+    /// failed. The cause of an [`Event::Reconnecting`](crate::Event::Reconnecting),
+    /// or final in one-shot mode.
     #[cfg(feature = "client")]
     #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
     #[error("the request to the event stream failed")]
     Transport(#[source] reqwest::Error),
+
+    /// The response's body failed after the stream opened: the connection
+    /// was reset or cut inside the body's framing (reqwest calls that
+    /// "error decoding response body"; its causes say what happened), or a
+    /// compressed body was corrupt. Events completed before it were
+    /// delivered; an unfinished one was discarded. The cause of an
+    /// [`Event::Reconnecting`](crate::Event::Reconnecting) (or of a resume),
+    /// or final in one-shot mode.
+    #[cfg(feature = "client")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+    #[error("the event stream was cut off")]
+    Interrupted(#[source] reqwest::Error),
 
     /// The request could not be built (an invalid URL, scheme or header).
     /// Final: sending it again cannot help.
@@ -129,7 +142,7 @@ pub enum Error {
 
 impl Error {
     /// Whether trying again can help: true for network errors (a refused
-    /// or reset connection, a DNS failure, a cut body), the end of the
+    /// or reset connection, a DNS failure, a cut body: [`Interrupted`](Self::Interrupted)), the end of the
     /// stream, an idle timeout, and the statuses of
     /// [`TRANSIENT_STATUSES`](crate::retry::TRANSIENT_STATUSES); false for a
     /// request that cannot be built (a bad URL scheme or header), a TLS
@@ -153,6 +166,8 @@ impl Error {
             }
             #[cfg(feature = "client")]
             Self::Transport(error) => !error.is_builder() && !is_tls_failure(error),
+            #[cfg(feature = "client")]
+            Self::Interrupted(_) => true,
             #[cfg(feature = "client")]
             Self::InvalidRequest(_) => false,
             Self::ContentType(_)

@@ -108,7 +108,7 @@ pub struct RetryContext<'a> {
 impl RetryContext<'_> {
     /// Why the connection ended: a refused response
     /// ([`Error::Status`], [`Error::ContentType`], with the response and its
-    /// body), a network error ([`Error::Transport`](crate::Error)), the end
+    /// body), a network error (`Error::Transport`, `Error::Interrupted`), the end
     /// of the body ([`Error::StreamEnded`], [`Error::Truncated`]) or an
     /// [`Error::IdleTimeout`].
     pub fn cause(&self) -> &Error {

@@ -264,7 +264,7 @@ async fn chunked_body_cut_mid_chunk_is_a_network_error_that_reconnects() {
         [
             "open",
             "message message \"a\" id=1",
-            "reconnecting: the request to the event stream failed"
+            "reconnecting: the event stream was cut off"
         ]
     );
     assert_eq!(

@@ -102,6 +102,7 @@ fn kind(error: &Error) -> &'static str {
         Error::Truncated => "Truncated",
         Error::IdleTimeout { .. } => "IdleTimeout",
         Error::Transport(_) => "Transport",
+        Error::Interrupted(_) => "Interrupted",
         Error::InvalidRequest(_) => "InvalidRequest",
         Error::BodyNotCloneable => "BodyNotCloneable",
         Error::RetriesExhausted { .. } => "RetriesExhausted",
@@ -373,7 +374,7 @@ async fn cut_inside_the_response_head_at_every_offset_is_a_transport_error_that_
 }
 
 #[tokio::test]
-async fn reset_mid_event_is_a_transport_error_and_the_event_is_resent_once() {
+async fn reset_mid_event_is_an_interrupted_stream_and_the_event_is_resent_once() {
     let server = RawServer::start(|n, request| match n {
         0 => vec![
             sse_head(),
@@ -411,7 +412,10 @@ async fn reset_mid_event_is_a_transport_error_and_the_event_is_resent_once() {
         .iter()
         .position(|s| matches!(s, Seen::Reconnecting { .. }))
         .unwrap();
-    assert!(matches!(reconnect_at(&seen, first).0, Error::Transport(_)));
+    assert!(matches!(
+        reconnect_at(&seen, first).0,
+        Error::Interrupted(_)
+    ));
     assert_eq!(server.seen().len(), 3);
 }
 

@@ -294,6 +294,7 @@ async fn soak(events: usize, disconnects: usize, seed: u64) -> Figures {
                         Error::Truncated => "truncated",
                         Error::StreamEnded => "ended",
                         Error::Transport(_) => "transport",
+                        Error::Interrupted(_) => "interrupted",
                         _ => "other",
                     };
                     *causes.entry(cause).or_default() += 1;

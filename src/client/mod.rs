@@ -579,7 +579,7 @@ impl Driver {
                     }
                     Some(Err(error)) => {
                         self.conn = Conn::Idle;
-                        self.machine.handle_error(now(), transport_error(error));
+                        self.machine.handle_error(now(), Error::Interrupted(error));
                     }
                     None => {
                         self.conn = Conn::Idle;
