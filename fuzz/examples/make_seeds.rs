@@ -289,4 +289,150 @@ fn main() {
             Op::Error(1),
         ],
     );
+    // Sentinel 0 is `data: [DONE]`.
+    let resumable = Config {
+        reconnect: false,
+        resume: true,
+        sentinel: Some(0),
+        ..Config::plain()
+    };
+    machine(
+        "resume-before-sentinel",
+        &resumable,
+        &[
+            // A clean end before the sentinel: resumed after retry: with
+            // ID 1, and the second response brings the sentinel.
+            ok(),
+            bytes("id: 1\nretry: 500\ndata: a\n\n"),
+            Op::Eof,
+            Op::Timeout,
+            ok(),
+            bytes("id: 2\ndata: [DONE]\n\ndata: after\n\n"),
+            Op::Eof,
+        ],
+    );
+    machine(
+        "resume-through-the-policy",
+        &Config {
+            idle_timeout: Some(1000),
+            // 503.
+            retried: 0b0_0001_0000,
+            max_retries: Some(2),
+            ..resumable.clone()
+        },
+        &[
+            // An idle stream cut inside an event, resumed; the resume
+            // request is refused (retried), then the limit fires.
+            ok(),
+            bytes("id: p1\nretry: 50\ndata:\n\ndata: cu"),
+            Op::Timeout,
+            Op::Timeout,
+            Op::Response {
+                status: 5,
+                content_type: 0,
+                retry_after: None,
+            },
+            Op::Timeout,
+            Op::Response {
+                status: 5,
+                content_type: 0,
+                retry_after: None,
+            },
+        ],
+    );
+    machine(
+        "resume-nothing-to-resume-from",
+        &Config {
+            // `data:` alone, which this stream never sends.
+            sentinel: Some(2),
+            ..resumable.clone()
+        },
+        &[ok(), bytes("data: a\n\n"), Op::ReconnectNow, Op::Eof],
+    );
+    machine(
+        "resume-never-the-first-request",
+        &Config {
+            seed_id: Some(1),
+            // 503.
+            retried: 0b0_0001_0000,
+            ..resumable.clone()
+        },
+        &[
+            Op::ReconnectNow,
+            Op::Response {
+                status: 5,
+                content_type: 0,
+                retry_after: None,
+            },
+        ],
+    );
+    machine(
+        "reconnect-now-resumable",
+        &Config {
+            sentinel: None,
+            ..resumable.clone()
+        },
+        &[
+            // No ID yet: not resumable; then one, and a cut event.
+            ok(),
+            bytes("data: a\n\n"),
+            Op::ReconnectNow,
+            bytes("id: 5\ndata: b\n\ndata: cut"),
+            Op::ReconnectNow,
+            Op::ReconnectNow,
+            ok(),
+            bytes("data: c\n\n"),
+            // Without a sentinel, a clean end completes the stream.
+            Op::Eof,
+        ],
+    );
+    machine(
+        "sentinel-mid-chunk",
+        &Config {
+            // Sentinel 3 is `event: done`.
+            sentinel: Some(3),
+            comments: true,
+            ..Config::plain()
+        },
+        &[
+            ok(),
+            bytes("data: a\n\n: c\nevent: done\ndata: bye\n\nid: 9\ndata: after\n\nretry: 1\n"),
+            Op::Eof,
+            Op::Timeout,
+            Op::ReconnectNow,
+        ],
+    );
+    machine(
+        "one-shot-sentinel-never-came",
+        &Config {
+            reconnect: false,
+            sentinel: Some(0),
+            ..Config::plain()
+        },
+        &[ok(), bytes("id: 1\ndata: a\n\n"), Op::Eof],
+    );
+    machine(
+        "dedupe-replayed-ids",
+        &Config {
+            dedupe: Some(2),
+            // 41, which the stream replays first.
+            seed_id: Some(1),
+            ..Config::plain()
+        },
+        &[
+            ok(),
+            bytes("id: 41\ndata: replay\n\nid: 1\ndata: a\n\nid: 2\ndata: b\n\n"),
+            Op::Eof,
+            Op::Timeout,
+            // 2 is a replay, 1 is out of the window of 2 by then, an empty
+            // ID is never one, and 3 is.
+            ok(),
+            bytes(
+                "id: 2\ndata: b again\n\ndata: no id\n\nid: 3\ndata: c\n\n\
+                 id: 1\ndata: a again\n\nid\ndata: empty\n\nid: 3\ndata: c again\n\n",
+            ),
+            Op::Error(0),
+            Op::Timeout,
+        ],
+    );
 }

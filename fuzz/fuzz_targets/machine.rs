@@ -13,20 +13,25 @@
 //! `text/event-stream` response (or any 200, when any content type is
 //! accepted) in the current attempt, nothing after an error, no `Connect`
 //! before the disconnect that scheduled it plus the delay it announced
-//! (unless `reconnect_now`), and each `Connect` carries the last event ID.
+//! (unless `reconnect_now`), each `Connect` carries the last event ID,
+//! nothing after a delivered sentinel (which completes the stream), and in
+//! one-shot mode no second `Connect` or `Reconnecting` but a resume (with
+//! `resume`, once a stream opened, with a last event ID to resume from).
 #![no_main]
 
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use ssefeed::machine::{Action, Machine};
+use ssefeed::machine::{Action, Machine, MachineConfig};
 use ssefeed::parser::Parser;
 use ssefeed::retry::{DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_RECONNECTION_TIME};
 use ssefeed::{
     CloseReason, Error, Event, ReadyState, Refusal, ResponseHead, RetryDecision, RetryPolicy,
 };
-use ssefeed_fuzz::machine_input::{CONTENT_TYPES, Config, Hook, Input, Op, PREFEEDS, SEED_IDS};
+use ssefeed_fuzz::machine_input::{
+    CONTENT_TYPES, Config, Hook, Input, Op, PREFEEDS, SEED_IDS, Sentinel,
+};
 use ssefeed_fuzz::{Out, drain, reference};
 
 /// An error, without its details.
@@ -202,6 +207,9 @@ struct Conn {
 #[derive(Debug)]
 struct Model {
     reconnect: bool,
+    resume: bool,
+    sentinel: Option<Sentinel>,
+    dedupe_window: usize,
     hook: Option<Hook>,
     any_content_type: bool,
     max_server_delay: Option<Duration>,
@@ -233,6 +241,10 @@ struct Model {
     /// When the pending reconnect was scheduled, and the least delay it
     /// announced.
     scheduled: Option<(Instant, Duration)>,
+    /// The IDs of the messages delivered with an `id:` of their own, after
+    /// the last event ID the machine started from (when not empty): the
+    /// last `dedupe_window` of them are replays.
+    delivered_ids: Vec<String>,
 
     want: Vec<Want>,
     want_actions: Vec<Action>,
@@ -272,6 +284,44 @@ impl Model {
         self.want.push(Want::Err(cause));
     }
 
+    /// Whether a connection that ends may be followed by another request:
+    /// always when reconnecting; in one-shot mode, a resume, once a stream
+    /// has opened and there is a last event ID to resume from.
+    fn may_connect_again(&self) -> bool {
+        self.reconnect || (self.resume && self.has_opened && !self.last_event_id.is_empty())
+    }
+
+    /// A message the reference parser dispatched: dropped when its own
+    /// non-empty `id:` repeats one of the recent delivered IDs; otherwise
+    /// delivered (progress), and when it is the sentinel the stream is
+    /// complete.
+    fn deliver(&mut self, now: Instant, message: &Out, own_id: bool) {
+        let Out::Event {
+            event_type,
+            data,
+            last_event_id,
+        } = message
+        else {
+            unreachable!("only events are delivered")
+        };
+        if self.dedupe_window > 0 && own_id && !last_event_id.is_empty() {
+            let mut recent = self.delivered_ids.iter().rev().take(self.dedupe_window);
+            if recent.any(|id| id == last_event_id) {
+                return;
+            }
+            self.delivered_ids.push(last_event_id.clone());
+        }
+        self.progressed = true;
+        self.last_progress = now;
+        self.want.push(Want::Item(message.clone()));
+        if self
+            .sentinel
+            .is_some_and(|rule| rule.is_last(event_type, data, last_event_id))
+        {
+            self.close(CloseReason::Completed);
+        }
+    }
+
     fn connect_action(&self) -> Action {
         Action::Connect {
             last_event_id: self.last_event_id.clone(),
@@ -285,7 +335,7 @@ impl Model {
     fn schedule(&mut self, now: Instant, cause: Kind, server_delay: Option<Duration>) {
         self.conn = None;
         self.first_attempt = false;
-        if !self.reconnect {
+        if !self.may_connect_again() {
             self.fail(cause);
             return;
         }
@@ -400,6 +450,17 @@ fn parser(config: &Config, prefeed: Option<&[u8]>) -> (Parser, Vec<Out>) {
     (parser, items)
 }
 
+/// In one-shot mode, another attempt is a resume: `resume` is on, a stream
+/// opened, and there is an ID to resume from.
+fn assert_resume(what: &str, resume: bool, opened: bool, last_event_id: &str) {
+    assert!(resume, "{what} in one-shot mode without resume");
+    assert!(opened, "{what} before a stream opened");
+    assert!(
+        !last_event_id.is_empty(),
+        "{what} with no ID to resume from"
+    );
+}
+
 /// Drives the machine and the model through `ops`.
 struct Driver {
     machine: Machine,
@@ -409,6 +470,13 @@ struct Driver {
     errored: bool,
     /// CLOSED was seen after an op's events were taken.
     closed: bool,
+    /// A message the sentinel's rule matches was delivered: nothing may
+    /// follow.
+    completed: bool,
+    /// An `Open` event was seen.
+    opened: bool,
+    /// How many `Connect`s were seen.
+    connects: u32,
     last_action: Option<Action>,
 }
 
@@ -446,13 +514,34 @@ impl Driver {
         let idle = config
             .idle_timeout
             .map(|ms| Duration::from_millis(u64::from(ms)));
-        let machine = Machine::with_parts(t0, parser, policy(config))
+        let mut settings = MachineConfig::new()
             .reconnect(config.reconnect)
+            .resume(config.resume)
             .idle_timeout(idle)
             .accept_any_content_type(config.any_content_type)
-            .jitter_seed(config.jitter_seed);
+            .jitter_seed(config.jitter_seed)
+            .dedupe_ids(config.dedupe_window());
+        if let Some(rule) = config.sentinel_rule() {
+            settings = settings.complete_on(move |message| {
+                rule.is_last(
+                    message.event_type(),
+                    message.data(),
+                    message.last_event_id(),
+                )
+            });
+        }
+        let machine = Machine::with_config(t0, parser, policy(config), settings);
+        // The ID the machine starts from counts as delivered.
+        let delivered_ids = if last_event_id.is_empty() {
+            Vec::new()
+        } else {
+            vec![last_event_id.clone()]
+        };
         let model = Model {
             reconnect: config.reconnect,
+            resume: config.resume,
+            sentinel: config.sentinel_rule(),
+            dedupe_window: config.dedupe_window(),
             hook: config.hook,
             any_content_type: config.any_content_type,
             max_server_delay,
@@ -477,6 +566,7 @@ impl Driver {
             first_attempt: true,
             close_reason: None,
             scheduled: None,
+            delivered_ids,
             want: Vec::new(),
             want_actions: Vec::new(),
         };
@@ -486,6 +576,9 @@ impl Driver {
             now: t0,
             errored: false,
             closed: false,
+            completed: false,
+            opened: false,
+            connects: 0,
             last_action: None,
         };
         let connect = driver.model.connect_action();
@@ -566,23 +659,26 @@ impl Driver {
                     let conn = m.conn.as_mut().expect("open has a connection");
                     conn.bytes.extend_from_slice(bytes);
                     let expected = reference::parse(&conn.bytes, m.comments, &conn.start_id);
-                    for item in &expected.items[conn.seen..] {
-                        match item {
-                            Out::Retry(_) => {}
-                            Out::Event { .. } => {
-                                m.progressed = true;
-                                m.last_progress = now;
-                                m.want.push(Want::Item(item.clone()));
-                            }
-                            _ => m.want.push(Want::Item(item.clone())),
-                        }
-                    }
-                    conn.seen = expected.items.len();
-                    m.last_event_id = expected.last_event_id;
+                    let seen = std::mem::replace(&mut conn.seen, expected.items.len());
                     m.reconnection_time = expected.retry.map_or(conn.start_rt, |ms| {
                         let time = Duration::from_millis(ms);
                         m.max_server_delay.map_or(time, |cap| time.min(cap))
                     });
+                    m.last_event_id = expected.last_event_id;
+                    let new = expected.items[seen..].iter().zip(&expected.own_id[seen..]);
+                    for (item, &own_id) in new {
+                        match item {
+                            Out::Retry(_) => {}
+                            Out::Event { .. } => m.deliver(now, item, own_id),
+                            _ => m.want.push(Want::Item(item.clone())),
+                        }
+                        if m.state == State::Closed {
+                            // The sentinel: what follows is dropped (the
+                            // ID and reconnection time are not compared
+                            // once closed).
+                            break;
+                        }
+                    }
                 }
             }
             Op::Eof => {
@@ -591,10 +687,12 @@ impl Driver {
                     let conn = m.conn.take().expect("open has a connection");
                     let expected = reference::parse(&conn.bytes, m.comments, &conn.start_id);
                     assert_eq!(expected.items.len(), conn.seen);
-                    match (m.reconnect, expected.complete) {
-                        (_, false) => m.schedule(now, Kind::Truncated, None),
-                        (true, true) => m.schedule(now, Kind::StreamEnded, None),
-                        (false, true) => m.close(CloseReason::Completed),
+                    match (expected.complete, m.reconnect, m.sentinel) {
+                        (false, _, _) => m.schedule(now, Kind::Truncated, None),
+                        (true, true, _) => m.schedule(now, Kind::StreamEnded, None),
+                        // One-shot, ended before its sentinel: cut short.
+                        (true, false, Some(_)) => m.schedule(now, Kind::Truncated, None),
+                        (true, false, None) => m.close(CloseReason::Completed),
                     }
                 }
             }
@@ -641,7 +739,7 @@ impl Driver {
             }
             Op::ReconnectNow => {
                 let started = self.machine.reconnect_now(now);
-                let expected = m.reconnect && m.state != State::Closed;
+                let expected = m.state != State::Closed && m.may_connect_again();
                 if expected {
                     // Every complete event was delivered when its bytes came;
                     // the rest is discarded.
@@ -673,6 +771,7 @@ impl Driver {
             // Nothing after an error; nothing at all once seen CLOSED.
             assert!(!self.errored, "{event:?} after an error");
             assert!(!self.closed, "{event:?} after CLOSED");
+            assert!(!self.completed, "{event:?} after the sentinel");
             if let Got::Err(_) = event {
                 self.errored = true;
                 assert_eq!(self.machine.ready_state(), ReadyState::Closed);
@@ -682,13 +781,35 @@ impl Driver {
                     self.model.ok_response,
                     "OPEN without a 200 event-stream response"
                 );
+                self.opened = true;
             }
-            if let Got::Reconnecting { .. } = event {
-                assert!(self.model.reconnect, "a reconnect in one-shot mode");
+            if let Got::Reconnecting { .. } = event
+                && !self.model.reconnect
+            {
+                let id = self.machine.last_event_id();
+                assert_resume("a reconnect", self.model.resume, self.opened, id);
+            }
+            if let Got::Item(Out::Event {
+                event_type,
+                data,
+                last_event_id,
+            }) = &event
+            {
+                self.completed = self
+                    .model
+                    .sentinel
+                    .is_some_and(|rule| rule.is_last(event_type, data, last_event_id));
             }
             events.push(event);
         }
         assert!(self.machine.poll_event().is_none());
+        if self.completed {
+            assert_eq!(
+                self.machine.close_reason(),
+                Some(&CloseReason::Completed),
+                "the sentinel completes the stream"
+            );
+        }
         // What `EventSource` does before it waits for the next input.
         self.machine.shrink_buffers();
         let actions: Vec<Action> = std::iter::from_fn(|| self.machine.poll_action()).collect();
@@ -736,6 +857,10 @@ impl Driver {
             match action {
                 Action::Connect { last_event_id, .. } => {
                     assert!(!self.closed, "Connect after CLOSED");
+                    self.connects += 1;
+                    if self.connects > 1 && !m.reconnect {
+                        assert_resume("a second Connect", m.resume, self.opened, last_event_id);
+                    }
                     assert!(
                         !matches!(self.last_action, Some(Action::Connect { .. })),
                         "two Connects without a Disconnect"

@@ -51,6 +51,42 @@ pub const PREFEEDS: [&[u8]; 5] = [
     b"id: 1\ndata: a\n\nid: 2\n",
 ];
 
+/// The rules [`Config::sentinel`] picks from for `MachineConfig::complete_on`.
+pub const SENTINELS: [Sentinel; 6] = [
+    Sentinel::Data("[DONE]"),
+    Sentinel::Data("a"),
+    // MCP's priming event (`data:` alone) among them.
+    Sentinel::Data(""),
+    Sentinel::Type("done"),
+    // Every message without an `event:` field.
+    Sentinel::Type("message"),
+    // An inherited ID matches too.
+    Sentinel::Id("2"),
+];
+
+/// A sentinel's rule, a pure function of the message, so that the model can
+/// apply it too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sentinel {
+    /// The data equals this.
+    Data(&'static str),
+    /// The event type equals this.
+    Type(&'static str),
+    /// The last event ID equals this.
+    Id(&'static str),
+}
+
+impl Sentinel {
+    /// Whether a message with these fields is the last one.
+    pub fn is_last(self, event_type: &str, data: &str, last_event_id: &str) -> bool {
+        match self {
+            Self::Data(want) => data == want,
+            Self::Type(want) => event_type == want,
+            Self::Id(want) => last_event_id == want,
+        }
+    }
+}
+
 /// A duration for the retry policy.
 #[derive(Arbitrary, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Delay {
@@ -110,6 +146,12 @@ pub struct Config {
     pub any_content_type: bool,
     /// `RetryPolicy::max_server_delay`.
     pub max_server_delay: Option<Delay>,
+    /// `MachineConfig::resume`.
+    pub resume: bool,
+    /// An index into [`SENTINELS`] for `MachineConfig::complete_on`.
+    pub sentinel: Option<u8>,
+    /// `MachineConfig::dedupe_ids`: see [`Config::dedupe_window`].
+    pub dedupe: Option<u8>,
 }
 
 /// A retry hook's rule, a pure function of the cause and the attempt, so
@@ -162,7 +204,22 @@ impl Config {
             hook: None,
             any_content_type: false,
             max_server_delay: None,
+            resume: false,
+            sentinel: None,
+            dedupe: None,
         }
+    }
+
+    /// The sentinel's rule, if any.
+    pub fn sentinel_rule(&self) -> Option<Sentinel> {
+        self.sentinel
+            .map(|i| SENTINELS[usize::from(i) % SENTINELS.len()])
+    }
+
+    /// The de-duplication window: 0 (off, as the default) to 4, small
+    /// enough that IDs leave it within an input.
+    pub fn dedupe_window(&self) -> usize {
+        self.dedupe.map_or(0, |w| usize::from(w % 5))
     }
 
     /// The retried statuses.
@@ -330,6 +387,9 @@ impl Writer {
         });
         self.bool(c.any_content_type);
         self.option(&c.max_server_delay, Self::delay);
+        self.bool(c.resume);
+        self.option(&c.sentinel, |w, &v| w.u8(v));
+        self.option(&c.dedupe, |w, &v| w.u8(v));
     }
 
     fn op(&mut self, op: &Op) {

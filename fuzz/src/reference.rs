@@ -11,6 +11,9 @@ use crate::Out;
 pub struct Outcome {
     /// Events, `retry:` values and (when asked for) comments, in order.
     pub items: Vec<Out>,
+    /// For each item, whether it is an event with a valid `id:` field of its
+    /// own (not only the last event ID from before it).
+    pub own_id: Vec<bool>,
     /// The last event ID string after the last dispatch.
     pub last_event_id: String,
     /// The last valid `retry:` value, in milliseconds.
@@ -40,6 +43,9 @@ pub fn parse(input: &[u8], comments: bool, initial_id: &str) -> Outcome {
     let tail = rest;
 
     let mut items = Vec::new();
+    let mut own_id = Vec::new();
+    // A valid `id` field since the last blank line.
+    let mut id_field = false;
     let mut data = String::new();
     let mut event_type = String::new();
     let mut id_buffer = initial_id.to_owned();
@@ -52,6 +58,7 @@ pub fn parse(input: &[u8], comments: bool, initial_id: &str) -> Outcome {
             // 1. "Set the last event ID string of the event source to the
             //    value of the last event ID buffer."
             last_event_id.clone_from(&id_buffer);
+            let had_id = std::mem::take(&mut id_field);
             // 2. "If the data buffer is an empty string, set the data buffer
             //    and the event type buffer to the empty string and return."
             if data.is_empty() {
@@ -74,6 +81,7 @@ pub fn parse(input: &[u8], comments: bool, initial_id: &str) -> Outcome {
                 data: std::mem::take(&mut data),
                 last_event_id: last_event_id.clone(),
             });
+            own_id.push(had_id);
             event_type.clear();
             continue;
         }
@@ -83,6 +91,7 @@ pub fn parse(input: &[u8], comments: bool, initial_id: &str) -> Outcome {
             if comments {
                 let comment = comment.strip_prefix(' ').unwrap_or(comment);
                 items.push(Out::Comment(comment.to_owned()));
+                own_id.push(false);
             }
             continue;
         }
@@ -99,10 +108,10 @@ pub fn parse(input: &[u8], comments: bool, initial_id: &str) -> Outcome {
                 data.push_str(value);
                 data.push('\n');
             }
-            "id" => {
-                if !value.contains('\0') {
-                    value.clone_into(&mut id_buffer);
-                }
+            // "If the field value does not contain U+0000 NULL".
+            "id" if !value.contains('\0') => {
+                value.clone_into(&mut id_buffer);
+                id_field = true;
             }
             // Only ASCII digits, at least one; too large for a u64 is
             // ignored.
@@ -110,6 +119,7 @@ pub fn parse(input: &[u8], comments: bool, initial_id: &str) -> Outcome {
                 if let Ok(millis) = value.parse::<u64>() {
                     retry = Some(millis);
                     items.push(Out::Retry(millis));
+                    own_id.push(false);
                 }
             }
             _ => {}
@@ -118,8 +128,10 @@ pub fn parse(input: &[u8], comments: bool, initial_id: &str) -> Outcome {
 
     let complete =
         tail.is_empty() && data.is_empty() && event_type.is_empty() && id_buffer == last_event_id;
+    debug_assert_eq!(items.len(), own_id.len());
     Outcome {
         items,
+        own_id,
         last_event_id,
         retry,
         complete,
