@@ -325,7 +325,12 @@ impl Model {
     fn connect_action(&self) -> Action {
         Action::Connect {
             last_event_id: self.last_event_id.clone(),
-            attempt: if self.first_attempt { 0 } else { self.failures },
+            // Never 0 after the first request, which is what 0 means.
+            attempt: if self.first_attempt {
+                0
+            } else {
+                self.failures.max(1)
+            },
         }
     }
 
@@ -747,6 +752,7 @@ impl Driver {
                     m.state = State::Connecting { since: now };
                     m.ok_response = false;
                     m.scheduled = None;
+                    m.first_attempt = false;
                     m.want_actions.push(Action::Disconnect);
                     let connect = m.connect_action();
                     m.want_actions.push(connect);

@@ -131,7 +131,8 @@ pub struct Machine {
     last_progress: Instant,
     /// Some connection has opened.
     has_opened: bool,
-    /// This is the first request (no connection has ended yet).
+    /// This is the first request (no connection has ended, and
+    /// `reconnect_now` has not replaced it).
     first_attempt: bool,
     /// Why the last connection ended, while waiting to reconnect and until
     /// the next one opens.
@@ -534,6 +535,7 @@ impl Machine {
             return false;
         }
         self.state = State::Connecting { since: now };
+        self.first_attempt = false;
         self.actions.push_back(Action::Disconnect);
         let action = self.connect_action();
         self.actions.push_back(action);
@@ -583,7 +585,13 @@ impl Machine {
     fn connect_action(&self) -> Action {
         Action::Connect {
             last_event_id: self.parser.last_event_id().to_owned(),
-            attempt: if self.first_attempt { 0 } else { self.failures },
+            // (At least 1 after the first request: `reconnect_now` does not
+            // count a failure.)
+            attempt: if self.first_attempt {
+                0
+            } else {
+                self.failures.max(1)
+            },
         }
     }
 
