@@ -147,8 +147,11 @@ impl MachineConfig {
     /// last `window` messages delivered with an `id:` of their own (or the
     /// last event ID the machine started from), as a server does that
     /// resends the event named by `Last-Event-ID`. Messages without an `id:`
-    /// field are never dropped. Default 0: off, every message is delivered,
-    /// as the spec says.
+    /// field are never dropped. A dropped message counts as no progress and
+    /// completes nothing, even if it matches the
+    /// [sentinel](Self::complete_on); the last event ID still becomes its
+    /// ID, as the spec's dispatch says. Default 0: off, every message is
+    /// delivered, as the spec says.
     pub fn dedupe_ids(mut self, window: usize) -> Self {
         self.dedupe_ids = window;
         self
