@@ -138,6 +138,10 @@
 //!   starts each stream with an empty last event ID buffer; like browsers
 //!   (and as WPT `format-field-id-2` requires), a new stream starts from the
 //!   last committed ID.
+//! - **A cap on the server's delays.** A `retry:` or `Retry-After` longer
+//!   than [`RetryPolicy::max_server_delay`] (10 minutes by default) is cut to
+//!   it, so that a broken server cannot park the client for years; the spec
+//!   sets no cap, and `max_server_delay(Duration::MAX)` sets none either.
 //! - **A reconnection floor.** The delay is at least
 //!   [`RetryPolicy::min_delay`] (100 ms) even after `retry: 0`, so a
 //!   misbehaving server cannot make the client spin.

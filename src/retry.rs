@@ -29,6 +29,12 @@ pub const DEFAULT_MIN_DELAY: Duration = Duration::from_millis(100);
 /// The default cap on the backoff: 60 s.
 pub const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(60);
 
+/// The default cap on a delay the server asks for (`retry:`,
+/// `Retry-After`): 10 minutes. A longer request is cut to it, so that a
+/// broken or hostile server (`Retry-After: Wed, 01 Jan 2099 …`) cannot park
+/// the client for years; see [`RetryPolicy::max_server_delay`].
+pub const DEFAULT_MAX_SERVER_DELAY: Duration = Duration::from_secs(10 * 60);
+
 /// The statuses [`RetryPolicy::retry_transient_statuses`] retries: 408, 429,
 /// 500, 502, 503 and 504.
 pub const TRANSIENT_STATUSES: [u16; 6] = [408, 429, 500, 502, 503, 504];
@@ -57,7 +63,7 @@ pub struct RetryPolicy {
     pub(crate) max_elapsed: Option<Duration>,
     pub(crate) statuses: Vec<u16>,
     /// The cap on delays the server asks for (`retry:`, `Retry-After`).
-    pub(crate) max_server_delay: Option<Duration>,
+    pub(crate) max_server_delay: Duration,
     pub(crate) hook: Option<RetryHook>,
 }
 
@@ -144,8 +150,9 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// Defaults: 3 s reconnection time, 100 ms minimum, backoff capped at
-    /// 60 s, up to 25 % jitter, retrying network errors and ended streams
-    /// forever, failing on any status other than 200 (and ending on 204).
+    /// 60 s, up to 25 % jitter, server-asked delays capped at 10 minutes,
+    /// retrying network errors and ended streams forever, failing on any
+    /// status other than 200 (and ending on 204).
     pub fn new() -> Self {
         Self {
             initial: DEFAULT_RECONNECTION_TIME,
@@ -155,7 +162,7 @@ impl RetryPolicy {
             max_retries: None,
             max_elapsed: None,
             statuses: Vec::new(),
-            max_server_delay: None,
+            max_server_delay: DEFAULT_MAX_SERVER_DELAY,
             hook: None,
         }
     }
@@ -228,11 +235,12 @@ impl RetryPolicy {
     }
 
     /// The longest delay the server may ask for with `retry:` or
-    /// `Retry-After` (default: no cap, as the spec says). A longer request is
-    /// cut to this, so that a hostile or broken server cannot park the
-    /// client for days.
+    /// `Retry-After` (default [`DEFAULT_MAX_SERVER_DELAY`], 10 minutes). A
+    /// longer request is cut to this, so that a hostile or broken server
+    /// cannot park the client for days; `Duration::MAX` honours any delay,
+    /// as the spec does.
     pub fn max_server_delay(mut self, delay: Duration) -> Self {
-        self.max_server_delay = Some(delay);
+        self.max_server_delay = delay;
         self
     }
 
@@ -266,7 +274,7 @@ impl RetryPolicy {
     /// A server-requested delay, capped by
     /// [`max_server_delay`](Self::max_server_delay).
     pub(crate) fn cap_server_delay(&self, delay: Duration) -> Duration {
-        self.max_server_delay.map_or(delay, |cap| delay.min(cap))
+        delay.min(self.max_server_delay)
     }
 
     /// The hook's answer for `context` ([`RetryDecision::Default`] without

@@ -25,7 +25,9 @@ use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use ssefeed::machine::{Action, Machine, MachineConfig};
 use ssefeed::parser::Parser;
-use ssefeed::retry::{DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_RECONNECTION_TIME};
+use ssefeed::retry::{
+    DEFAULT_MAX_DELAY, DEFAULT_MAX_SERVER_DELAY, DEFAULT_MIN_DELAY, DEFAULT_RECONNECTION_TIME,
+};
 use ssefeed::{
     CloseReason, Error, Event, ReadyState, Refusal, ResponseHead, RetryDecision, RetryPolicy,
 };
@@ -212,7 +214,9 @@ struct Model {
     dedupe_window: usize,
     hook: Option<Hook>,
     any_content_type: bool,
-    max_server_delay: Option<Duration>,
+    /// The cap on `retry:` and `Retry-After` (the policy's default when the
+    /// config sets none).
+    max_server_delay: Duration,
     idle: Option<Duration>,
     min_delay: Duration,
     max_delay: Duration,
@@ -372,7 +376,7 @@ impl Model {
                 let jitter = Duration::try_from_secs_f64(base.as_secs_f64() * self.jitter)
                     .unwrap_or(Duration::MAX);
                 let at_least = server_delay
-                    .map(|delay| self.max_server_delay.map_or(delay, |cap| delay.min(cap)))
+                    .map(|delay| delay.min(self.max_server_delay))
                     .unwrap_or_default();
                 let lo = base.max(at_least);
                 let hi = base
@@ -499,7 +503,9 @@ impl Driver {
             .map(|i| PREFEEDS[usize::from(i) % PREFEEDS.len()]);
         let (mut parser, mut items) = parser(config, prefeed);
         let mut last_event_id = seed_id.to_owned();
-        let max_server_delay = config.max_server_delay.map(|d| d.duration());
+        let max_server_delay = config
+            .max_server_delay
+            .map_or(DEFAULT_MAX_SERVER_DELAY, |d| d.duration());
         let mut reconnection_time = initial;
         if let Some(bytes) = prefeed {
             if items.iter().any(|item| matches!(item, Out::Error(_))) {
@@ -512,7 +518,7 @@ impl Driver {
                 last_event_id = expected.last_event_id;
                 if let Some(ms) = expected.retry {
                     let time = Duration::from_millis(ms);
-                    reconnection_time = max_server_delay.map_or(time, |cap| time.min(cap));
+                    reconnection_time = time.min(max_server_delay);
                 }
             }
         }
@@ -667,7 +673,7 @@ impl Driver {
                     let seen = std::mem::replace(&mut conn.seen, expected.items.len());
                     m.reconnection_time = expected.retry.map_or(conn.start_rt, |ms| {
                         let time = Duration::from_millis(ms);
-                        m.max_server_delay.map_or(time, |cap| time.min(cap))
+                        time.min(m.max_server_delay)
                     });
                     m.last_event_id = expected.last_event_id;
                     let new = expected.items[seen..].iter().zip(&expected.own_id[seen..]);

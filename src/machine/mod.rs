@@ -1341,7 +1341,7 @@ mod tests {
     }
 
     #[test]
-    fn server_delays_are_capped_when_asked() {
+    fn server_delays_are_capped_at_10_minutes_or_as_asked() {
         let t0 = Instant::now();
         let mut m = machine_with(t0, RetryPolicy::new().max_server_delay(secs(30)));
         open_with(&mut m, t0, "retry: 86400000\ndata: x\n\n");
@@ -1358,8 +1358,24 @@ mod tests {
             events(&mut m),
             ["reconnecting #1 in 30000ms: the server answered with status 503 Service Unavailable"]
         );
-        // Without a cap, the server's word stands.
+        // By default, at 10 minutes: a server asking for years parks no
+        // client.
         let mut m = machine_with(t0, RetryPolicy::new().retry_status(503));
+        let years = "1000000000000";
+        m.handle_response(t0, head(503, None).with_header("retry-after", years));
+        assert!(events(&mut m)[0].starts_with("reconnecting #1 in 600000ms"));
+        let mut m = machine(t0);
+        open_with(&mut m, t0, "retry: 1000000000000\ndata: x\n\n");
+        let _ = events(&mut m);
+        assert_eq!(
+            m.reconnection_time(),
+            crate::retry::DEFAULT_MAX_SERVER_DELAY
+        );
+        // With no cap, the server's word stands.
+        let uncapped = RetryPolicy::new()
+            .retry_status(503)
+            .max_server_delay(Duration::MAX);
+        let mut m = machine_with(t0, uncapped);
         m.handle_response(t0, head(503, None).with_header("retry-after", "86400"));
         assert!(events(&mut m)[0].starts_with("reconnecting #1 in 86400000ms"));
     }
