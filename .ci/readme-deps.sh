@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The README's dependency block builds the README's first example as they
-# stand: a scratch crate with exactly that [dependencies] table (ssefeed by
-# path to this tree) and that example inside `#[tokio::main] async fn
-# main()`, as the README says, must compile. The doc tests cannot show
-# this: they build with the dev-dependencies.
+# The README's examples build as a user pastes them: each ```rust block is
+# a whole `src/main.rs`, and a scratch crate with exactly the README's
+# [dependencies] table (ssefeed by path to this tree) must compile every one
+# of them (those that use serde_json with `serde_json = "1"` added, as the
+# README says). The doc tests cannot show this: they build with the
+# dev-dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$PWD"
@@ -16,21 +17,31 @@ repo, scratch = map(pathlib.Path, sys.argv[1:])
 readme = (repo / "README.md").read_text()
 use_it = readme[readme.index("\n## Use it\n"):]
 toml = re.search(r"```toml\n(.*?)```", use_it, re.S).group(1)
-example = re.search(r"```rust[^\n]*\n(.*?)```", use_it, re.S).group(1)
 if 'ssefeed = "0.1"' not in toml:
     sys.exit("README: the dependency block does not name ssefeed 0.1")
 toml = toml.replace('ssefeed = "0.1"', f'ssefeed = {{ path = "{repo}" }}')
-# rustdoc's hidden lines are part of the example.
-code = "\n".join(re.sub(r"^# ?", "", line) if line.startswith("#") and not line.startswith("#[") else line
-                 for line in example.splitlines())
-(scratch / "src").mkdir()
-(scratch / "Cargo.toml").write_text(
-    '[package]\nname = "readme-example"\nversion = "0.0.0"\nedition = "2024"\npublish = false\n\n'
-    + toml + "\n[workspace]\n")
-(scratch / "src/main.rs").write_text(
-    code + "\n\n#[tokio::main]\nasync fn main() -> Result<(), ssefeed::Error> {\n    run().await\n}\n")
+examples = re.findall(r"```rust[^\n]*\n(.*?)```", readme, re.S)
+if not examples:
+    sys.exit("README: no rust examples")
+for crate, extra in [("plain", ""), ("serde_json", 'serde_json = "1"\n')]:
+    root = scratch / crate
+    (root / "src/bin").mkdir(parents=True)
+    (root / "Cargo.toml").write_text(
+        f'[package]\nname = "readme-{crate}"\nversion = "0.0.0"\nedition = "2024"\npublish = false\n\n'
+        + toml + extra + "\n[workspace]\n")
+    (root / "src/lib.rs").write_text("")
+for n, code in enumerate(examples, 1):
+    if any(line.startswith("# ") or line == "#" for line in code.splitlines()):
+        sys.exit(f"README example {n}: a hidden doc-test line shows on GitHub and crates.io")
+    if "fn main" not in code:
+        sys.exit(f"README example {n} is not a whole program:\n{code}")
+    crate = "serde_json" if "serde_json" in code else "plain"
+    (scratch / crate / "src/bin" / f"example{n}.rs").write_text(code)
+print(f"{len(examples)} README examples")
 PY
-cp Cargo.lock "$scratch/"
-(cd "$scratch" && CARGO_TARGET_DIR="$repo/target/readme-example" cargo check --quiet) \
-    || { cat "$scratch/Cargo.toml" "$scratch/src/main.rs" >&2; exit 1; }
-echo "the README's dependency block builds its example"
+for crate in plain serde_json; do
+    cp Cargo.lock "$scratch/$crate/"
+    (cd "$scratch/$crate" && CARGO_TARGET_DIR="$repo/target/readme-example" cargo check --quiet --bins) \
+        || { cat "$scratch/$crate/Cargo.toml" >&2; exit 1; }
+done
+echo "the README's dependency block builds each of its examples as written"
