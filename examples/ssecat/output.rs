@@ -1,0 +1,189 @@
+//! What goes to stdout: human text or the JSON Lines of the contract.
+
+use std::io::Write;
+
+use ssefeed::{MessageEvent, ResponseHead};
+
+/// What goes to stdout, as text or JSON Lines.
+pub(crate) struct Output {
+    pub(crate) json: bool,
+    pub(crate) include: bool,
+    pub(crate) color: bool,
+    pub(crate) stdout: std::io::StdoutLock<'static>,
+}
+
+/// Header names and values; a repeated name's values joined with ", ".
+type Headers = serde_json::Map<String, serde_json::Value>;
+
+#[derive(serde::Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+enum Line<'a> {
+    Open {
+        status: u16,
+        http_version: String,
+        url: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        headers: Option<Headers>,
+    },
+    Message {
+        #[serde(rename = "type")]
+        event_type: &'a str,
+        data: &'a str,
+        last_event_id: &'a str,
+    },
+    Error {
+        message: &'a str,
+        reconnecting: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        status: Option<u16>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        headers: Option<Headers>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        body: Option<&'a str>,
+    },
+    Closed {
+        reason: &'a str,
+        message: &'a str,
+    },
+}
+
+fn headers_of(head: &ResponseHead) -> Headers {
+    let mut map = Headers::new();
+    for (name, value) in head.headers() {
+        match map.get_mut(name) {
+            Some(serde_json::Value::String(joined)) => {
+                joined.push_str(", ");
+                joined.push_str(value);
+            }
+            _ => {
+                map.insert(name.to_owned(), value.into());
+            }
+        }
+    }
+    map
+}
+
+/// At most this much of a refused response's body goes to the terminal.
+const BODY_LINES: usize = 20;
+const BODY_LINE_CHARS: usize = 200;
+
+impl Output {
+    fn json_line(&mut self, line: &Line<'_>) -> std::io::Result<()> {
+        serde_json::to_writer(&mut self.stdout, line)?;
+        self.stdout.write_all(b"\n")?;
+        self.stdout.flush()
+    }
+
+    pub(crate) fn open(&mut self, head: &ResponseHead) -> std::io::Result<()> {
+        if self.json {
+            return self.json_line(&Line::Open {
+                status: head.status(),
+                http_version: head.version().to_string(),
+                url: head.url(),
+                headers: self.include.then(|| headers_of(head)),
+            });
+        }
+        if self.include {
+            let reason = head.reason().unwrap_or_default();
+            writeln!(self.stdout, "{} {} {reason}", head.version(), head.status())?;
+            for (name, value) in head.headers() {
+                writeln!(self.stdout, "{name}: {value}")?;
+            }
+            writeln!(self.stdout)?;
+            self.stdout.flush()?;
+        }
+        eprintln!("ssecat: connected");
+        Ok(())
+    }
+
+    pub(crate) fn message(&mut self, message: &MessageEvent) -> std::io::Result<()> {
+        if self.json {
+            return self.json_line(&Line::Message {
+                event_type: message.event_type(),
+                data: message.data(),
+                last_event_id: message.last_event_id(),
+            });
+        }
+        let (bold, dim, reset) = if self.color {
+            ("\x1b[1;36m", "\x1b[2m", "\x1b[0m")
+        } else {
+            ("", "", "")
+        };
+        let id = message.last_event_id();
+        if id.is_empty() {
+            writeln!(self.stdout, "{bold}{}{reset}", message.event_type())?;
+        } else {
+            writeln!(
+                self.stdout,
+                "{bold}{}{reset} {dim}id={id}{reset}",
+                message.event_type()
+            )?;
+        }
+        for line in message.data().split('\n') {
+            writeln!(self.stdout, "  {line}")?;
+        }
+        self.stdout.flush()
+    }
+
+    pub(crate) fn comment(&mut self, text: &str) -> std::io::Result<()> {
+        if !self.json {
+            let (dim, reset) = if self.color {
+                ("\x1b[2m", "\x1b[0m")
+            } else {
+                ("", "")
+            };
+            writeln!(self.stdout, "{dim}: {text}{reset}")?;
+            self.stdout.flush()?;
+        }
+        Ok(())
+    }
+
+    /// An error: a JSON line, or (in human mode) `human` and the refused
+    /// response's body on stderr.
+    pub(crate) fn error(
+        &mut self,
+        error: &ssefeed::Error,
+        human: &str,
+        reconnecting: bool,
+    ) -> std::io::Result<()> {
+        let body = error.body();
+        let body = body.as_deref().filter(|body| !body.trim().is_empty());
+        if self.json {
+            return self.json_line(&Line::Error {
+                message: &error.report().to_string(),
+                reconnecting,
+                status: error.status(),
+                headers: error.response().map(headers_of),
+                body,
+            });
+        }
+        eprintln!("ssecat: {human}");
+        if let Some(body) = body {
+            eprint!("{}", body_excerpt(body));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn closed(&mut self, reason: &str, message: &str) -> std::io::Result<()> {
+        if self.json {
+            return self.json_line(&Line::Closed { reason, message });
+        }
+        Ok(())
+    }
+}
+
+/// The first lines of a body, trimmed and indented, for the terminal.
+fn body_excerpt(body: &str) -> String {
+    let mut out = String::new();
+    let lines: Vec<&str> = body.trim().lines().collect();
+    for line in lines.iter().take(BODY_LINES) {
+        let line = line.trim_end();
+        let cut: String = line.chars().take(BODY_LINE_CHARS).collect();
+        let more = if cut.len() < line.len() { "…" } else { "" };
+        out.push_str(&format!("  {cut}{more}\n"));
+    }
+    if lines.len() > BODY_LINES {
+        out.push_str(&format!("  … ({} more lines)\n", lines.len() - BODY_LINES));
+    }
+    out
+}
