@@ -206,6 +206,101 @@ async fn a_dead_port_gives_up_after_the_connect_attempts() {
     assert_eq!(text.lines().count(), 1, "{text}");
 }
 
+/// A response refused with `status` (e.g. "503 Service Unavailable").
+fn refused(status: &str) -> Vec<Step> {
+    vec![head(status, &[("content-length", "0")])]
+}
+
+#[tokio::test]
+async fn a_refusal_the_policy_does_not_retry_is_one_attempt_not_a_giving_up() {
+    let server = RawServer::start(|_, _| refused("429 Too Many Requests")).await;
+    let output = run(&[&server.url]).await;
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output),
+        "ssecat: the server answered with status 429 Too Many Requests\n"
+    );
+    assert_eq!(server.seen().len(), 1);
+
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let output = run(&["--json", "--once", &format!("http://127.0.0.1:{port}/")]).await;
+    assert_eq!(output.status.code(), Some(1));
+    let closed = objects(&output).pop().unwrap();
+    let message = closed["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("the request to the event stream failed"),
+        "a one-shot request is sent once: {message}"
+    );
+}
+
+#[tokio::test]
+async fn giving_up_on_a_retried_status_counts_the_requests_sent() {
+    let server = RawServer::start(|_, _| refused("503 Service Unavailable")).await;
+    let output = run(&[
+        "--json",
+        "--retry-statuses",
+        "503",
+        "--connect-attempts",
+        "2",
+        &server.url,
+    ])
+    .await;
+    assert_eq!(output.status.code(), Some(1));
+    let closed = objects(&output).pop().unwrap();
+    assert_eq!(
+        closed["message"],
+        "gave up after 2 attempts: the server answered with status 503 Service Unavailable"
+    );
+    assert_eq!(server.seen().len(), 2);
+}
+
+#[tokio::test]
+async fn max_retries_counts_the_requests_sent_not_only_the_reconnects() {
+    let server = RawServer::start(|_, _| refused("503 Service Unavailable")).await;
+    let output = run(&["--retry-statuses", "503", "--max-retries", "1", &server.url]).await;
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).ends_with(
+            "ssecat: gave up after 2 attempts: \
+             the server answered with status 503 Service Unavailable\n"
+        ),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(server.seen().len(), 2, "the request and one reconnect");
+
+    // After a message, the count starts again: the reconnects since it.
+    let server = RawServer::start(|n, _| match n {
+        0 => vec![sse_head(), write("retry: 10\ndata: a\n\n")],
+        _ => refused("503 Service Unavailable"),
+    })
+    .await;
+    let output = run(&[
+        "--json",
+        "--retry-statuses",
+        "503",
+        "--max-retries",
+        "1",
+        &server.url,
+    ])
+    .await;
+    let all = objects(&output);
+    assert_eq!(
+        all.last().unwrap()["message"],
+        "gave up after 1 attempt since the last message: \
+         the server answered with status 503 Service Unavailable"
+    );
+    // The error line carries the cause; the count is the closed line's.
+    assert_eq!(
+        all[all.len() - 2]["message"],
+        "the server answered with status 503 Service Unavailable"
+    );
+    assert_eq!(server.seen().len(), 2, "the feed and one reconnect");
+}
+
 #[tokio::test]
 async fn a_request_that_cannot_be_sent_fails_at_once() {
     let output = run(&["--json", "ftp://127.0.0.1:9/feed"]).await;

@@ -42,6 +42,8 @@ use clap::Parser as _;
 use futures_util::StreamExt;
 use ssefeed::{CloseReason, Event, EventSource};
 
+use request::GaveUp;
+
 use args::Args;
 use output::Output;
 
@@ -81,8 +83,8 @@ async fn run(args: Args) -> ExitCode {
     } else {
         args.url.clone().unwrap_or_default()
     };
-    let mut source = match request::build(&args, &url) {
-        Ok(source) => source,
+    let (mut source, gave_up) = match request::build(&args, &url) {
+        Ok(built) => built,
         Err(reason) => {
             eprintln!("ssecat: {reason}");
             return ExitCode::from(2);
@@ -95,7 +97,7 @@ async fn run(args: Args) -> ExitCode {
         color: !args.json && stdout.is_terminal(),
         stdout: stdout.lock(),
     };
-    let end = tail(&args, &mut source, &mut out).await;
+    let end = tail(&args, &mut source, &gave_up, &mut out).await;
     if let Some(end) = end {
         if out.closed(end.reason, &end.message).is_ok() && !args.json && end.reason != "error" {
             eprintln!("ssecat: {}", end.message);
@@ -107,9 +109,16 @@ async fn run(args: Args) -> ExitCode {
 }
 
 /// Tails the source until it ends; `None` when stdout is gone.
-async fn tail(args: &Args, source: &mut EventSource, out: &mut Output) -> Option<End> {
+async fn tail(
+    args: &Args,
+    source: &mut EventSource,
+    gave_up: &GaveUp,
+    out: &mut Output,
+) -> Option<End> {
     let mut messages = 0u64;
-    let mut opened = false;
+    // Requests sent since the last message (or the start), the first one
+    // included: what "gave up after N attempts" counts.
+    let mut attempts = 1u32;
     if args.max_events == Some(0) {
         return Some(End::new(0, "max_events", "received 0 messages"));
     }
@@ -134,12 +143,10 @@ async fn tail(args: &Args, source: &mut EventSource, out: &mut Output) -> Option
                     },
                 });
             }
-            Some(Ok(Event::Open(head))) => {
-                opened = true;
-                out.open(&head)
-            }
+            Some(Ok(Event::Open(head))) => out.open(&head),
             Some(Ok(Event::Message(message))) => {
                 messages += 1;
+                attempts = 0;
                 out.message(&message).ok()?;
                 if args.max_events.is_some_and(|max| messages >= max) {
                     let plural = if messages == 1 { "" } else { "s" };
@@ -150,6 +157,7 @@ async fn tail(args: &Args, source: &mut EventSource, out: &mut Output) -> Option
             }
             Some(Ok(Event::Comment(text))) => out.comment(&text),
             Some(Ok(Event::Reconnecting { error, delay, .. })) => {
+                attempts += 1;
                 let with = if args.resume_get { " with a GET" } else { "" };
                 let resume = match source.last_event_id() {
                     "" => String::new(),
@@ -164,18 +172,27 @@ async fn tail(args: &Args, source: &mut EventSource, out: &mut Output) -> Option
             }
             Some(Ok(_)) => Ok(()),
             Some(Err(error)) => {
-                let gave_up = !opened && error.is_retryable();
+                // The library counts reconnects only; ssecat counts every
+                // request, as the server does, and says why it stopped.
+                let (cause, gave_up) = match &error {
+                    ssefeed::Error::RetriesExhausted { last_error, .. } => (&**last_error, true),
+                    _ => (&error, gave_up.get()),
+                };
                 let human = if gave_up {
-                    let attempts = args.connect_attempts;
                     let plural = if attempts == 1 { "" } else { "s" };
+                    let since = if messages > 0 {
+                        " since the last message"
+                    } else {
+                        ""
+                    };
                     format!(
-                        "gave up after {attempts} attempt{plural}: {}",
-                        error.report()
+                        "gave up after {attempts} attempt{plural}{since}: {}",
+                        cause.report()
                     )
                 } else {
                     error.report().to_string()
                 };
-                out.error(&error, &human, false).ok()?;
+                out.error(cause, &human, false).ok()?;
                 return Some(End::new(1, "error", human));
             }
         };

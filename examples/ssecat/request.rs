@@ -1,10 +1,24 @@
 //! The request and the event source the options describe.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use ssefeed::{EventSource, RetryDecision, RetryPolicy};
 
 use crate::args::Args;
 
-pub(crate) fn build(args: &Args, url: &str) -> Result<EventSource, String> {
+/// Set when `--connect-attempts` stopped a feed that never opened, so that
+/// its last error reads as giving up, not as a refusal the policy kept.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct GaveUp(Arc<AtomicBool>);
+
+impl GaveUp {
+    pub(crate) fn get(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+pub(crate) fn build(args: &Args, url: &str) -> Result<(EventSource, GaveUp), String> {
     let method = reqwest::Method::from_bytes(args.method.to_ascii_uppercase().as_bytes())
         .map_err(|_| format!("invalid method {:?}", args.method))?;
     // These reconnect by themselves, with Last-Event-ID; with one of them
@@ -47,9 +61,15 @@ pub(crate) fn build(args: &Args, url: &str) -> Result<EventSource, String> {
     }
     // Until a connection has opened, a failure is more likely a wrong URL
     // than a server blip: give up after a few attempts.
+    // Only an error the policy would retry is given up on: a status it
+    // does not retry was final at the first attempt.
     let connect_attempts = args.connect_attempts;
+    let gave_up = GaveUp::default();
+    let flag = gave_up.clone();
     policy = policy.on_retry(move |ctx| {
-        if !ctx.has_opened() && ctx.attempt() >= connect_attempts {
+        let retried = ctx.default_delay().is_some();
+        if retried && !ctx.has_opened() && ctx.attempt() >= connect_attempts {
+            flag.0.store(true, Ordering::Relaxed);
             RetryDecision::Stop
         } else {
             RetryDecision::Default
@@ -84,5 +104,8 @@ pub(crate) fn build(args: &Args, url: &str) -> Result<EventSource, String> {
                 .fold(get, |get, (name, value)| get.header(name, value))
         });
     }
-    builder.build().map_err(|error| error.report().to_string())
+    let source = builder
+        .build()
+        .map_err(|error| error.report().to_string())?;
+    Ok((source, gave_up))
 }
