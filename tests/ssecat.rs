@@ -416,6 +416,123 @@ async fn sends_method_headers_body_from_a_file_and_last_event_id() {
     assert_eq!(seen[0].header("content-length").as_deref(), Some("15"));
 }
 
+/// How many times the request's head names `name`.
+fn header_count(request: &support::SeenRequest, name: &str) -> usize {
+    request
+        .head
+        .lines()
+        .filter(|line| {
+            line.split_once(':')
+                .is_some_and(|(key, _)| key.trim().eq_ignore_ascii_case(name))
+        })
+        .count()
+}
+
+#[tokio::test]
+async fn data_is_a_form_post_sent_once_as_curl_sends_it() {
+    let server = RawServer::start(|_, _| vec![sse_head(), write("retry: 1\ndata: ok\n\n")]).await;
+    let output = run(&["--json", "-d", "q=sse&n=1", &server.url]).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(objects(&output).last().unwrap()["reason"], "completed");
+    let seen = server.seen();
+    assert_eq!(seen.len(), 1, "a POST is not sent again");
+    assert_eq!(seen[0].method(), "POST");
+    assert_eq!(seen[0].body, b"q=sse&n=1");
+    assert_eq!(
+        seen[0].header("content-type").as_deref(),
+        Some("application/x-www-form-urlencoded")
+    );
+    assert_eq!(
+        seen[0].header("accept").as_deref(),
+        Some("text/event-stream")
+    );
+
+    // -H replaces the form's Content-Type; -X keeps its method.
+    let output = run(&[
+        "--once",
+        "-X",
+        "PUT",
+        "-d",
+        "hello",
+        "-H",
+        "content-type: text/plain",
+        &server.url,
+    ])
+    .await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let put = server.seen().pop().unwrap();
+    assert_eq!(put.method(), "PUT");
+    assert_eq!(put.header("content-type").as_deref(), Some("text/plain"));
+    assert_eq!(header_count(&put, "content-type"), 1);
+}
+
+#[tokio::test]
+async fn json_body_posts_json_and_accepts_a_stream_first() {
+    let server = RawServer::start(|_, _| vec![sse_head(), write("data: ok\n\n")]).await;
+    let body = std::env::temp_dir().join(format!("ssecat-json-{}.json", std::process::id()));
+    std::fs::write(&body, r#"{"stream":true}"#).unwrap();
+    let output = run(&["--json-body", &format!("@{}", body.display()), &server.url]).await;
+    std::fs::remove_file(&body).ok();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let post = server.seen().pop().unwrap();
+    assert_eq!(post.method(), "POST");
+    assert_eq!(post.body, br#"{"stream":true}"#);
+    assert_eq!(
+        post.header("content-type").as_deref(),
+        Some("application/json")
+    );
+    assert_eq!(
+        post.header("accept").as_deref(),
+        Some("text/event-stream, application/json")
+    );
+
+    // A caller's Accept is kept, and the library adds the stream to it.
+    let output = run(&[
+        "--json-body",
+        "{}",
+        "-H",
+        "Accept: application/json",
+        &server.url,
+    ])
+    .await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let post = server.seen().pop().unwrap();
+    assert_eq!(
+        post.header("accept").as_deref(),
+        Some("application/json, text/event-stream")
+    );
+    assert_eq!(header_count(&post, "accept"), 1);
+}
+
+#[tokio::test]
+async fn retry_statuses_is_refused_for_a_request_sent_once() {
+    let server = RawServer::start(|_, _| vec![write(NO_CONTENT)]).await;
+    let url = server.url.as_str();
+    for args in [
+        &["-X", "POST", "--retry-statuses", "503", url][..],
+        &["-d", "x", "--retry-statuses", "503", url],
+        &["--json-body", "{}", "--retry-statuses", "transient", url],
+        &["--once", "--retry-statuses", "503", url],
+    ] {
+        let output = run(args).await;
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&output).contains("--retry-statuses"), "{args:?}");
+    }
+    assert!(server.seen().is_empty(), "nothing was sent");
+    for args in [
+        &["-X", "POST", "--reconnect", "--retry-statuses", "503", url][..],
+        &["-X", "POST", "--resume-get", "--retry-statuses", "503", url],
+    ] {
+        let output = run(args).await;
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_post_is_sent_once_unless_reconnect_is_asked() {
     let server = RawServer::start(|n, _| match n {
@@ -607,6 +724,7 @@ async fn bad_arguments_exit_2() {
         &["--connect-attempts", "0", "http://127.0.0.1:9/"],
         &["--max-server-delay", "0", "http://127.0.0.1:9/"],
         &["--once", "--reconnect", "http://127.0.0.1:9/"],
+        &["-d", "a", "--json-body", "{}", "http://127.0.0.1:9/"],
     ] {
         let output = run(args).await;
         assert_eq!(output.status.code(), Some(2), "{args:?}");

@@ -26,14 +26,23 @@ pub(crate) struct Args {
     #[arg(short = 'H', long = "header", value_name = "'K: V'")]
     pub(crate) headers: Vec<String>,
 
-    /// The request method. Only GET, HEAD and OPTIONS reconnect unless
-    /// --reconnect is given.
-    #[arg(short = 'X', long, default_value = "GET")]
-    pub(crate) method: String,
+    /// The request method: GET, or POST with a body (-d, --json-body).
+    /// Only GET, HEAD and OPTIONS reconnect unless --reconnect is given.
+    #[arg(short = 'X', long)]
+    pub(crate) method: Option<String>,
 
-    /// The request body; @FILE reads it from a file.
+    /// The request body, as curl's -d: sent with POST (unless -X says
+    /// otherwise) and Content-Type: application/x-www-form-urlencoded
+    /// (unless -H sets one); @FILE reads it from a file, as it is.
     #[arg(short = 'd', long, value_name = "BODY")]
     pub(crate) data: Option<String>,
+
+    /// A JSON request body, as curl's --json: sent with POST (unless -X
+    /// says otherwise), Content-Type: application/json and Accept:
+    /// text/event-stream, application/json (unless -H sets them); @FILE
+    /// reads it from a file.
+    #[arg(long, value_name = "JSON", conflicts_with = "data")]
+    pub(crate) json_body: Option<String>,
 
     /// Resume from this last event ID (sent as Last-Event-ID).
     #[arg(long, value_name = "ID")]
@@ -55,6 +64,8 @@ pub(crate) struct Args {
 
     /// Retry these statuses instead of failing: a comma-separated list of
     /// codes (100-599), or 'transient' for 408, 429, 500, 502, 503, 504.
+    /// Retrying sends the request again, so a request sent once (a POST,
+    /// --once) needs --reconnect, or --resume-get for the resuming GETs.
     #[arg(long, value_name = "LIST", value_parser = status_list)]
     pub(crate) retry_statuses: Option<Statuses>,
 

@@ -5,7 +5,7 @@
 //! cargo run --example ssecat -- --demo                 # a built-in feed on loopback
 //! cargo run --example ssecat -- https://example.com/feed
 //! cargo run --example ssecat -- --json -H 'Authorization: Bearer T' URL
-//! cargo run --example ssecat -- -X POST -d @body.json --until '[DONE]' URL
+//! cargo run --example ssecat -- --json-body @body.json --until '[DONE]' URL
 //! ```
 //!
 //! With `--json` it prints one JSON object per line and nothing else on

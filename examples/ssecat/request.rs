@@ -18,17 +18,71 @@ impl GaveUp {
     }
 }
 
+/// A request body and the headers curl sends with it (unless -H sets them).
+struct Body {
+    bytes: Vec<u8>,
+    headers: &'static [(&'static str, &'static str)],
+}
+
+/// `-d`, as curl's: a form.
+const FORM: &[(&str, &str)] = &[("Content-Type", "application/x-www-form-urlencoded")];
+
+/// `--json-body`, as curl's `--json`, except that the stream ssecat reads
+/// comes first in Accept: curl's `application/json` alone invites a server
+/// that can answer either way to answer JSON, which ssecat cannot tail,
+/// while MCP servers refuse a POST whose Accept lacks it.
+const JSON: &[(&str, &str)] = &[
+    ("Content-Type", "application/json"),
+    ("Accept", "text/event-stream, application/json"),
+];
+
+fn body(args: &Args) -> Result<Option<Body>, String> {
+    let (text, headers) = match (&args.data, &args.json_body) {
+        (Some(data), _) => (data, FORM),
+        (None, Some(json)) => (json, JSON),
+        (None, None) => return Ok(None),
+    };
+    let bytes = match text.strip_prefix('@') {
+        Some(path) => std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?,
+        None => text.clone().into_bytes(),
+    };
+    Ok(Some(Body { bytes, headers }))
+}
+
 pub(crate) fn build(args: &Args, url: &str) -> Result<(EventSource, GaveUp), String> {
-    let method = reqwest::Method::from_bytes(args.method.to_ascii_uppercase().as_bytes())
-        .map_err(|_| format!("invalid method {:?}", args.method))?;
+    let body = body(args)?;
+    let method = match &args.method {
+        Some(name) => reqwest::Method::from_bytes(name.to_ascii_uppercase().as_bytes())
+            .map_err(|_| format!("invalid method {name:?}"))?,
+        // A body means POST, as in curl.
+        None if body.is_some() => reqwest::Method::POST,
+        None => reqwest::Method::GET,
+    };
+    let reconnects = matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS");
     // These reconnect by themselves, with Last-Event-ID; with one of them
     // (GET is the default) --resume-get most likely means a forgotten
     // `-X POST`, which should not pass silently.
-    if args.resume_get && matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS") {
+    if args.resume_get && reconnects {
         return Err(format!(
             "--resume-get resumes a request sent once, such as -X POST; \
              a {method} reconnects with Last-Event-ID by itself"
         ));
+    }
+    // Retrying a status means sending the request again, which a request
+    // sent once never is: refused rather than ignored, since the user
+    // expects a 503 to be retried, and saying how to get that.
+    let sent_once = args.once || (!reconnects && !args.reconnect);
+    if args.retry_statuses.is_some() && sent_once && !args.resume_get {
+        return Err(if args.once {
+            "--retry-statuses has nothing to retry with --once, which sends the request once"
+                .to_owned()
+        } else {
+            format!(
+                "--retry-statuses has nothing to retry: a {method} is sent once; \
+                 --reconnect sends it again (on these statuses and whenever its stream ends), \
+                 --resume-get retries the GETs that resume it"
+            )
+        });
     }
     let mut headers = Vec::new();
     for header in &args.headers {
@@ -42,12 +96,16 @@ pub(crate) fn build(args: &Args, url: &str) -> Result<(EventSource, GaveUp), Str
     for (name, value) in &headers {
         request = request.header(name, value);
     }
-    if let Some(data) = &args.data {
-        let body = match data.strip_prefix('@') {
-            Some(path) => std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?,
-            None => data.clone().into_bytes(),
-        };
-        request = request.body(body);
+    if let Some(body) = body {
+        for &(name, value) in body.headers {
+            if !headers
+                .iter()
+                .any(|(given, _)| given.eq_ignore_ascii_case(name))
+            {
+                request = request.header(name, value);
+            }
+        }
+        request = request.body(body.bytes);
     }
     let mut policy = RetryPolicy::new();
     for &status in args.retry_statuses.iter().flat_map(|list| &list.0) {
