@@ -6,6 +6,7 @@
 mod support;
 
 use std::process::Output;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -314,6 +315,59 @@ async fn a_request_that_cannot_be_sent_fails_at_once() {
             .unwrap()
             .contains("URL scheme is not allowed"),
         "{all:?}"
+    );
+}
+
+/// The test CA's certificate, as a user hands it to `--cacert`.
+const TEST_CA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/tls/ca.pem");
+
+#[tokio::test]
+async fn a_private_ca_is_trusted_with_cacert_and_any_certificate_with_insecure() {
+    let (port, accepted) = support::tls_feed().await;
+    let by_ip = format!("https://127.0.0.1:{port}/feed");
+    let by_name = format!("https://localhost:{port}/feed");
+    let over_tls =
+        json!({"kind": "message", "type": "message", "data": "over tls", "last_event_id": ""});
+
+    // Untrusted by default: final at once, never retried.
+    let output = run(&["--json", &by_ip]).await;
+    assert_eq!(output.status.code(), Some(1));
+    let all = objects(&output);
+    assert_eq!(all.len(), 2, "{all:?}");
+    let message = all[0]["message"].as_str().unwrap();
+    assert!(message.contains("UnknownIssuer"), "{message}");
+    assert_eq!(accepted.load(Ordering::SeqCst), 1);
+
+    for url in [&by_ip, &by_name] {
+        let output = run(&["--json", "-n", "1", "--cacert", TEST_CA, url]).await;
+        assert_eq!(output.status.code(), Some(0), "{url}: {}", stderr(&output));
+        assert_eq!(contract(&output)[1], over_tls, "{url}");
+    }
+    for flag in ["-k", "--insecure"] {
+        let output = run(&["--json", "-n", "1", flag, &by_ip]).await;
+        assert_eq!(output.status.code(), Some(0), "{flag}: {}", stderr(&output));
+        assert_eq!(contract(&output)[1], over_tls, "{flag}");
+    }
+}
+
+#[tokio::test]
+async fn cacert_that_is_not_a_pem_certificate_exits_2() {
+    let key = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/support/tls/server-key.der"
+    );
+    let output = run(&["--cacert", key, "https://127.0.0.1:9/"]).await;
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output),
+        format!("ssecat: {key}: no PEM certificate in it\n")
+    );
+    let output = run(&["--cacert", "/nonexistent/ca.pem", "https://127.0.0.1:9/"]).await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).starts_with("ssecat: cannot read /nonexistent/ca.pem: "),
+        "{}",
+        stderr(&output)
     );
 }
 

@@ -104,6 +104,16 @@ pub(crate) struct Args {
     #[arg(long, conflicts_with_all = ["once", "reconnect"])]
     pub(crate) resume_get: bool,
 
+    /// Also trust the CA certificates in this PEM file (a private CA, a
+    /// self-signed server), besides the system's.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) cacert: Option<std::path::PathBuf>,
+
+    /// Do not verify the server's certificate (any certificate for any
+    /// host is accepted: for tests only).
+    #[arg(short = 'k', long)]
+    pub(crate) insecure: bool,
+
     /// Accept a 200 response whatever its Content-Type.
     #[arg(long)]
     pub(crate) any_content_type: bool,

@@ -49,6 +49,27 @@ fn body(args: &Args) -> Result<Option<Body>, String> {
     Ok(Some(Body { bytes, headers }))
 }
 
+/// The HTTP client, trusting what --cacert and --insecure say.
+fn client(args: &Args) -> Result<reqwest::Client, String> {
+    let mut client = reqwest::Client::builder();
+    if let Some(path) = &args.cacert {
+        let name = path.display();
+        let pem = std::fs::read(path).map_err(|e| format!("cannot read {name}: {e}"))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| format!("{name}: {}", ssefeed::Report::of(&e)))?;
+        if certs.is_empty() {
+            return Err(format!("{name}: no PEM certificate in it"));
+        }
+        client = client.tls_certs_merge(certs);
+    }
+    if args.insecure {
+        client = client.tls_danger_accept_invalid_certs(true);
+    }
+    client
+        .build()
+        .map_err(|e| format!("cannot set up TLS: {}", ssefeed::Report::of(&e)))
+}
+
 pub(crate) fn build(args: &Args, url: &str) -> Result<(EventSource, GaveUp), String> {
     let body = body(args)?;
     let method = match &args.method {
@@ -91,7 +112,7 @@ pub(crate) fn build(args: &Args, url: &str) -> Result<(EventSource, GaveUp), Str
             .ok_or_else(|| format!("invalid header {header:?}: expected 'Name: value'"))?;
         headers.push((name.trim().to_owned(), value.trim().to_owned()));
     }
-    let client = reqwest::Client::new();
+    let client = client(args)?;
     let mut request = client.request(method, url);
     for (name, value) in &headers {
         request = request.header(name, value);
