@@ -401,6 +401,32 @@ async fn include_shows_the_opening_response() {
 }
 
 #[tokio::test]
+async fn include_shows_a_refused_response_too() {
+    let server = RawServer::start(|_, _| {
+        vec![head(
+            "401 Unauthorized",
+            &[
+                ("www-authenticate", r#"Bearer realm="feed""#),
+                ("content-length", "0"),
+            ],
+        )]
+    })
+    .await;
+    let output = run(&["-i", &server.url]).await;
+    assert_eq!(output.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        text.starts_with("HTTP/1.1 401 Unauthorized\nwww-authenticate: Bearer realm=\"feed\"\n"),
+        "{text}"
+    );
+    assert!(text.ends_with("\n\n"), "{text}");
+    assert_eq!(
+        stderr(&output),
+        "ssecat: the server answered with status 401 Unauthorized\n"
+    );
+}
+
+#[tokio::test]
 async fn max_events_exits_0_after_n_messages() {
     let server = RawServer::start(|_, _| {
         let mut steps = vec![sse_head()];

@@ -18,7 +18,9 @@ pub(crate) struct Args {
     #[arg(long)]
     pub(crate) json: bool,
 
-    /// Show the status and headers of each response that opens the stream.
+    /// Show the status and headers of each response, one that opens the
+    /// stream or one refused (with --json, open lines get a "headers" key;
+    /// error lines for a refusal always have it).
     #[arg(short = 'i', long)]
     pub(crate) include: bool,
 

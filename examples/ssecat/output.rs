@@ -83,17 +83,24 @@ impl Output {
                 headers: self.include.then(|| headers_of(head)),
             });
         }
-        if self.include {
-            let reason = head.reason().unwrap_or_default();
-            writeln!(self.stdout, "{} {} {reason}", head.version(), head.status())?;
-            for (name, value) in head.headers() {
-                writeln!(self.stdout, "{name}: {value}")?;
-            }
-            writeln!(self.stdout)?;
-            self.stdout.flush()?;
-        }
+        self.head(head)?;
         eprintln!("ssecat: connected");
         Ok(())
+    }
+
+    /// With `-i`, in human mode: a response's status line and headers, as
+    /// curl shows them.
+    fn head(&mut self, head: &ResponseHead) -> std::io::Result<()> {
+        if !self.include {
+            return Ok(());
+        }
+        let reason = head.reason().unwrap_or_default();
+        writeln!(self.stdout, "{} {} {reason}", head.version(), head.status())?;
+        for (name, value) in head.headers() {
+            writeln!(self.stdout, "{name}: {value}")?;
+        }
+        writeln!(self.stdout)?;
+        self.stdout.flush()
     }
 
     pub(crate) fn message(&mut self, message: &MessageEvent) -> std::io::Result<()> {
@@ -156,6 +163,9 @@ impl Output {
                 headers: error.response().map(headers_of),
                 body,
             });
+        }
+        if let Some(head) = error.response() {
+            self.head(head)?;
         }
         eprintln!("ssecat: {human}");
         if let Some(body) = body {
