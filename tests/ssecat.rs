@@ -427,6 +427,38 @@ async fn include_shows_a_refused_response_too() {
 }
 
 #[tokio::test]
+async fn json_comments_go_to_stderr_and_leave_stdout_to_the_four_kinds() {
+    let server = RawServer::start(|_, _| {
+        vec![
+            sse_head(),
+            write(": keep-alive\n:\ndata: a\n\n"),
+            Step::Sleep(Duration::from_secs(60)),
+        ]
+    })
+    .await;
+    let output = run(&["--json", "--comments", "-n", "1", &server.url]).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        contract(&output),
+        [
+            json!({"kind": "open"}),
+            json!({"kind": "message", "type": "message", "data": "a", "last_event_id": ""}),
+            json!({"kind": "closed"}),
+        ]
+    );
+    assert_eq!(
+        stderr(&output),
+        "{\"kind\":\"comment\",\"text\":\"keep-alive\"}\n{\"kind\":\"comment\",\"text\":\"\"}\n"
+    );
+
+    let output = run(&["--comments", "-n", "1", &server.url]).await;
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        ": keep-alive\n: \nmessage\n  a\n"
+    );
+}
+
+#[tokio::test]
 async fn max_events_exits_0_after_n_messages() {
     let server = RawServer::start(|_, _| {
         let mut steps = vec![sse_head()];

@@ -120,7 +120,8 @@ pub(crate) struct Args {
     #[arg(long)]
     pub(crate) any_content_type: bool,
 
-    /// Show keep-alive comments.
+    /// Show keep-alive comments (with --json, on stderr as
+    /// {"kind":"comment","text":…} lines: stdout keeps its four kinds).
     #[arg(long)]
     pub(crate) comments: bool,
 }

@@ -19,7 +19,9 @@
 //! ```
 //!
 //! An error line for a refused response also carries its `status`,
-//! `headers` and `body`; `closed` is always the last line.
+//! `headers` and `body`; `closed` is always the last line. With
+//! `--comments`, comments go to stderr as `{"kind":"comment","text":"…"}`
+//! lines: stdout has these four kinds only.
 //!
 //! Exit status: 0 when the server ends the feed with 204 (or a one-shot
 //! stream ends cleanly), the `--until` message arrives or `--max-events` is

@@ -132,17 +132,23 @@ impl Output {
         self.stdout.flush()
     }
 
+    /// A comment: in human mode on stdout; with `--json` on stderr, as a
+    /// line of its own kind, since stdout's four kinds are fixed for the
+    /// tools that read them (DESIGN.md), and a fifth would break those that
+    /// match them. Riding on the next line as a key would keep them on
+    /// stdout but late, and keep-alives are about timing.
     pub(crate) fn comment(&mut self, text: &str) -> std::io::Result<()> {
-        if !self.json {
-            let (dim, reset) = if self.color {
-                ("\x1b[2m", "\x1b[0m")
-            } else {
-                ("", "")
-            };
-            writeln!(self.stdout, "{dim}: {text}{reset}")?;
-            self.stdout.flush()?;
+        if self.json {
+            eprintln!("{}", serde_json::json!({"kind": "comment", "text": text}));
+            return Ok(());
         }
-        Ok(())
+        let (dim, reset) = if self.color {
+            ("\x1b[2m", "\x1b[0m")
+        } else {
+            ("", "")
+        };
+        writeln!(self.stdout, "{dim}: {text}{reset}")?;
+        self.stdout.flush()
     }
 
     /// An error: a JSON line, or (in human mode) `human` and the refused
