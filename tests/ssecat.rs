@@ -104,6 +104,34 @@ async fn json_lines_show_open_messages_reconnect_and_resume_then_close_on_204() 
 }
 
 #[tokio::test]
+async fn reconnect_lines_give_the_delay_and_attempt_the_server_sees() {
+    let server = RawServer::start(|n, _| match n {
+        0 => vec![sse_head(), write("retry: 200\ndata: a\n\n")],
+        1 => vec![sse_head()],
+        _ => vec![write(NO_CONTENT)],
+    })
+    .await;
+    let output = run(&["--json", &server.url]).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let reconnects: Vec<Value> = objects(&output)
+        .into_iter()
+        .filter(|line| line["kind"] == "error")
+        .collect();
+    assert_eq!(reconnects.len(), 2, "{reconnects:?}");
+    let seen = server.seen();
+    assert_eq!(seen.len(), 3);
+    // 200 ms, then doubled after a connection without a message; jitter
+    // adds at most a quarter.
+    for (n, (line, (base, attempt))) in reconnects.iter().zip([(200, 1), (400, 2)]).enumerate() {
+        assert_eq!(line["attempt"], attempt, "{line}");
+        let delay = line["delay_ms"].as_u64().unwrap();
+        assert!((base..=base * 5 / 4).contains(&delay), "{line}");
+        let waited = seen[n + 1].at - seen[n].at;
+        assert!(waited >= Duration::from_millis(delay), "{waited:?} {line}");
+    }
+}
+
+#[tokio::test]
 async fn human_mode_says_why_the_feed_closed() {
     let server = RawServer::start(|n, _| match n {
         0 => vec![sse_head(), write("retry: 1\ndata: a\n\n")],
@@ -189,7 +217,9 @@ async fn a_dead_port_gives_up_after_the_connect_attempts() {
         .collect();
     assert_eq!(kinds, ["error", "error", "closed"], "{all:?}");
     assert_eq!(all[0]["reconnecting"], true);
+    assert_eq!(all[0]["attempt"], 1);
     assert_eq!(all[1]["reconnecting"], false);
+    assert!(all[1].get("attempt").is_none() && all[1].get("delay_ms").is_none());
     let message = all[2]["message"].as_str().unwrap();
     assert!(
         message.starts_with("gave up after 2 attempts: "),

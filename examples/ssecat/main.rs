@@ -19,7 +19,9 @@
 //! ```
 //!
 //! An error line for a refused response also carries its `status`,
-//! `headers` and `body`; `closed` is always the last line. With
+//! `headers` and `body`; a reconnecting one, `delay_ms` and `attempt` (the
+//! next request's number among the reconnects since the last message, from
+//! 1); `closed` is always the last line. With
 //! `--comments`, comments go to stderr as `{"kind":"comment","text":"…"}`
 //! lines: stdout has these four kinds only.
 //!
@@ -158,7 +160,12 @@ async fn tail(
                 Ok(())
             }
             Some(Ok(Event::Comment(text))) => out.comment(&text),
-            Some(Ok(Event::Reconnecting { error, delay, .. })) => {
+            Some(Ok(Event::Reconnecting {
+                error,
+                delay,
+                attempt,
+                ..
+            })) => {
                 attempts += 1;
                 let with = if args.resume_get { " with a GET" } else { "" };
                 let resume = match source.last_event_id() {
@@ -170,7 +177,7 @@ async fn tail(
                     error.report(),
                     delay.as_secs_f64()
                 );
-                out.error(&error, &human, true)
+                out.error(&error, &human, Some((delay, attempt)))
             }
             Some(Ok(_)) => Ok(()),
             Some(Err(error)) => {
@@ -194,7 +201,7 @@ async fn tail(
                 } else {
                     error.report().to_string()
                 };
-                out.error(cause, &human, false).ok()?;
+                out.error(cause, &human, None).ok()?;
                 return Some(End::new(1, "error", human));
             }
         };

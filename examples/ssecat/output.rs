@@ -1,6 +1,7 @@
 //! What goes to stdout: human text or the JSON Lines of the contract.
 
 use std::io::Write;
+use std::time::Duration;
 
 use ssefeed::{MessageEvent, ResponseHead};
 
@@ -34,6 +35,13 @@ enum Line<'a> {
     Error {
         message: &'a str,
         reconnecting: bool,
+        /// When reconnecting: the wait before the next request.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        delay_ms: Option<u64>,
+        /// When reconnecting: which reconnect in a row since the last
+        /// message the next request is, from 1.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        attempt: Option<u32>,
         #[serde(skip_serializing_if = "Option::is_none")]
         status: Option<u16>,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -152,19 +160,23 @@ impl Output {
     }
 
     /// An error: a JSON line, or (in human mode) `human` and the refused
-    /// response's body on stderr.
+    /// response's body on stderr. `reconnect` is the delay and attempt
+    /// number of the reconnect that follows, if one does.
     pub(crate) fn error(
         &mut self,
         error: &ssefeed::Error,
         human: &str,
-        reconnecting: bool,
+        reconnect: Option<(Duration, u32)>,
     ) -> std::io::Result<()> {
         let body = error.body();
         let body = body.as_deref().filter(|body| !body.trim().is_empty());
         if self.json {
             return self.json_line(&Line::Error {
                 message: &error.report().to_string(),
-                reconnecting,
+                reconnecting: reconnect.is_some(),
+                delay_ms: reconnect
+                    .map(|(delay, _)| delay.as_millis().try_into().unwrap_or(u64::MAX)),
+                attempt: reconnect.map(|(_, attempt)| attempt),
                 status: error.status(),
                 headers: error.response().map(headers_of),
                 body,
