@@ -132,6 +132,33 @@ async fn reconnect_lines_give_the_delay_and_attempt_the_server_sees() {
 }
 
 #[tokio::test]
+async fn human_mode_prints_delays_for_people() {
+    let server = RawServer::start(|n, _| match n {
+        0 => vec![sse_head(), write("retry: 1500\ndata: a\n\n")],
+        _ => vec![write(NO_CONTENT)],
+    })
+    .await;
+    let output = run(&[&server.url]).await;
+    assert_eq!(output.status.code(), Some(0));
+    let text = stderr(&output);
+    let shown = text
+        .split_once("; reconnecting in ")
+        .and_then(|(_, rest)| rest.split_once(" s\n"))
+        .map(|(delay, _)| delay)
+        .unwrap_or_else(|| panic!("no delay in seconds: {text}"));
+    // 1.5 s plus at most a quarter of jitter, to two decimals at most.
+    let secs: f64 = shown.parse().unwrap();
+    assert!((1.5..=1.875).contains(&secs), "{text}");
+    assert!(
+        shown
+            .split('.')
+            .nth(1)
+            .is_none_or(|decimals| decimals.len() <= 2),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn human_mode_says_why_the_feed_closed() {
     let server = RawServer::start(|n, _| match n {
         0 => vec![sse_head(), write("retry: 1\ndata: a\n\n")],

@@ -173,9 +173,9 @@ async fn tail(
                     id => format!(", resuming{with} after id {id}"),
                 };
                 let human = format!(
-                    "{}; reconnecting in {:.1}s{resume}",
+                    "{}; reconnecting in {}{resume}",
                     error.report(),
-                    delay.as_secs_f64()
+                    output::human_delay(delay)
                 );
                 out.error(&error, &human, Some((delay, attempt)))
             }

@@ -200,6 +200,31 @@ impl Output {
     }
 }
 
+/// A delay for people: `5 ms`, `0.53 s`, `3 s`, `45 s`, `2.5 min`, `1 h`.
+pub(crate) fn human_delay(delay: Duration) -> String {
+    let secs = delay.as_secs_f64();
+    if secs < 0.01 {
+        return format!("{} ms", delay.as_millis());
+    }
+    let (value, unit, decimals) = if secs < 10.0 {
+        (secs, "s", 2)
+    } else if secs < 120.0 {
+        (secs, "s", 0)
+    } else if secs < 7200.0 {
+        (secs / 60.0, "min", 1)
+    } else {
+        (secs / 3600.0, "h", 1)
+    };
+    let text = format!("{value:.decimals$}");
+    // "3.00" reads "3", "0.50" reads "0.5".
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &text
+    };
+    format!("{text} {unit}")
+}
+
 /// The first lines of a body, trimmed and indented, for the terminal.
 fn body_excerpt(body: &str) -> String {
     let mut out = String::new();
