@@ -515,6 +515,46 @@ async fn json_comments_go_to_stderr_and_leave_stdout_to_the_four_kinds() {
     );
 }
 
+/// Colour is for terminals: util-linux `script` runs ssecat on one.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn no_color_turns_colour_off_on_a_terminal() {
+    let server = RawServer::start(|_, _| {
+        vec![
+            sse_head(),
+            write("id: 7\ndata: a\n\n"),
+            Step::Sleep(Duration::from_secs(60)),
+        ]
+    })
+    .await;
+    let command = format!(
+        "'{}' -n 1 {}",
+        support::example("ssecat").display(),
+        server.url
+    );
+    for (no_color, coloured) in [(None, true), (Some(""), true), (Some("1"), false)] {
+        let mut script = tokio::process::Command::new("script");
+        script
+            .args(["-qec", &command, "/dev/null"])
+            .env_remove("NO_COLOR")
+            .kill_on_drop(true);
+        if let Some(value) = no_color {
+            script.env("NO_COLOR", value);
+        }
+        let output = tokio::time::timeout(Duration::from_secs(30), script.output())
+            .await
+            .expect("ssecat hung")
+            .expect("util-linux script runs ssecat on a terminal");
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(text.contains("id=7"), "NO_COLOR={no_color:?}: {text:?}");
+        assert_eq!(
+            text.contains('\x1b'),
+            coloured,
+            "NO_COLOR={no_color:?}: {text:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn max_events_exits_0_after_n_messages() {
     let server = RawServer::start(|_, _| {

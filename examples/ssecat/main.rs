@@ -98,7 +98,10 @@ async fn run(args: Args) -> ExitCode {
     let mut out = Output {
         json: args.json,
         include: args.include,
-        color: !args.json && stdout.is_terminal(),
+        // https://no-color.org: NO_COLOR set and not empty turns it off.
+        color: !args.json
+            && stdout.is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty()),
         stdout: stdout.lock(),
     };
     let end = tail(&args, &mut source, &gave_up, &mut out).await;
