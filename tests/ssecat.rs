@@ -264,6 +264,34 @@ async fn a_dead_port_gives_up_after_the_connect_attempts() {
     assert_eq!(text.lines().count(), 1, "{text}");
 }
 
+#[tokio::test]
+async fn a_dead_port_fails_in_under_a_second_by_default() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    support::example("ssecat"); // built before the clock starts
+    let started = std::time::Instant::now();
+    let output = run(&["--json", &format!("http://127.0.0.1:{port}/")]).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let all = objects(&output);
+    let delays: Vec<_> = all
+        .iter()
+        .filter_map(|line| line["delay_ms"].as_u64())
+        .collect();
+    assert_eq!(delays, [250, 500], "{all:?}");
+    let message = all.last().unwrap()["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("gave up after 3 attempts: "),
+        "{message}"
+    );
+}
+
 /// A response refused with `status` (e.g. "503 Service Unavailable").
 fn refused(status: &str) -> Vec<Step> {
     vec![head(status, &[("content-length", "0")])]

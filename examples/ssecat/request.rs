@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use ssefeed::{EventSource, RetryDecision, RetryPolicy};
 
@@ -17,6 +18,10 @@ impl GaveUp {
         self.0.load(Ordering::Relaxed)
     }
 }
+
+/// Before any connection has opened, the first wait after a request that
+/// got no response, doubled after each.
+const FIRST_CONNECT_DELAY: Duration = Duration::from_millis(250);
 
 /// A request body and the headers curl sends with it (unless -H sets them).
 struct Body {
@@ -139,17 +144,28 @@ pub(crate) fn build(args: &Args, url: &str) -> Result<(EventSource, GaveUp), Str
         policy = policy.max_server_delay(cap);
     }
     // Until a connection has opened, a failure is more likely a wrong URL
-    // than a server blip: give up after a few attempts.
-    // Only an error the policy would retry is given up on: a status it
-    // does not retry was final at the first attempt.
+    // or port than a server blip: give up after a few attempts, and retry a
+    // request that got no response at all (nothing listening, a DNS
+    // failure) soon, so that a mistake shows in under a second, not after
+    // the reconnection time (3 s, doubling) meant for a feed that dropped.
+    // A refused status keeps the policy's delay: its server is up and may
+    // have said when to come back. Only an error the policy would retry is
+    // given up on: a status it does not retry was final at once.
     let connect_attempts = args.connect_attempts;
     let gave_up = GaveUp::default();
     let flag = gave_up.clone();
     policy = policy.on_retry(move |ctx| {
-        let retried = ctx.default_delay().is_some();
-        if retried && !ctx.has_opened() && ctx.attempt() >= connect_attempts {
+        let Some(delay) = ctx.default_delay() else {
+            return RetryDecision::Default;
+        };
+        if ctx.has_opened() {
+            RetryDecision::Default
+        } else if ctx.attempt() >= connect_attempts {
             flag.0.store(true, Ordering::Relaxed);
             RetryDecision::Stop
+        } else if ctx.cause().status().is_none() {
+            let doubled = FIRST_CONNECT_DELAY.saturating_mul(1 << (ctx.attempt() - 1).min(16));
+            RetryDecision::RetryAfter(doubled.min(delay))
         } else {
             RetryDecision::Default
         }
