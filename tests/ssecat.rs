@@ -971,6 +971,29 @@ async fn bad_arguments_exit_2() {
 }
 
 #[tokio::test]
+async fn a_url_without_a_scheme_exits_2_suggesting_http() {
+    for (url, said) in [
+        (
+            "127.0.0.1:9/feed",
+            "ssecat: \"127.0.0.1:9/feed\" has no scheme: did you mean http://127.0.0.1:9/feed?\n",
+        ),
+        (
+            "localhost:9",
+            "ssecat: \"localhost:9\" has no scheme: did you mean http://localhost:9?\n",
+        ),
+        (
+            "http://127.0.0.1:99999/",
+            "ssecat: \"http://127.0.0.1:99999/\" is not a valid URL: invalid port number\n",
+        ),
+    ] {
+        let output = run(&["--json", url]).await;
+        assert_eq!(output.status.code(), Some(2), "{url}");
+        assert!(output.stdout.is_empty(), "{url}");
+        assert_eq!(stderr(&output), said);
+    }
+}
+
+#[tokio::test]
 async fn demo_feed_resumes_without_loss_or_repeats() {
     let output = run(&["--demo", "--json"]).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));

@@ -75,7 +75,21 @@ fn client(args: &Args) -> Result<reqwest::Client, String> {
         .map_err(|e| format!("cannot set up TLS: {}", ssefeed::Report::of(&e)))
 }
 
+/// The URL, or what is wrong with it in a user's words.
+fn parse_url(text: &str) -> Result<reqwest::Url, String> {
+    // Without "://", "localhost:8080" would parse as the scheme "localhost".
+    if !text.contains("://") {
+        let guess = format!("http://{text}");
+        return Err(match reqwest::Url::parse(&guess) {
+            Ok(_) => format!("{text:?} has no scheme: did you mean {guess}?"),
+            Err(_) => format!("{text:?} is not a URL such as https://example.com/feed"),
+        });
+    }
+    reqwest::Url::parse(text).map_err(|e| format!("{text:?} is not a valid URL: {e}"))
+}
+
 pub(crate) fn build(args: &Args, url: &str) -> Result<(EventSource, GaveUp), String> {
+    let url = parse_url(url)?;
     let body = body(args)?;
     let method = match &args.method {
         Some(name) => reqwest::Method::from_bytes(name.to_ascii_uppercase().as_bytes())
@@ -118,7 +132,7 @@ pub(crate) fn build(args: &Args, url: &str) -> Result<(EventSource, GaveUp), Str
         headers.push((name.trim().to_owned(), value.trim().to_owned()));
     }
     let client = client(args)?;
-    let mut request = client.request(method, url);
+    let mut request = client.request(method, url.clone());
     for (name, value) in &headers {
         request = request.header(name, value);
     }
@@ -191,9 +205,8 @@ pub(crate) fn build(args: &Args, url: &str) -> Result<(EventSource, GaveUp), Str
     if args.resume_get {
         // The GET has no body, so the headers that describe one stay behind.
         headers.retain(|(name, _)| !name.to_ascii_lowercase().starts_with("content-"));
-        let url = url.to_owned();
         builder = builder.resume_with(move |_| {
-            let get = client.get(&url);
+            let get = client.get(url.clone());
             headers
                 .iter()
                 .fold(get, |get, (name, value)| get.header(name, value))
