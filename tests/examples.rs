@@ -77,3 +77,17 @@ async fn llm_stream_tells_a_bad_chunk_once() {
     );
     assert_eq!(text.lines().count(), 1, "{text}");
 }
+
+#[tokio::test]
+async fn mcp_client_tells_why_the_network_failed() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let output = run("mcp_client", &[&format!("http://127.0.0.1:{port}/mcp")]).await;
+    assert_eq!(output.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(text.starts_with("mcp_client: "), "{text}");
+    assert!(text.contains("Connection refused"), "{text}");
+    assert_eq!(text.lines().count(), 1, "{text}");
+}
