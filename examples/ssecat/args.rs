@@ -4,7 +4,11 @@ use std::time::Duration;
 
 /// Tail a Server-Sent Events feed: parsed, reconnecting, resuming.
 #[derive(Debug, clap::Parser)]
-#[command(name = "ssecat", version)]
+#[command(
+    name = "ssecat",
+    version,
+    after_help = "Colour (on a terminal only) is off when NO_COLOR is set: https://no-color.org"
+)]
 pub(crate) struct Args {
     /// The feed's URL (not needed with --demo).
     #[arg(required_unless_present = "demo")]
@@ -107,8 +111,8 @@ pub(crate) struct Args {
     #[arg(long, conflicts_with_all = ["once", "reconnect"])]
     pub(crate) resume_get: bool,
 
-    /// Also trust the CA certificates in this PEM file (a private CA, a
-    /// self-signed server), besides the system's.
+    /// Also trust the CA certificates in this PEM file (a private CA),
+    /// besides the system's.
     #[arg(long, value_name = "FILE")]
     pub(crate) cacert: Option<std::path::PathBuf>,
 

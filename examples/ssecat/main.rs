@@ -21,9 +21,11 @@
 //! An error line for a refused response also carries its `status`,
 //! `headers` and `body`; a reconnecting one, `delay_ms` and `attempt` (the
 //! next request's number among the reconnects since the last message, from
-//! 1); `closed` is always the last line. With
-//! `--comments`, comments go to stderr as `{"kind":"comment","text":"…"}`
-//! lines: stdout has these four kinds only.
+//! 1); `closed` is always the last line. Stdout has these four kinds only:
+//! with `--comments`, comments go to stderr as
+//! `{"kind":"comment","text":"…"}` lines.
+//!
+//! Human output is coloured on a terminal, unless `NO_COLOR` is set.
 //!
 //! Exit status: 0 when the server ends the feed with 204 (or a one-shot
 //! stream ends cleanly), the `--until` message arrives or `--max-events` is
