@@ -125,8 +125,8 @@ async fn tail(
     out: &mut Output,
 ) -> Option<End> {
     let mut messages = 0u64;
-    // Requests sent since the last message (or the start), the first one
-    // included: what "gave up after N attempts" counts.
+    // Requests sent after the last message (before one: all of them), as
+    // the server counts them: what "gave up after N attempts" says.
     let mut attempts = 1u32;
     if args.max_events == Some(0) {
         return Some(End::new(0, "max_events", "received 0 messages"));
@@ -188,11 +188,11 @@ async fn tail(
             Some(Err(error)) => {
                 // The library counts reconnects only; ssecat counts every
                 // request, as the server does, and says why it stopped.
-                let (cause, gave_up) = match &error {
+                let (cause, giving_up) = match &error {
                     ssefeed::Error::RetriesExhausted { last_error, .. } => (&**last_error, true),
                     _ => (&error, gave_up.get()),
                 };
-                let human = if gave_up {
+                let human = if giving_up {
                     let plural = if attempts == 1 { "" } else { "s" };
                     let since = if messages > 0 {
                         " since the last message"
@@ -213,6 +213,7 @@ async fn tail(
         written.ok()?;
     }
 }
+
 fn main() -> ExitCode {
     let args = Args::parse();
     let runtime = match tokio::runtime::Builder::new_current_thread()
