@@ -14,6 +14,7 @@
 mod demo;
 
 use std::io::Write;
+use std::process::ExitCode;
 
 use futures_util::StreamExt;
 use ssefeed::{Event, EventSource};
@@ -35,7 +36,23 @@ struct Delta {
 }
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> ExitCode {
+    let Err(error) = run().await else {
+        return ExitCode::SUCCESS;
+    };
+    // Once, with its causes on one line (returning it from `main` would
+    // print its `Debug` form), then the API's own explanation of a refusal.
+    eprintln!("llm_stream: {}", ssefeed::Report::of(&*error));
+    let refusal = error
+        .downcast_ref::<ssefeed::Error>()
+        .and_then(ssefeed::Error::body);
+    if let Some(body) = refusal.filter(|body| !body.trim().is_empty()) {
+        eprintln!("{}", body.trim_end());
+    }
+    ExitCode::FAILURE
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let url = match std::env::args().nth(1) {
         Some(url) => url,
         None => format!(
@@ -59,17 +76,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut stdout = std::io::stdout();
     while let Some(event) = source.next().await {
-        let message = match event {
-            Ok(Event::Message(message)) => message,
-            Ok(_) => continue,
-            Err(error) => {
-                // The cause chain, and the API's own explanation of a refusal.
-                eprintln!("llm_stream: {}", error.report());
-                if let Some(body) = error.body().filter(|body| !body.is_empty()) {
-                    eprintln!("{body}");
-                }
-                return Err(error.into());
-            }
+        let Event::Message(message) = event? else {
+            continue;
         };
         if message.data() == "[DONE]" {
             break;

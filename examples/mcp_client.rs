@@ -116,7 +116,8 @@ impl Session {
                     eprintln!("server: {message}");
                 }
                 Event::Reconnecting { delay, .. } => {
-                    eprintln!("stream closed early; resuming in {delay:?}")
+                    let secs = delay.as_secs_f64();
+                    eprintln!("stream closed early; resuming in {secs:.1} s")
                 }
                 _ => {}
             }
@@ -139,7 +140,8 @@ async fn main() -> std::process::ExitCode {
     match run().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("mcp_client: {error}");
+            // With its causes: a network error's reason is one of them.
+            eprintln!("mcp_client: {}", ssefeed::Report::of(&*error));
             std::process::ExitCode::FAILURE
         }
     }

@@ -15,6 +15,7 @@
 mod demo;
 
 use std::path::Path;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -48,7 +49,23 @@ async fn run_once(url: &str, state: &Path, limit: usize) -> Result<(), Box<dyn s
 }
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> ExitCode {
+    let Err(error) = run().await else {
+        return ExitCode::SUCCESS;
+    };
+    // Once, with its causes on one line (returning it from `main` would
+    // print its `Debug` form), then a refused response's explanation.
+    eprintln!("resume: {}", ssefeed::Report::of(&*error));
+    let refusal = error
+        .downcast_ref::<ssefeed::Error>()
+        .and_then(ssefeed::Error::body);
+    if let Some(body) = refusal.filter(|body| !body.trim().is_empty()) {
+        eprintln!("{}", body.trim_end());
+    }
+    ExitCode::FAILURE
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     if let (Some(url), Some(file)) = (args.next(), args.next()) {
         return run_once(&url, Path::new(&file), 5).await;

@@ -11,6 +11,7 @@
 #[path = "support/demo.rs"]
 mod demo;
 
+use std::process::ExitCode;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -57,7 +58,23 @@ impl TryFrom<&MessageEvent> for Home {
 }
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> ExitCode {
+    let Err(error) = run().await else {
+        return ExitCode::SUCCESS;
+    };
+    // Once, with its causes on one line (returning it from `main` would
+    // print its `Debug` form), then a refused response's explanation.
+    eprintln!("typed_events: {}", ssefeed::Report::of(&*error));
+    let refusal = error
+        .downcast_ref::<ssefeed::Error>()
+        .and_then(ssefeed::Error::body);
+    if let Some(body) = refusal.filter(|body| !body.trim().is_empty()) {
+        eprintln!("{}", body.trim_end());
+    }
+    ExitCode::FAILURE
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let config = demo::DemoConfig {
         events: 12,
         interval: Duration::from_millis(100),

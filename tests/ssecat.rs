@@ -6,6 +6,7 @@
 mod support;
 
 use std::process::Output;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -103,6 +104,61 @@ async fn json_lines_show_open_messages_reconnect_and_resume_then_close_on_204() 
 }
 
 #[tokio::test]
+async fn reconnect_lines_give_the_delay_and_attempt_the_server_sees() {
+    let server = RawServer::start(|n, _| match n {
+        0 => vec![sse_head(), write("retry: 200\ndata: a\n\n")],
+        1 => vec![sse_head()],
+        _ => vec![write(NO_CONTENT)],
+    })
+    .await;
+    let output = run(&["--json", &server.url]).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let reconnects: Vec<Value> = objects(&output)
+        .into_iter()
+        .filter(|line| line["kind"] == "error")
+        .collect();
+    assert_eq!(reconnects.len(), 2, "{reconnects:?}");
+    let seen = server.seen();
+    assert_eq!(seen.len(), 3);
+    // 200 ms, then doubled after a connection without a message; jitter
+    // adds at most a quarter.
+    for (n, (line, (base, attempt))) in reconnects.iter().zip([(200, 1), (400, 2)]).enumerate() {
+        assert_eq!(line["attempt"], attempt, "{line}");
+        let delay = line["delay_ms"].as_u64().unwrap();
+        assert!((base..=base * 5 / 4).contains(&delay), "{line}");
+        let waited = seen[n + 1].at - seen[n].at;
+        assert!(waited >= Duration::from_millis(delay), "{waited:?} {line}");
+    }
+}
+
+#[tokio::test]
+async fn human_mode_prints_delays_for_people() {
+    let server = RawServer::start(|n, _| match n {
+        0 => vec![sse_head(), write("retry: 1500\ndata: a\n\n")],
+        _ => vec![write(NO_CONTENT)],
+    })
+    .await;
+    let output = run(&[&server.url]).await;
+    assert_eq!(output.status.code(), Some(0));
+    let text = stderr(&output);
+    let shown = text
+        .split_once("; reconnecting in ")
+        .and_then(|(_, rest)| rest.split_once(" s\n"))
+        .map(|(delay, _)| delay)
+        .unwrap_or_else(|| panic!("no delay in seconds: {text}"));
+    // 1.5 s plus at most a quarter of jitter, to two decimals at most.
+    let secs: f64 = shown.parse().unwrap();
+    assert!((1.5..=1.875).contains(&secs), "{text}");
+    assert!(
+        shown
+            .split('.')
+            .nth(1)
+            .is_none_or(|decimals| decimals.len() <= 2),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn human_mode_says_why_the_feed_closed() {
     let server = RawServer::start(|n, _| match n {
         0 => vec![sse_head(), write("retry: 1\ndata: a\n\n")],
@@ -188,7 +244,9 @@ async fn a_dead_port_gives_up_after_the_connect_attempts() {
         .collect();
     assert_eq!(kinds, ["error", "error", "closed"], "{all:?}");
     assert_eq!(all[0]["reconnecting"], true);
+    assert_eq!(all[0]["attempt"], 1);
     assert_eq!(all[1]["reconnecting"], false);
+    assert!(all[1].get("attempt").is_none() && all[1].get("delay_ms").is_none());
     let message = all[2]["message"].as_str().unwrap();
     assert!(
         message.starts_with("gave up after 2 attempts: "),
@@ -207,6 +265,129 @@ async fn a_dead_port_gives_up_after_the_connect_attempts() {
 }
 
 #[tokio::test]
+async fn a_dead_port_fails_in_under_a_second_by_default() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    support::example("ssecat"); // built before the clock starts
+    let started = std::time::Instant::now();
+    let output = run(&["--json", &format!("http://127.0.0.1:{port}/")]).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let all = objects(&output);
+    let delays: Vec<_> = all
+        .iter()
+        .filter_map(|line| line["delay_ms"].as_u64())
+        .collect();
+    assert_eq!(delays, [250, 500], "{all:?}");
+    let message = all.last().unwrap()["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("gave up after 3 attempts: "),
+        "{message}"
+    );
+}
+
+/// A response refused with `status` (e.g. "503 Service Unavailable").
+fn refused(status: &str) -> Vec<Step> {
+    vec![head(status, &[("content-length", "0")])]
+}
+
+#[tokio::test]
+async fn a_refusal_the_policy_does_not_retry_is_one_attempt_not_a_giving_up() {
+    let server = RawServer::start(|_, _| refused("429 Too Many Requests")).await;
+    let output = run(&[&server.url]).await;
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output),
+        "ssecat: the server answered with status 429 Too Many Requests\n"
+    );
+    assert_eq!(server.seen().len(), 1);
+
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let output = run(&["--json", "--once", &format!("http://127.0.0.1:{port}/")]).await;
+    assert_eq!(output.status.code(), Some(1));
+    let closed = objects(&output).pop().unwrap();
+    let message = closed["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("the request to the event stream failed"),
+        "a one-shot request is sent once: {message}"
+    );
+}
+
+#[tokio::test]
+async fn giving_up_on_a_retried_status_counts_the_requests_sent() {
+    let server = RawServer::start(|_, _| refused("503 Service Unavailable")).await;
+    let output = run(&[
+        "--json",
+        "--retry-statuses",
+        "503",
+        "--connect-attempts",
+        "2",
+        &server.url,
+    ])
+    .await;
+    assert_eq!(output.status.code(), Some(1));
+    let closed = objects(&output).pop().unwrap();
+    assert_eq!(
+        closed["message"],
+        "gave up after 2 attempts: the server answered with status 503 Service Unavailable"
+    );
+    assert_eq!(server.seen().len(), 2);
+}
+
+#[tokio::test]
+async fn max_retries_counts_the_requests_sent_not_only_the_reconnects() {
+    let server = RawServer::start(|_, _| refused("503 Service Unavailable")).await;
+    let output = run(&["--retry-statuses", "503", "--max-retries", "1", &server.url]).await;
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).ends_with(
+            "ssecat: gave up after 2 attempts: \
+             the server answered with status 503 Service Unavailable\n"
+        ),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(server.seen().len(), 2, "the request and one reconnect");
+
+    // After a message, the count starts again: the reconnects since it.
+    let server = RawServer::start(|n, _| match n {
+        0 => vec![sse_head(), write("retry: 10\ndata: a\n\n")],
+        _ => refused("503 Service Unavailable"),
+    })
+    .await;
+    let output = run(&[
+        "--json",
+        "--retry-statuses",
+        "503",
+        "--max-retries",
+        "1",
+        &server.url,
+    ])
+    .await;
+    let all = objects(&output);
+    assert_eq!(
+        all.last().unwrap()["message"],
+        "gave up after 1 attempt since the last message: \
+         the server answered with status 503 Service Unavailable"
+    );
+    // The error line carries the cause; the count is the closed line's.
+    assert_eq!(
+        all[all.len() - 2]["message"],
+        "the server answered with status 503 Service Unavailable"
+    );
+    assert_eq!(server.seen().len(), 2, "the feed and one reconnect");
+}
+
+#[tokio::test]
 async fn a_request_that_cannot_be_sent_fails_at_once() {
     let output = run(&["--json", "ftp://127.0.0.1:9/feed"]).await;
     assert_eq!(output.status.code(), Some(1));
@@ -219,6 +400,59 @@ async fn a_request_that_cannot_be_sent_fails_at_once() {
             .unwrap()
             .contains("URL scheme is not allowed"),
         "{all:?}"
+    );
+}
+
+/// The test CA's certificate, as a user hands it to `--cacert`.
+const TEST_CA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/tls/ca.pem");
+
+#[tokio::test]
+async fn a_private_ca_is_trusted_with_cacert_and_any_certificate_with_insecure() {
+    let (port, accepted) = support::tls_feed().await;
+    let by_ip = format!("https://127.0.0.1:{port}/feed");
+    let by_name = format!("https://localhost:{port}/feed");
+    let over_tls =
+        json!({"kind": "message", "type": "message", "data": "over tls", "last_event_id": ""});
+
+    // Untrusted by default: final at once, never retried.
+    let output = run(&["--json", &by_ip]).await;
+    assert_eq!(output.status.code(), Some(1));
+    let all = objects(&output);
+    assert_eq!(all.len(), 2, "{all:?}");
+    let message = all[0]["message"].as_str().unwrap();
+    assert!(message.contains("UnknownIssuer"), "{message}");
+    assert_eq!(accepted.load(Ordering::SeqCst), 1);
+
+    for url in [&by_ip, &by_name] {
+        let output = run(&["--json", "-n", "1", "--cacert", TEST_CA, url]).await;
+        assert_eq!(output.status.code(), Some(0), "{url}: {}", stderr(&output));
+        assert_eq!(contract(&output)[1], over_tls, "{url}");
+    }
+    for flag in ["-k", "--insecure"] {
+        let output = run(&["--json", "-n", "1", flag, &by_ip]).await;
+        assert_eq!(output.status.code(), Some(0), "{flag}: {}", stderr(&output));
+        assert_eq!(contract(&output)[1], over_tls, "{flag}");
+    }
+}
+
+#[tokio::test]
+async fn cacert_that_is_not_a_pem_certificate_exits_2() {
+    let key = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/support/tls/server-key.der"
+    );
+    let output = run(&["--cacert", key, "https://127.0.0.1:9/"]).await;
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output),
+        format!("ssecat: {key}: no PEM certificate in it\n")
+    );
+    let output = run(&["--cacert", "/nonexistent/ca.pem", "https://127.0.0.1:9/"]).await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).starts_with("ssecat: cannot read /nonexistent/ca.pem: "),
+        "{}",
+        stderr(&output)
     );
 }
 
@@ -249,6 +483,104 @@ async fn include_shows_the_opening_response() {
     let all = objects(&output);
     assert_eq!(all[0]["headers"]["x-ratelimit-remaining"], "99");
     assert_eq!(all[0]["headers"]["content-type"], "text/event-stream");
+}
+
+#[tokio::test]
+async fn include_shows_a_refused_response_too() {
+    let server = RawServer::start(|_, _| {
+        vec![head(
+            "401 Unauthorized",
+            &[
+                ("www-authenticate", r#"Bearer realm="feed""#),
+                ("content-length", "0"),
+            ],
+        )]
+    })
+    .await;
+    let output = run(&["-i", &server.url]).await;
+    assert_eq!(output.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        text.starts_with("HTTP/1.1 401 Unauthorized\nwww-authenticate: Bearer realm=\"feed\"\n"),
+        "{text}"
+    );
+    assert!(text.ends_with("\n\n"), "{text}");
+    assert_eq!(
+        stderr(&output),
+        "ssecat: the server answered with status 401 Unauthorized\n"
+    );
+}
+
+#[tokio::test]
+async fn json_comments_go_to_stderr_and_leave_stdout_to_the_four_kinds() {
+    let server = RawServer::start(|_, _| {
+        vec![
+            sse_head(),
+            write(": keep-alive\n:\ndata: a\n\n"),
+            Step::Sleep(Duration::from_secs(60)),
+        ]
+    })
+    .await;
+    let output = run(&["--json", "--comments", "-n", "1", &server.url]).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        contract(&output),
+        [
+            json!({"kind": "open"}),
+            json!({"kind": "message", "type": "message", "data": "a", "last_event_id": ""}),
+            json!({"kind": "closed"}),
+        ]
+    );
+    assert_eq!(
+        stderr(&output),
+        "{\"kind\":\"comment\",\"text\":\"keep-alive\"}\n{\"kind\":\"comment\",\"text\":\"\"}\n"
+    );
+
+    let output = run(&["--comments", "-n", "1", &server.url]).await;
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        ": keep-alive\n: \nmessage\n  a\n"
+    );
+}
+
+/// Colour is for terminals: util-linux `script` runs ssecat on one.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn no_color_turns_colour_off_on_a_terminal() {
+    let server = RawServer::start(|_, _| {
+        vec![
+            sse_head(),
+            write("id: 7\ndata: a\n\n"),
+            Step::Sleep(Duration::from_secs(60)),
+        ]
+    })
+    .await;
+    let command = format!(
+        "'{}' -n 1 {}",
+        support::example("ssecat").display(),
+        server.url
+    );
+    for (no_color, coloured) in [(None, true), (Some(""), true), (Some("1"), false)] {
+        let mut script = tokio::process::Command::new("script");
+        script
+            .args(["-qec", &command, "/dev/null"])
+            .env_remove("NO_COLOR")
+            .kill_on_drop(true);
+        if let Some(value) = no_color {
+            script.env("NO_COLOR", value);
+        }
+        let output = tokio::time::timeout(Duration::from_secs(30), script.output())
+            .await
+            .expect("ssecat hung")
+            .expect("util-linux script runs ssecat on a terminal");
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(text.contains("id=7"), "NO_COLOR={no_color:?}: {text:?}");
+        assert_eq!(
+            text.contains('\x1b'),
+            coloured,
+            "NO_COLOR={no_color:?}: {text:?}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -319,6 +651,123 @@ async fn sends_method_headers_body_from_a_file_and_last_event_id() {
     assert_eq!(seen[0].header("x-trace").as_deref(), Some("1"));
     assert_eq!(seen[0].header("last-event-id").as_deref(), Some("41"));
     assert_eq!(seen[0].header("content-length").as_deref(), Some("15"));
+}
+
+/// How many times the request's head names `name`.
+fn header_count(request: &support::SeenRequest, name: &str) -> usize {
+    request
+        .head
+        .lines()
+        .filter(|line| {
+            line.split_once(':')
+                .is_some_and(|(key, _)| key.trim().eq_ignore_ascii_case(name))
+        })
+        .count()
+}
+
+#[tokio::test]
+async fn data_is_a_form_post_sent_once_as_curl_sends_it() {
+    let server = RawServer::start(|_, _| vec![sse_head(), write("retry: 1\ndata: ok\n\n")]).await;
+    let output = run(&["--json", "-d", "q=sse&n=1", &server.url]).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(objects(&output).last().unwrap()["reason"], "completed");
+    let seen = server.seen();
+    assert_eq!(seen.len(), 1, "a POST is not sent again");
+    assert_eq!(seen[0].method(), "POST");
+    assert_eq!(seen[0].body, b"q=sse&n=1");
+    assert_eq!(
+        seen[0].header("content-type").as_deref(),
+        Some("application/x-www-form-urlencoded")
+    );
+    assert_eq!(
+        seen[0].header("accept").as_deref(),
+        Some("text/event-stream")
+    );
+
+    // -H replaces the form's Content-Type; -X keeps its method.
+    let output = run(&[
+        "--once",
+        "-X",
+        "PUT",
+        "-d",
+        "hello",
+        "-H",
+        "content-type: text/plain",
+        &server.url,
+    ])
+    .await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let put = server.seen().pop().unwrap();
+    assert_eq!(put.method(), "PUT");
+    assert_eq!(put.header("content-type").as_deref(), Some("text/plain"));
+    assert_eq!(header_count(&put, "content-type"), 1);
+}
+
+#[tokio::test]
+async fn json_body_posts_json_and_accepts_a_stream_first() {
+    let server = RawServer::start(|_, _| vec![sse_head(), write("data: ok\n\n")]).await;
+    let body = std::env::temp_dir().join(format!("ssecat-json-{}.json", std::process::id()));
+    std::fs::write(&body, r#"{"stream":true}"#).unwrap();
+    let output = run(&["--json-body", &format!("@{}", body.display()), &server.url]).await;
+    std::fs::remove_file(&body).ok();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let post = server.seen().pop().unwrap();
+    assert_eq!(post.method(), "POST");
+    assert_eq!(post.body, br#"{"stream":true}"#);
+    assert_eq!(
+        post.header("content-type").as_deref(),
+        Some("application/json")
+    );
+    assert_eq!(
+        post.header("accept").as_deref(),
+        Some("text/event-stream, application/json")
+    );
+
+    // A caller's Accept is kept, and the library adds the stream to it.
+    let output = run(&[
+        "--json-body",
+        "{}",
+        "-H",
+        "Accept: application/json",
+        &server.url,
+    ])
+    .await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let post = server.seen().pop().unwrap();
+    assert_eq!(
+        post.header("accept").as_deref(),
+        Some("application/json, text/event-stream")
+    );
+    assert_eq!(header_count(&post, "accept"), 1);
+}
+
+#[tokio::test]
+async fn retry_statuses_is_refused_for_a_request_sent_once() {
+    let server = RawServer::start(|_, _| vec![write(NO_CONTENT)]).await;
+    let url = server.url.as_str();
+    for args in [
+        &["-X", "POST", "--retry-statuses", "503", url][..],
+        &["-d", "x", "--retry-statuses", "503", url],
+        &["--json-body", "{}", "--retry-statuses", "transient", url],
+        &["--once", "--retry-statuses", "503", url],
+    ] {
+        let output = run(args).await;
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&output).contains("--retry-statuses"), "{args:?}");
+    }
+    assert!(server.seen().is_empty(), "nothing was sent");
+    for args in [
+        &["-X", "POST", "--reconnect", "--retry-statuses", "503", url][..],
+        &["-X", "POST", "--resume-get", "--retry-statuses", "503", url],
+    ] {
+        let output = run(args).await;
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
 }
 
 #[tokio::test]
@@ -512,11 +961,35 @@ async fn bad_arguments_exit_2() {
         &["--connect-attempts", "0", "http://127.0.0.1:9/"],
         &["--max-server-delay", "0", "http://127.0.0.1:9/"],
         &["--once", "--reconnect", "http://127.0.0.1:9/"],
+        &["-d", "a", "--json-body", "{}", "http://127.0.0.1:9/"],
     ] {
         let output = run(args).await;
         assert_eq!(output.status.code(), Some(2), "{args:?}");
         assert!(output.stdout.is_empty(), "{args:?}");
         assert!(!output.stderr.is_empty(), "{args:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_url_without_a_scheme_exits_2_suggesting_http() {
+    for (url, said) in [
+        (
+            "127.0.0.1:9/feed",
+            "ssecat: \"127.0.0.1:9/feed\" has no scheme: did you mean http://127.0.0.1:9/feed?\n",
+        ),
+        (
+            "localhost:9",
+            "ssecat: \"localhost:9\" has no scheme: did you mean http://localhost:9?\n",
+        ),
+        (
+            "http://127.0.0.1:99999/",
+            "ssecat: \"http://127.0.0.1:99999/\" is not a valid URL: invalid port number\n",
+        ),
+    ] {
+        let output = run(&["--json", url]).await;
+        assert_eq!(output.status.code(), Some(2), "{url}");
+        assert!(output.stdout.is_empty(), "{url}");
+        assert_eq!(stderr(&output), said);
     }
 }
 

@@ -475,3 +475,52 @@ pub async fn untrusted_tls_server() -> (String, Arc<AtomicUsize>) {
     });
     (url, accepted)
 }
+
+/// A TLS server on loopback with a certificate for 127.0.0.1 and localhost
+/// signed by the test CA (`tests/support/tls/ca.pem`, which no system
+/// trusts): each connection that completes a handshake gets one event,
+/// `data: over tls`, in a body of known length. Returns its port and the
+/// count of connections it took.
+pub async fn tls_feed() -> (u16, Arc<AtomicUsize>) {
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivatePkcs8KeyDer};
+    let cert = CertificateDer::from(include_bytes!("tls/server.der").to_vec());
+    let key = PrivatePkcs8KeyDer::from(include_bytes!("tls/server-key.der").to_vec());
+    let config = tokio_rustls::rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], key.into())
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(socket).await else {
+                    return;
+                };
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tls.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let body = "data: over tls\n\n";
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\
+                     content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                if tls.write_all(response.as_bytes()).await.is_ok() {
+                    let _ = tls.shutdown().await;
+                }
+            });
+        }
+    });
+    (port, accepted)
+}
