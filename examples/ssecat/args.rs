@@ -87,7 +87,7 @@ pub(crate) struct Args {
     pub(crate) connect_attempts: u32,
 
     /// Wait at most this many seconds when the server asks for a longer
-    /// delay (`retry:`, `Retry-After`).
+    /// delay (`retry:`, `Retry-After`); default 600.
     #[arg(long, value_name = "SECS", value_parser = positive_seconds)]
     pub(crate) max_server_delay: Option<Duration>,
 
