@@ -110,9 +110,11 @@
 //! - [`RetryPolicy::max_retries`] and [`RetryPolicy::max_elapsed`] end a
 //!   run of failed attempts with [`Error::RetriesExhausted`].
 //! - One-shot mode (`reconnect(false)`) is for request/response streams such
-//!   as LLM completions: the request is sent once, a clean end of the body
-//!   ends the stream, and a body cut mid-event is [`Error::Truncated`]. It is
-//!   the default for a request whose method is not GET, HEAD or OPTIONS.
+//!   as LLM completions: the request is sent once (again only after a
+//!   refusal the retry policy retries, such as a 429, before any stream
+//!   opened), a clean end of the body ends the stream, and a body cut
+//!   mid-event is [`Error::Truncated`]. It is the default for a request
+//!   whose method is not GET, HEAD or OPTIONS.
 //!   With a resume request (`EventSourceBuilder::resume_with`), a one-shot
 //!   stream cut before it completes is resumed with that request (a GET with
 //!   `Last-Event-ID`, never the first request again), as MCP's Streamable

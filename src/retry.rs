@@ -247,8 +247,9 @@ impl RetryPolicy {
     /// Decides each reconnect: `hook` sees why a connection ended or was
     /// refused, the attempt number and the policy's own decision, and
     /// answers [`RetryDecision::Default`], [`RetryAfter`](RetryDecision::RetryAfter)
-    /// or [`Stop`](RetryDecision::Stop). It is not called in one-shot mode,
-    /// for parser limit errors, or when the request cannot be sent again.
+    /// or [`Stop`](RetryDecision::Stop). It is not called when a one-shot
+    /// stream ends (unless it can be resumed), for parser limit errors, or
+    /// when the request cannot be sent again.
     ///
     /// ```
     /// use std::time::Duration;

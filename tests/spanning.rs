@@ -269,14 +269,16 @@ async fn with_no_event_id_there_is_nothing_to_resume_from() {
 }
 
 #[tokio::test]
-async fn a_refused_post_is_never_resumed() {
-    let server =
-        RawServer::start(|_, _| vec![head("503 Service Unavailable", &[("retry-after", "0")])])
-            .await;
+async fn a_refused_post_is_sent_again_when_the_policy_retries_its_status_never_resumed() {
+    let server = RawServer::start(|n, _| match n {
+        0 | 1 => vec![head("429 Too Many Requests", &[("retry-after", "0")])],
+        _ => vec![sse_head(), write("id: 1\ndata: answer\n\n")],
+    })
+    .await;
     let client = reqwest::Client::new();
     let url = server.url.clone();
     let mut source = EventSource::builder(client.post(&url).body("{}"))
-        .retry_policy(fast().retry_transient_statuses())
+        .retry_policy(fast().retry_status(429))
         .last_event_id("seeded")
         .resume_with(move |_| client.get(&url))
         .build()
@@ -284,7 +286,47 @@ async fn a_refused_post_is_never_resumed() {
     let items = collect_all(&mut source).await;
     assert_eq!(
         items,
+        [
+            "reconnecting: the server answered with status 429 Too Many Requests",
+            "reconnecting: the server answered with status 429 Too Many Requests",
+            "open",
+            r#"message message "answer" id=1"#
+        ]
+    );
+    // The POST, body and all, three times: the server did not act on it.
+    let seen = server.seen();
+    assert_eq!(seen.len(), 3);
+    for request in &seen {
+        assert_eq!(request.method(), "POST");
+        assert_eq!(request.body, b"{}");
+    }
+    // A status the policy does not retry is final.
+    let server = RawServer::start(|_, _| vec![head("503 Service Unavailable", &[])]).await;
+    let mut source = EventSource::builder(reqwest::Client::new().post(&server.url).body("{}"))
+        .retry_policy(fast().retry_status(429))
+        .build()
+        .unwrap();
+    assert_eq!(
+        collect_all(&mut source).await,
         ["error: the server answered with status 503 Service Unavailable"]
+    );
+    assert_eq!(server.seen().len(), 1);
+}
+
+#[tokio::test]
+async fn a_streamed_post_refused_cannot_be_sent_again_and_says_why() {
+    let server = RawServer::start(|_, _| vec![head("429 Too Many Requests", &[])]).await;
+    let chunks = futures_util::stream::iter([Ok::<_, std::io::Error>("{}")]);
+    let post = reqwest::Client::new()
+        .post(&server.url)
+        .body(reqwest::Body::wrap_stream(chunks));
+    let mut source = EventSource::builder(post)
+        .retry_policy(fast().retry_status(429))
+        .build()
+        .unwrap();
+    assert_eq!(
+        collect_all(&mut source).await,
+        ["error: the server answered with status 429 Too Many Requests"]
     );
     assert_eq!(server.seen().len(), 1);
 }

@@ -742,31 +742,30 @@ async fn json_body_posts_json_and_accepts_a_stream_first() {
 }
 
 #[tokio::test]
-async fn retry_statuses_is_refused_for_a_request_sent_once() {
-    let server = RawServer::start(|_, _| vec![write(NO_CONTENT)]).await;
-    let url = server.url.as_str();
-    for args in [
-        &["-X", "POST", "--retry-statuses", "503", url][..],
-        &["-d", "x", "--retry-statuses", "503", url],
-        &["--json-body", "{}", "--retry-statuses", "transient", url],
-        &["--once", "--retry-statuses", "503", url],
-    ] {
-        let output = run(args).await;
-        assert_eq!(output.status.code(), Some(2), "{args:?}");
-        assert!(stderr(&output).contains("--retry-statuses"), "{args:?}");
-    }
-    assert!(server.seen().is_empty(), "nothing was sent");
-    for args in [
-        &["-X", "POST", "--reconnect", "--retry-statuses", "503", url][..],
-        &["-X", "POST", "--resume-get", "--retry-statuses", "503", url],
-    ] {
-        let output = run(args).await;
-        assert_eq!(
-            output.status.code(),
-            Some(0),
-            "{args:?}: {}",
-            stderr(&output)
-        );
+async fn retry_statuses_sends_a_refused_post_again_and_never_after_its_stream() {
+    for once in [false, true] {
+        let server = RawServer::start(|n, _| match n {
+            0 => vec![head("503 Service Unavailable", &[("retry-after", "0")])],
+            _ => vec![sse_head(), write("data: a\n\n")],
+        })
+        .await;
+        let mut args = vec!["--json", "-d", "x", "--retry-statuses", "503"];
+        if once {
+            args.push("--once");
+        }
+        args.push(&server.url);
+        let output = run(&args).await;
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let kinds: Vec<_> = objects(&output)
+            .iter()
+            .map(|line| line["kind"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(kinds, ["error", "open", "message", "closed"]);
+        assert_eq!(objects(&output)[0]["reconnecting"], true);
+        // The POST twice, body and all; its clean end is the end.
+        let seen = server.seen();
+        assert_eq!(seen.len(), 2, "--once: {once}");
+        assert!(seen.iter().all(|r| r.method() == "POST" && r.body == b"x"));
     }
 }
 

@@ -70,8 +70,9 @@ pub(crate) struct Args {
 
     /// Retry these statuses instead of failing: a comma-separated list of
     /// codes (100-599), or 'transient' for 408, 429, 500, 502, 503, 504.
-    /// Retrying sends the request again, so a request sent once (a POST,
-    /// --once) needs --reconnect, or --resume-get for the resuming GETs.
+    /// A request sent once (a POST, --once) is sent again only when it is
+    /// refused with one of these before its stream opened: the server did
+    /// not act on it.
     #[arg(long, value_name = "LIST", value_parser = status_list)]
     pub(crate) retry_statuses: Option<Statuses>,
 

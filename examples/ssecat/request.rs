@@ -108,22 +108,6 @@ pub(crate) fn build(args: &Args, url: &str) -> Result<(EventSource, GaveUp), Str
              a {method} reconnects with Last-Event-ID by itself"
         ));
     }
-    // Retrying a status means sending the request again, which a request
-    // sent once never is: refused rather than ignored, since the user
-    // expects a 503 to be retried, and saying how to get that.
-    let sent_once = args.once || (!reconnects && !args.reconnect);
-    if args.retry_statuses.is_some() && sent_once && !args.resume_get {
-        return Err(if args.once {
-            "--retry-statuses has nothing to retry with --once, which sends the request once"
-                .to_owned()
-        } else {
-            format!(
-                "--retry-statuses has nothing to retry: a {method} is sent once; \
-                 --reconnect sends it again (on these statuses and whenever its stream ends), \
-                 --resume-get retries the GETs that resume it"
-            )
-        });
-    }
     let mut headers = Vec::new();
     for header in &args.headers {
         let (name, value) = header

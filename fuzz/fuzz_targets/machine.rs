@@ -16,7 +16,9 @@
 //! (unless `reconnect_now`), each `Connect` carries the last event ID,
 //! nothing after a delivered sentinel (which completes the stream), and in
 //! one-shot mode no second `Connect` or `Reconnecting` but a resume (with
-//! `resume`, once a stream opened, with a last event ID to resume from).
+//! `resume`, once a stream opened, with a last event ID to resume from) or,
+//! before any stream opened, the first request sent again after a refusal
+//! with a status the policy retries.
 #![no_main]
 
 use std::time::{Duration, Instant};
@@ -344,7 +346,11 @@ impl Model {
     fn schedule(&mut self, now: Instant, cause: Kind, server_delay: Option<Duration>) {
         self.conn = None;
         self.first_attempt = false;
-        if !self.may_connect_again() {
+        // A refusal the policy retries, before any stream opened: the
+        // server did not act on the request, which is sent again.
+        let resend =
+            !self.has_opened && matches!(&cause, Kind::Status(s) if self.retried.contains(s));
+        if !self.may_connect_again() && !resend {
             self.fail(cause);
             return;
         }
@@ -459,11 +465,25 @@ fn parser(config: &Config, prefeed: Option<&[u8]>) -> (Parser, Vec<Out>) {
     (parser, items)
 }
 
-/// In one-shot mode, another attempt is a resume: `resume` is on, a stream
-/// opened, and there is an ID to resume from.
-fn assert_resume(what: &str, resume: bool, opened: bool, last_event_id: &str) {
-    assert!(resume, "{what} in one-shot mode without resume");
-    assert!(opened, "{what} before a stream opened");
+/// In one-shot mode, another attempt is a resume (`resume` is on, a stream
+/// opened, and there is an ID to resume from) or, before any stream opened,
+/// a refusal the policy retries sent again (`last_cause`).
+fn assert_another_attempt(
+    what: &str,
+    model: &Model,
+    opened: bool,
+    last_cause: Option<&Kind>,
+    last_event_id: &str,
+) {
+    if !opened {
+        let retried = matches!(last_cause, Some(Kind::Status(s)) if model.retried.contains(s));
+        assert!(
+            retried,
+            "{what} before a stream opened, not after a retried refusal"
+        );
+        return;
+    }
+    assert!(model.resume, "{what} in one-shot mode without resume");
     assert!(
         !last_event_id.is_empty(),
         "{what} with no ID to resume from"
@@ -484,6 +504,8 @@ struct Driver {
     completed: bool,
     /// An `Open` event was seen.
     opened: bool,
+    /// The cause of the last `Reconnecting` seen.
+    last_cause: Option<Kind>,
     /// How many `Connect`s were seen.
     connects: u32,
     last_action: Option<Action>,
@@ -589,6 +611,7 @@ impl Driver {
             closed: false,
             completed: false,
             opened: false,
+            last_cause: None,
             connects: 0,
             last_action: None,
         };
@@ -795,11 +818,13 @@ impl Driver {
                 );
                 self.opened = true;
             }
-            if let Got::Reconnecting { .. } = event
-                && !self.model.reconnect
-            {
-                let id = self.machine.last_event_id();
-                assert_resume("a reconnect", self.model.resume, self.opened, id);
+            if let Got::Reconnecting { cause, .. } = &event {
+                self.last_cause = Some(cause.clone());
+                if !self.model.reconnect {
+                    let id = self.machine.last_event_id();
+                    let cause = self.last_cause.as_ref();
+                    assert_another_attempt("a reconnect", &self.model, self.opened, cause, id);
+                }
             }
             if let Got::Item(Out::Event {
                 event_type,
@@ -871,7 +896,9 @@ impl Driver {
                     assert!(!self.closed, "Connect after CLOSED");
                     self.connects += 1;
                     if self.connects > 1 && !m.reconnect {
-                        assert_resume("a second Connect", m.resume, self.opened, last_event_id);
+                        let cause = self.last_cause.as_ref();
+                        let (what, id) = ("a second Connect", last_event_id);
+                        assert_another_attempt(what, m, self.opened, cause, id);
                     }
                     assert!(
                         !matches!(self.last_action, Some(Action::Connect { .. })),

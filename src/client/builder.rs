@@ -92,8 +92,10 @@ impl EventSourceBuilder {
         self
     }
 
-    /// `false` for one-shot mode: never reconnect and never send the request
-    /// twice (an LLM completion over POST). The body ending at an event
+    /// `false` for one-shot mode: never reconnect, and send the request
+    /// again only when it is refused, before its stream opened, with a
+    /// status the [`RetryPolicy`] retries (a 429: the server did not act on
+    /// it). For an LLM completion over POST. The body ending at an event
     /// boundary ends the stream; ending inside an event is
     /// [`Error::Truncated`]; a network error is final.
     ///
@@ -292,6 +294,7 @@ impl EventSourceBuilder {
                 .unwrap_or_else(|| is_repeatable(request.method()));
             sent_again(client, request, reconnect && !resumes)
         };
+        let mut resendable = true;
         let source = match self.source {
             Source::Builder(builder) => {
                 let (client, request) = (*builder).build_split();
@@ -303,11 +306,15 @@ impl EventSourceBuilder {
                 if reconnect && !resumes {
                     return Err(Error::BodyNotCloneable);
                 }
+                resendable = false;
                 RequestSource::Response(Some(response))
             }
             Source::Factory(make) => RequestSource::Factory(make),
             Source::AsyncFactory(make) => RequestSource::AsyncFactory(make),
         };
+        if matches!(source, RequestSource::Once(_)) {
+            resendable = false;
+        }
         let requests = Requests::new(source, self.resume);
         let auto_one_shot = self.reconnect.is_none() && requests.is_factory();
         let mut parser = self.parser.build();
@@ -315,7 +322,8 @@ impl EventSourceBuilder {
             parser.set_last_event_id(id);
         }
         let now = super::platform::now();
-        let config = self.machine.reconnect(reconnect);
+        let mut config = self.machine.reconnect(reconnect);
+        config.resend_refused = resendable;
         let machine = Machine::with_config(now, parser, self.policy, config);
         let refusal_body = (self.refusal_body_limit, self.refusal_body_timeout);
         Ok(EventSource::start(
@@ -328,18 +336,19 @@ impl EventSourceBuilder {
     }
 }
 
-/// How a fixed request is sent: on each attempt (`again`), or once.
+/// How a fixed request is sent: cloned per attempt when it can be, else
+/// once, which is an error when it must be sent `again` (to reconnect).
 fn sent_again(
     client: reqwest::Client,
     request: reqwest::Request,
     again: bool,
 ) -> Result<RequestSource, Error> {
-    if !again {
-        Ok(RequestSource::Once(Some((client, request))))
-    } else if request.try_clone().is_none() {
+    if request.try_clone().is_some() {
+        Ok(RequestSource::Template(client, request))
+    } else if again {
         Err(Error::BodyNotCloneable)
     } else {
-        Ok(RequestSource::Template(client, request))
+        Ok(RequestSource::Once(Some((client, request))))
     }
 }
 

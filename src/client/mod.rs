@@ -391,7 +391,7 @@ impl Driver {
     fn connect(&mut self, last_event_id: &str, attempt: u32) -> Result<Conn, Error> {
         let machine = &self.machine;
         let context = || request_context(machine, last_event_id, attempt);
-        Ok(match self.requests.next(context)? {
+        Ok(match self.requests.next(machine.has_opened(), context)? {
             Attempt::Send(client, request) => {
                 Conn::Requesting(self.send(client, request, last_event_id))
             }

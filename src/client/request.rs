@@ -61,9 +61,9 @@ pub(super) struct Requests {
 
 /// What the first request is made from.
 pub(super) enum RequestSource {
-    /// The same request every time (cloned per attempt).
+    /// The same request every time it is sent (cloned per attempt).
     Template(reqwest::Client, reqwest::Request),
-    /// One request, sent once (one-shot mode, whose body may be a stream).
+    /// One request that cannot be cloned (a streamed body), sent once.
     Once(Option<(reqwest::Client, reqwest::Request)>),
     /// A response the caller already has: the first attempt's answer.
     Response(Option<Box<reqwest::Response>>),
@@ -119,12 +119,16 @@ impl Requests {
     }
 
     /// The next attempt's request; `context` is what a factory is told.
+    /// `opened`: a stream has opened, so a resume request follows; before
+    /// that, an attempt sends the first request again (a refusal the policy
+    /// retries).
     pub(super) fn next(
         &mut self,
+        opened: bool,
         context: impl FnOnce() -> RequestContext,
     ) -> Result<Attempt, Error> {
         let first = !std::mem::replace(&mut self.started, true);
-        if let (false, Some(resume)) = (first, &mut self.resume) {
+        if let (false, true, Some(resume)) = (first, opened, &mut self.resume) {
             return resume.make(context());
         }
         match &mut self.source {

@@ -39,6 +39,9 @@ pub struct MachineConfig {
     pub(super) jitter_seed: Option<u64>,
     pub(super) complete_on: Option<Sentinel>,
     pub(super) dedupe_ids: usize,
+    /// The driver can send a one-shot request again after a refusal the
+    /// policy retries (false for a streamed body or a response taken over).
+    pub(crate) resend_refused: bool,
 }
 
 impl fmt::Debug for MachineConfig {
@@ -51,6 +54,7 @@ impl fmt::Debug for MachineConfig {
             .field("jitter_seed", &self.jitter_seed)
             .field("complete_on", &self.complete_on.as_ref().map(|_| "Fn"))
             .field("dedupe_ids", &self.dedupe_ids)
+            .field("resend_refused", &self.resend_refused)
             .finish()
     }
 }
@@ -73,14 +77,17 @@ impl MachineConfig {
             jitter_seed: None,
             complete_on: None,
             dedupe_ids: 0,
+            resend_refused: true,
         }
     }
 
     /// One-shot mode (`false`): never reconnect, as for a POST whose
     /// response is the stream (an LLM completion). A clean end of the body
     /// ends the stream; a truncated one is [`Error::Truncated`]; a network
-    /// error is final. See [`resume`](Self::resume) for a one-shot stream
-    /// that can be resumed.
+    /// error is final. One request is sent again: one refused, before any
+    /// stream opened, with a status the retry policy retries (a 429 or a
+    /// 503 with `Retry-After`), which the server did not act on. See
+    /// [`resume`](Self::resume) for a one-shot stream that can be resumed.
     pub fn reconnect(mut self, reconnect: bool) -> Self {
         self.reconnect = reconnect;
         self
@@ -95,8 +102,9 @@ impl MachineConfig {
     /// reconnect) and asks for another request: the driver sends a resume
     /// request (a GET with `Last-Event-ID`, say), never the first one again.
     /// With no event ID there is nothing to resume from, and the stream
-    /// fails as in one-shot mode. A first request that is refused or fails
-    /// before its stream opens is final.
+    /// fails as in one-shot mode. Nothing is resumed before a stream opened:
+    /// a first request that fails then is final, and one refused with a
+    /// status the policy retries is sent again, as in one-shot mode.
     ///
     /// Resuming goes on until the stream completes: it ends cleanly without
     /// a sentinel, or with its sentinel's message.

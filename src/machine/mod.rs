@@ -230,6 +230,13 @@ impl Machine {
         self
     }
 
+    /// Whether a connection has opened (a 200 `text/event-stream` response
+    /// was announced): a driver then sends a resume request rather than the
+    /// first one again.
+    pub fn has_opened(&self) -> bool {
+        self.has_opened
+    }
+
     /// Whether the machine reconnects (`false`: one-shot mode).
     pub fn reconnects(&self) -> bool {
         self.config.reconnect
@@ -525,8 +532,8 @@ impl Machine {
     /// discarded, so the server resends it. Not counted as a failed attempt.
     ///
     /// Returns false, doing nothing, when the machine is closed or in
-    /// one-shot mode (whose request is never sent twice), unless the stream
-    /// can be [resumed](MachineConfig::resume) now.
+    /// one-shot mode (whose stream, once open, is never requested again),
+    /// unless the stream can be [resumed](MachineConfig::resume) now.
     pub fn reconnect_now(&mut self, now: Instant) -> bool {
         if !self.may_connect_again() || self.state == State::Closed {
             return false;

@@ -23,7 +23,9 @@ impl Machine {
         server_delay: Option<Duration>,
     ) {
         self.first_attempt = false;
-        if !self.may_connect_again() || !consults_policy(&cause) {
+        if !(self.may_connect_again() || self.may_resend_refused(&cause))
+            || !consults_policy(&cause)
+        {
             self.fail(cause);
             return;
         }
@@ -92,6 +94,15 @@ impl Machine {
     pub(super) fn may_connect_again(&self) -> bool {
         self.config.reconnect
             || (self.config.resume && self.has_opened && !self.parser.last_event_id().is_empty())
+    }
+
+    /// Whether a one-shot request refused before any stream opened may be
+    /// sent again: its status is one the retry policy retries (a 429 or 503:
+    /// the server did not act on it), and the driver can resend it.
+    fn may_resend_refused(&self, cause: &Error) -> bool {
+        !self.has_opened
+            && self.config.resend_refused
+            && matches!(cause, Error::Status(refusal) if self.policy.retries_status(refusal.head().status()))
     }
 
     /// "Fail the connection": the error is the last item.
@@ -213,12 +224,11 @@ mod tests {
     #[test]
     fn the_first_request_is_never_resumed() {
         let t0 = Instant::now();
-        // Refused, even with a status the policy retries and a seeded ID.
+        // Refused, even with a seeded ID.
         let mut parser = crate::parser::Parser::new();
         parser.set_last_event_id("9");
         let config = MachineConfig::new().reconnect(false).resume(true);
-        let policy = RetryPolicy::new().retry_status(503).jitter(0.0);
-        let mut m = Machine::with_config(t0, parser, policy, config);
+        let mut m = Machine::with_config(t0, parser, RetryPolicy::new(), config);
         let _ = actions(&mut m);
         m.handle_response(t0, head(503, None));
         assert_eq!(
@@ -230,6 +240,57 @@ mod tests {
         m.handle_error(t0, Error::Source("refused".into()));
         assert_eq!(events(&mut m), ["error: reading the event stream failed"]);
         assert!(!m.reconnect_now(t0));
+    }
+
+    #[test]
+    fn a_one_shot_request_refused_with_a_retried_status_is_sent_again() {
+        let t0 = Instant::now();
+        let policy = RetryPolicy::new().retry_status(429).max_retries(2);
+        for resume in [false, true] {
+            let config = MachineConfig::new().reconnect(false).resume(resume);
+            let mut m = configured(t0, policy.clone(), config);
+            m.handle_response(t0, head(429, None).with_header("retry-after", "7"));
+            assert_eq!(
+                events(&mut m),
+                [
+                    "reconnecting #1 in 7000ms: the server answered with status 429 Too Many Requests"
+                ]
+            );
+            // Not a resume: nothing opened, so the driver sends it again.
+            assert!(!m.has_opened());
+            let (at, _) = wait_reconnect(&mut m);
+            open_with(&mut m, at, "data: a\n\n");
+            m.handle_eof(at);
+            assert_eq!(events(&mut m), ["open", "message message a "]);
+            assert_eq!(m.close_reason(), Some(&CloseReason::Completed));
+        }
+        // A status the policy does not retry, or a request the driver
+        // cannot send again, is final.
+        let config = MachineConfig::new().reconnect(false);
+        let mut m = configured(t0, policy.clone(), config.clone());
+        m.handle_response(t0, head(503, None));
+        assert_eq!(events(&mut m).len(), 1);
+        assert_eq!(m.ready_state(), ReadyState::Closed);
+        let mut once = config;
+        once.resend_refused = false;
+        let mut m = configured(t0, policy.clone(), once);
+        m.handle_response(t0, head(429, None));
+        assert_eq!(
+            events(&mut m),
+            ["error: the server answered with status 429 Too Many Requests"]
+        );
+        // The limits apply.
+        let mut m = configured(t0, policy, MachineConfig::new().reconnect(false));
+        for _ in 0..2 {
+            m.handle_response(t0, head(429, None));
+            let _ = events(&mut m);
+            let _ = wait_reconnect(&mut m);
+        }
+        m.handle_response(t0, head(429, None));
+        assert_eq!(
+            events(&mut m),
+            ["error: gave up reconnecting after 2 attempts"]
+        );
     }
 
     #[test]
