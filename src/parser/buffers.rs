@@ -25,7 +25,8 @@ pub(super) enum Data {
     /// was handed over.
     Handed(Bytes),
     /// One `data` field, copied out of a line that spanned reads and decoded
-    /// at once, for an owned event.
+    /// at once, for an owned event: only valid UTF-8, so the same bytes as
+    /// the raw value that the limit counted.
     Text(ByteString),
     /// The raw values joined with LF in `EventBuffers::joined`, from
     /// `EventBuffers::joined_from` on.
@@ -232,14 +233,20 @@ impl EventBuffers {
                 }
                 At::Handed(chunk) => self.data = Data::Handed(chunk.slice(start..)),
                 // (Decoded now for an owned event: the line's buffer is
-                // about to be reused, and this is the copy it needs anyway.)
-                At::Copy if self.taking == Taking::Owned => {
-                    self.data = Data::Text(decode(value, None))
-                }
+                // about to be reused, and this is the copy it needs anyway.
+                // Only when valid: the limit counts invalid bytes decoded,
+                // which dispatch does from raw bytes, however the event is
+                // taken.)
                 At::Copy => {
-                    self.start_joined();
-                    self.joined.extend_from_slice(value);
-                    self.data = Data::Joined;
+                    if self.taking == Taking::Owned
+                        && let Ok(text) = simdutf8::basic::from_utf8(value)
+                    {
+                        self.data = Data::Text(ByteString::from(text));
+                    } else {
+                        self.start_joined();
+                        self.joined.extend_from_slice(value);
+                        self.data = Data::Joined;
+                    }
                 }
             },
             Data::InInput(from, to) => self.join_first(&input[from..to], value),

@@ -211,6 +211,29 @@ mod tests {
         check_with(with(14), two, &[ev("message", data, "")]);
     }
 
+    /// Found by the differential test of skip mode: a value completed in
+    /// `partial` while events were taken owned, then taken borrowed, was
+    /// read as text already decoded, so its replacement characters were not
+    /// counted against the limit.
+    #[test]
+    fn a_value_decoded_ahead_counts_its_replacement_characters_when_borrowed() {
+        for more in ["", "data\n"] {
+            let mut parser = Parser::builder().max_event_len(6).build();
+            parser.feed_slice(b"data:\xFF");
+            assert!(parser.next_item().is_none());
+            parser.feed_slice(b"\xFF\n");
+            assert!(parser.next_item().is_none());
+            parser.feed_slice(format!("{more}\n").as_bytes());
+            assert!(
+                matches!(
+                    parser.next_item_ref(),
+                    Some(Err(ParseError::EventTooLarge { limit: 6 }))
+                ),
+                "more: {more:?}"
+            );
+        }
+    }
+
     #[test]
     fn long_single_line_values_share_one_copy_of_the_chunk_short_ones_are_copied() {
         // (The chunk is long enough to be validated as a whole.)
