@@ -272,8 +272,10 @@ impl Parser {
             // with no line end before it, straight to `partial`).
             let keep = memchr::memrchr2(b'\n', b'\r', rest).map_or(0, |last| last + 1);
             let tail = rest.len() - keep;
+            // (Without a line end, the tail continues `partial`.)
+            let line = if keep == 0 { self.partial.len() } else { 0 } + tail;
             if tail >= STASH_FROM
-                && tail <= self.max_line_len
+                && line <= self.max_line_len
                 && self.bom == Bom::Done
                 && !self.pending_cr
                 && self.stash.is_empty()

@@ -300,6 +300,29 @@ mod tests {
         assert!(parser.partial.capacity() <= 2 * limit);
     }
 
+    /// The same with slices long enough to be stashed: each continued the
+    /// unfinished line in `partial` past the limit, unchecked, so a line
+    /// that never ended grew without bound and never failed.
+    #[test]
+    fn endless_line_fed_as_slices_keeps_memory_at_the_limit() {
+        let limit = 64 * 1024;
+        for size in [1000, 4000, 20_000] {
+            let mut parser = Parser::builder().max_line_len(limit).build();
+            let chunk = vec![b'x'; size];
+            let mut fed = 0;
+            let error = loop {
+                parser.feed_slice(&chunk);
+                fed += chunk.len();
+                assert!(parser.partial.len() <= limit, "chunks of {size}");
+                if let Some(result) = parser.next_item() {
+                    break result.unwrap_err();
+                }
+                assert!(fed <= limit + size, "no error after {fed} bytes");
+            };
+            assert!(matches!(error, ParseError::LineTooLong { .. }));
+        }
+    }
+
     #[test]
     fn borrowed_long_lines_swap_buffers_instead_of_allocating() {
         // With `next_item_ref`, a long data line becomes the data buffer and
