@@ -64,6 +64,8 @@ pub(super) struct EventBuffers {
     /// this holds nothing of meaning (only capacity).
     pub(super) id_buffer: String,
     pub(super) id_set: bool,
+    /// Whether the last dispatch had an `id` field of its own (`id_set`).
+    pub(super) event_had_id: bool,
     /// The stream's last event ID string, set at each dispatch, and the same
     /// as an `Arc` for owned events, made when first needed.
     pub(super) last_event_id: String,
@@ -336,6 +338,7 @@ impl EventBuffers {
     /// `take_owned` or `take_ref`.
     #[inline(always)]
     pub(super) fn begin_dispatch(&mut self) -> bool {
+        self.event_had_id = self.id_set;
         // 1. "Set the last event ID string of the event source to the value of
         //    the last event ID buffer." Even when no event follows.
         if self.id_set {
@@ -401,6 +404,55 @@ mod tests {
         // Not committed when the stream ends before the blank line.
         let (id, end) = check("id: 1\n\nid: 2\ndata: x\n", &[]);
         assert_eq!((id.as_str(), end), ("1", Some(StreamEnd::Truncated)));
+    }
+
+    #[test]
+    fn event_had_id_says_whether_the_event_had_an_id_field_of_its_own() {
+        // With an id; without, after one with; with the id it had already;
+        // with a NUL (ignored); empty (valid: clears the ID); after a block
+        // with an id but no data; seeded, without.
+        let input = b"id: 1\ndata: a\n\ndata: b\n\nid: 1\ndata: c\n\nid: 2\x003\ndata: d\n\n\
+            id\ndata: e\n\nid: 4\n\ndata: f\n\n";
+        let expected = [
+            ("a", true),
+            ("b", false),
+            ("c", true),
+            ("d", false),
+            ("e", true),
+            ("f", false),
+        ];
+        for size in [input.len(), 1, 2, 5] {
+            for by_ref in [false, true] {
+                let mut parser = Parser::new();
+                let mut had = Vec::new();
+                for piece in input.chunks(size) {
+                    parser.feed_slice(piece);
+                    loop {
+                        let data = if by_ref {
+                            match parser.next_item_ref() {
+                                Some(Ok(ItemRef::Event(event))) => event.data().to_owned(),
+                                None => break,
+                                other => panic!("{other:?}"),
+                            }
+                        } else {
+                            match parser.next_item() {
+                                Some(Ok(Item::Event(event))) => event.data().to_owned(),
+                                None => break,
+                                other => panic!("{other:?}"),
+                            }
+                        };
+                        had.push((data, parser.event_had_id()));
+                    }
+                }
+                let had: Vec<(&str, bool)> = had.iter().map(|(d, h)| (d.as_str(), *h)).collect();
+                assert_eq!(had, expected, "chunks of {size}, by_ref {by_ref}");
+            }
+        }
+        let mut parser = Parser::new();
+        parser.set_last_event_id("7");
+        parser.feed_slice(b"data: g\n\n");
+        assert!(matches!(parser.next_item(), Some(Ok(Item::Event(_)))));
+        assert!(!parser.event_had_id());
     }
 
     #[test]

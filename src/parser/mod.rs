@@ -216,6 +216,7 @@ impl Parser {
                 event_type: None,
                 id_buffer: String::new(),
                 id_set: false,
+                event_had_id: false,
                 last_event_id: String::new(),
                 last_event_id_shared: None,
                 types: Default::default(),
@@ -272,6 +273,17 @@ impl Parser {
         buffers.last_event_id.push_str(id);
         buffers.last_event_id_shared = None;
         buffers.id_set = false;
+    }
+
+    /// Whether the event that [`next_item`](Self::next_item) or
+    /// [`next_item_ref`](Self::next_item_ref) returned last had a valid `id:`
+    /// field of its own, rather than the stream's last event ID from an
+    /// earlier one. (An `id:` equal to the last event ID counts; one with a
+    /// NUL, which the spec ignores, does not.) Set at each blank line, so ask
+    /// right after the event.
+    #[allow(dead_code)] // For the machine's de-duplication (issue 21).
+    pub(crate) fn event_had_id(&self) -> bool {
+        self.buffers.event_had_id
     }
 
     /// The reconnection time from the most recent valid `retry:` field, if
