@@ -195,7 +195,7 @@ mod stream;
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub use client::{EventSource, EventSourceBuilder, MaybeSend, RequestContext};
 pub use error::{BoxError, Error, Report, Result};
-pub use event::{CloseReason, DEFAULT_EVENT_TYPE, Event, MessageEvent, ReadyState};
+pub use event::{CloseReason, DEFAULT_EVENT_TYPE, Event, MessageEvent, ReadyState, SkippedEvent};
 pub use response::{
     DEFAULT_REFUSAL_BODY_LIMIT, DEFAULT_REFUSAL_BODY_TIMEOUT, HttpVersion, Refusal, ResponseHead,
 };

@@ -7,6 +7,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use bytestring::ByteString;
 
+use crate::event::SkippedEvent;
+
 use super::error::ParseError;
 use super::field::{Field, classify, is_valid_id, retry_time};
 use super::item::LineItem;
@@ -31,6 +33,9 @@ pub(super) enum Data {
     /// The raw values joined with LF in `EventBuffers::joined`, from
     /// `EventBuffers::joined_from` on.
     Joined,
+    /// Too large to keep (skip mode): counted in `EventBuffers::skipped_len`
+    /// and handed out as a notice at the blank line (see `skip.rs`).
+    Oversized,
 }
 
 /// The most capacity the multi-line data buffer keeps between events.
@@ -45,10 +50,13 @@ const TYPE_CACHE: usize = 4;
 pub(super) struct EventBuffers {
     pub(super) max_event_len: usize,
     pub(super) comments: bool,
+    /// Skip oversized events instead of failing (see `skip.rs`).
+    pub(super) skip_oversized: bool,
     /// Set by every `next_item` and `next_item_ref`; see [`Taking`].
     pub(super) taking: Taking,
     pub(super) data: Data,
-    /// Raw bytes in the data buffer, counting a LF per value.
+    /// Raw bytes in the data buffer, counting a LF per value. At the limit
+    /// while the event is oversized (skip mode).
     pub(super) data_len: usize,
     /// The raw values of multi-line data, joined with LF. Keeps its capacity
     /// from event to event (up to `KEEP_JOINED`).
@@ -80,6 +88,11 @@ pub(super) struct EventBuffers {
     pub(super) types: [Option<Arc<str>>; TYPE_CACHE],
     pub(super) next_type: usize,
     pub(super) reconnection_time: Option<Duration>,
+    /// The decoded bytes of an oversized event's data, counting a LF per
+    /// value (skip mode).
+    pub(super) skipped_len: usize,
+    /// The last notice, which an [`ItemRef::Skipped`] borrows.
+    pub(super) skipped: SkippedEvent,
 }
 
 /// How the caller takes events: which of `next_item` and `next_item_ref` it
@@ -112,7 +125,9 @@ pub(super) enum At<'a> {
 impl EventBuffers {
     /// Whether a discard at the end of the stream would lose something.
     pub(super) fn pending(&self) -> bool {
+        // (`data_len` without data: an event marked oversized.)
         !matches!(self.data, Data::None)
+            || self.data_len != 0
             || self.event_type.is_some()
             || (self.id_set && self.id_buffer != self.last_event_id)
     }
@@ -227,7 +242,9 @@ impl EventBuffers {
         at: At<'_>,
     ) -> Result<(), ParseError> {
         let value = &line[start..];
-        self.grow_data(value.len())?;
+        if let Err(error) = self.grow_data(value.len()) {
+            return self.data_over_limit(input, value, error);
+        }
         match std::mem::replace(&mut self.data, Data::None) {
             Data::None => match at {
                 At::Input(offset) => {
@@ -259,6 +276,8 @@ impl EventBuffers {
                 self.joined.extend_from_slice(value);
                 self.data = Data::Joined;
             }
+            // (`data_len` is at the limit: `grow_data` failed.)
+            Data::Oversized => return self.data_over_limit(input, value, self.too_large()),
         }
         Ok(())
     }
@@ -354,6 +373,8 @@ impl EventBuffers {
         //    the event type buffer to the empty string and return."
         if matches!(self.data, Data::None) {
             self.event_type = None;
+            // (A block marked oversized without data: no longer.)
+            self.data_len = 0;
             return false;
         }
         true
