@@ -141,6 +141,92 @@ impl std::fmt::Debug for MessageEvent {
     }
 }
 
+/// An event that was too large to keep, and was skipped: what the parser
+/// hands out in its place when
+/// [`ParserBuilder::skip_oversized_events`](crate::parser::ParserBuilder::skip_oversized_events)
+/// is on ([`Item::Skipped`](crate::parser::Item::Skipped),
+/// [`Event::Skipped`]).
+///
+/// Its data was counted, not kept. Its `id:` field was not adopted: the last
+/// event ID is still the one before it, so a client that resumes from there
+/// asks for it again.
+///
+/// ```
+/// use ssefeed::parser::{Item, Parser};
+///
+/// let mut parser = Parser::builder()
+///     .max_event_len(16)
+///     .skip_oversized_events(true)
+///     .build();
+/// parser.feed_slice(b"id: 1\ndata: a\n\nevent: big\nid: 2\ndata: 0123456789\ndata: 0123456789\n\n");
+/// let mut items = Vec::new();
+/// while let Some(item) = parser.next_item() {
+///     items.push(item?);
+/// }
+/// let Item::Skipped(skipped) = &items[1] else { panic!("{items:?}") };
+/// assert_eq!(skipped.event_type(), "big");
+/// assert_eq!(skipped.len(), 21); // the two values and the LF between them
+/// assert_eq!(parser.last_event_id(), "1"); // the skipped event's id is not adopted
+/// # Ok::<(), ssefeed::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct SkippedEvent {
+    /// `None` for the default type, "message".
+    event_type: Option<Arc<str>>,
+    len: usize,
+}
+
+impl SkippedEvent {
+    /// Builds a notice, for tests and for code that produces events itself.
+    ///
+    /// ```
+    /// let skipped = ssefeed::SkippedEvent::new("update", 20_000_000);
+    /// assert_eq!(skipped.event_type(), "update");
+    /// assert_eq!(skipped.len(), 20_000_000);
+    /// ```
+    pub fn new(event_type: impl Into<Arc<str>>, len: usize) -> Self {
+        let event_type = event_type.into();
+        Self::from_parts(
+            (&*event_type != DEFAULT_EVENT_TYPE).then_some(event_type),
+            len,
+        )
+    }
+
+    pub(crate) fn from_parts(event_type: Option<Arc<str>>, len: usize) -> Self {
+        Self { event_type, len }
+    }
+
+    /// The event type, as far as it is known: the last `event:` field's
+    /// value, or `"message"` when there was none, it was empty, or the last
+    /// one was itself too long to read.
+    pub fn event_type(&self) -> &str {
+        self.event_type.as_deref().unwrap_or(DEFAULT_EVENT_TYPE)
+    }
+
+    /// How many bytes the data would have had: its `data:` values joined
+    /// with `"\n"` and decoded, as [`MessageEvent::data`]`().len()` would
+    /// have been.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the data would have been empty (the event had only empty
+    /// `data` fields, and was skipped for a too-long `event:` or `id:`
+    /// line).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl std::fmt::Debug for SkippedEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SkippedEvent")
+            .field("event_type", &self.event_type())
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
 /// The `readyState` of an event source, as the spec names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ReadyState {
@@ -171,6 +257,11 @@ pub enum Event {
     /// A comment line (keep-alive), without the colon and one leading space;
     /// only when comments were asked for.
     Comment(ByteString),
+    /// An event too large to keep was skipped; only when
+    /// [`skip_oversized_events`](crate::EventSourceBuilder::skip_oversized_events)
+    /// is on (otherwise it fails the stream). Its ID was not adopted, so a
+    /// reconnect asks for it again.
+    Skipped(SkippedEvent),
     /// The connection was lost (or the server ended the stream, or did not
     /// answer in time) and will be retried after `delay`.
     #[non_exhaustive]

@@ -132,7 +132,9 @@
 //!   [`DEFAULT_MAX_LINE_LEN`](parser::DEFAULT_MAX_LINE_LEN) (8 MiB) or event
 //!   data larger than [`DEFAULT_MAX_EVENT_LEN`](parser::DEFAULT_MAX_EVENT_LEN)
 //!   (16 MiB), both configurable, fails the connection instead of buffering
-//!   without bound.
+//!   without bound; or, with
+//!   [`skip_oversized_events`](parser::ParserBuilder::skip_oversized_events),
+//!   the event is skipped ([`Event::Skipped`]) and the stream goes on.
 //! - **`retry:` overflow and emptiness.** A value of only digits that does
 //!   not fit a `u64` of milliseconds is ignored, as Chromium does; so is an
 //!   empty value (browsers disagree on it).
@@ -206,7 +208,7 @@ mod stream;
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub use client::{EventSource, EventSourceBuilder, MaybeSend, RequestContext};
 pub use error::{BoxError, Error, Report, Result};
-pub use event::{CloseReason, DEFAULT_EVENT_TYPE, Event, MessageEvent, ReadyState};
+pub use event::{CloseReason, DEFAULT_EVENT_TYPE, Event, MessageEvent, ReadyState, SkippedEvent};
 pub use response::{
     DEFAULT_REFUSAL_BODY_LIMIT, DEFAULT_REFUSAL_BODY_TIMEOUT, HttpVersion, Refusal, ResponseHead,
 };

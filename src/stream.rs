@@ -23,6 +23,15 @@ pin_project_lite::pin_project! {
     /// ([`stream_end`](Self::stream_end) tells whether that happened).
     /// `retry:` values are kept for [`reconnection_time`](Self::reconnection_time).
     ///
+    /// With a parser that skips oversized events
+    /// ([`ParserBuilder::skip_oversized_events`](crate::parser::ParserBuilder::skip_oversized_events)),
+    /// a skipped event is dropped, as comments are: this stream yields
+    /// messages, and an error would end it, which is what skipping avoids.
+    /// Its ID is not adopted, so [`last_event_id`](Self::last_event_id)
+    /// still names the event before it, and a resume from there asks for it
+    /// again; for the notices themselves, drive the [`Parser`] or use the
+    /// `EventSource` client ([`Event::Skipped`](crate::Event::Skipped)).
+    ///
     /// An `Err` item is final: `None` follows it.
     ///
     /// ```
@@ -117,6 +126,8 @@ where
         loop {
             match this.parser.next_item() {
                 Some(Ok(Item::Event(event))) => return Poll::Ready(Some(Ok(event))),
+                // (Comments, `retry:` and skipped events: see the type's
+                // documentation.)
                 Some(Ok(_)) => continue,
                 Some(Err(error)) => {
                     *this.done = true;

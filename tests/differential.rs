@@ -20,31 +20,66 @@ use parsed::{Out, drain, drain_ref, drain_without_none, end_of};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// Skip mode (`skip_oversized_events`) and its limits.
+#[derive(Debug, Clone, Copy)]
+struct Skip {
+    max_line_len: usize,
+    max_event_len: usize,
+}
+
 /// Parses consecutive streams (connections), the first one starting with
-/// `seed` as its last event ID, as the spec describes it.
-fn reference(streams: &[Vec<u8>], seed: &str) -> Vec<Out> {
+/// `seed` as its last event ID, as the spec describes it; with `skip`, as
+/// skip mode documents it.
+fn reference(streams: &[Vec<u8>], seed: &str, skip: Option<Skip>) -> Vec<Out> {
     let mut out = Vec::new();
     // The event source's state, kept across connections.
     let mut last_event_id = seed.to_owned();
     let mut reconnection_time: Option<u64> = None;
     for input in streams {
         // "UTF-8 decode": strip one leading BOM, replace invalid sequences.
+        // (Each line is decoded on its own, after the split: the same, as
+        // CR and LF never occur inside a multi-byte sequence.)
         let input = input.strip_prefix(BOM).unwrap_or(input);
-        let text = String::from_utf8_lossy(input).into_owned();
         // The stream's buffers. The last event ID buffer starts at the last
         // event ID, as browsers (and WPT format-field-id-2) do.
         let mut data = String::new();
         let mut event_type = String::new();
         let mut id_buffer = last_event_id.clone();
+        // Skip mode: a `data`, `event` or `id` line of this event was too
+        // long.
+        let mut oversized = false;
         // Lines end at CRLF, LF or CR; what follows the last line ending is
         // not a line.
-        let mut rest = text.as_str();
-        while let Some(at) = rest.find(['\r', '\n']) {
-            let line = &rest[..at];
-            let ending = if rest[at..].starts_with("\r\n") { 2 } else { 1 };
+        let mut rest = input;
+        while let Some(at) = rest.iter().position(|&b| b == b'\r' || b == b'\n') {
+            let raw = &rest[..at];
+            let ending = if rest[at..].starts_with(b"\r\n") {
+                2
+            } else {
+                1
+            };
             rest = &rest[at + ending..];
+            let line = String::from_utf8_lossy(raw);
+            let too_long = skip.is_some_and(|skip| raw.len() > skip.max_line_len);
 
             if line.is_empty() {
+                // Skip mode: an event too large (its data with a LF per
+                // value, decoded) is a notice, and its id is not adopted.
+                let too_large = skip.is_some_and(|skip| data.len() > skip.max_event_len);
+                if (oversized || too_large) && !data.is_empty() {
+                    let kind = if event_type.is_empty() {
+                        "message".to_owned()
+                    } else {
+                        event_type.clone()
+                    };
+                    out.push(Out::Skipped(kind, data.len() - 1));
+                    id_buffer.clone_from(&last_event_id);
+                    data.clear();
+                    event_type.clear();
+                    oversized = false;
+                    continue;
+                }
+                oversized = false;
                 // Dispatch.
                 last_event_id = id_buffer.clone();
                 if data.is_empty() {
@@ -63,13 +98,34 @@ fn reference(streams: &[Vec<u8>], seed: &str) -> Vec<Out> {
                 data.clear();
                 event_type.clear();
             } else if let Some(comment) = line.strip_prefix(':') {
-                let comment = comment.strip_prefix(' ').unwrap_or(comment);
-                out.push(Out::Comment(comment.to_owned()));
+                // (A comment too long is dropped.)
+                if !too_long {
+                    let comment = comment.strip_prefix(' ').unwrap_or(comment);
+                    out.push(Out::Comment(comment.to_owned()));
+                }
             } else {
                 let (name, value) = match line.split_once(':') {
                     Some((name, value)) => (name, value.strip_prefix(' ').unwrap_or(value)),
-                    None => (line, ""),
+                    None => (&*line, ""),
                 };
+                if too_long {
+                    // Its data is counted; its type is no longer known; any
+                    // other field is dropped.
+                    match name {
+                        "data" => {
+                            data.push_str(value);
+                            data.push('\n');
+                            oversized = true;
+                        }
+                        "event" => {
+                            event_type.clear();
+                            oversized = true;
+                        }
+                        "id" => oversized = true,
+                        _ => {}
+                    }
+                    continue;
+                }
                 match name {
                     "event" => event_type = value.to_owned(),
                     "data" => {
@@ -95,7 +151,8 @@ fn reference(streams: &[Vec<u8>], seed: &str) -> Vec<Out> {
         let truncated = !rest.is_empty()
             || !data.is_empty()
             || !event_type.is_empty()
-            || id_buffer != last_event_id;
+            || id_buffer != last_event_id
+            || oversized;
         let end = if truncated {
             StreamEnd::Truncated
         } else {
@@ -369,7 +426,7 @@ proptest! {
     #[test]
     fn parser_matches_the_reference(connections in connections(), seed in seed()) {
         let streams: Vec<Vec<u8>> = connections.iter().map(|(input, _)| input.clone()).collect();
-        let expected = reference(&streams, seed);
+        let expected = reference(&streams, seed, None);
 
         // Cut where proptest chose, with comments reported.
         let chunked: Vec<Vec<(&[u8], Feed)>> = connections
@@ -390,13 +447,51 @@ proptest! {
             .collect();
         prop_assert_eq!(parse(Parser::new(), seed, &bytes), expected);
     }
+
+    /// Skip mode with limits small enough for the generated lines and
+    /// events to cross them, under the same chunkings.
+    #[test]
+    fn skipping_parser_matches_the_reference(
+        connections in connections(),
+        seed in seed(),
+        max_line_len in 1..32usize,
+        max_event_len in 1..64usize,
+    ) {
+        let skip = Skip { max_line_len, max_event_len };
+        let skipping = |comments| {
+            Parser::builder()
+                .max_line_len(max_line_len)
+                .max_event_len(max_event_len)
+                .skip_oversized_events(true)
+                .comments(comments)
+                .build()
+        };
+        let streams: Vec<Vec<u8>> = connections.iter().map(|(input, _)| input.clone()).collect();
+        let expected = reference(&streams, seed, Some(skip));
+
+        let chunked: Vec<Vec<(&[u8], Feed)>> = connections
+            .iter()
+            .map(|(input, cuts)| cut(input, cuts))
+            .collect();
+        prop_assert_eq!(parse(skipping(true), seed, &chunked), expected.clone());
+
+        let expected = without_comments(&expected);
+        let whole: Vec<Vec<(&[u8], Feed)>> =
+            streams.iter().map(|s| vec![(&s[..], Feed::Bytes)]).collect();
+        prop_assert_eq!(parse(skipping(false), seed, &whole), expected.clone());
+        let bytes: Vec<Vec<(&[u8], Feed)>> = streams
+            .iter()
+            .map(|s| s.chunks(1).map(|b| (b, Feed::Slice)).collect())
+            .collect();
+        prop_assert_eq!(parse(skipping(false), seed, &bytes), expected);
+    }
 }
 
 // The reference itself, on cases whose answers are known, so that a bug in
 // it cannot hide one in the parser.
 #[test]
 fn reference_follows_the_spec_examples() {
-    let one = |input: &[u8]| reference(&[input.to_vec()], "");
+    let one = |input: &[u8]| reference(&[input.to_vec()], "", None);
     let event = |data: &str, id: &str| Out::Event("message".into(), data.into(), id.into());
     assert_eq!(
         one(b"data\n\ndata\ndata\n\ndata:"),
@@ -418,7 +513,8 @@ fn reference_follows_the_spec_examples() {
     assert_eq!(
         reference(
             &[b"id:1\n\nid:2\n".to_vec(), b"data:\xFF\n\n".to_vec()],
-            "0"
+            "0",
+            None
         ),
         [
             Out::End(Some(StreamEnd::Truncated), "1".into(), None),
@@ -426,4 +522,42 @@ fn reference_follows_the_spec_examples() {
             Out::End(Some(StreamEnd::Complete), "1".into(), None)
         ]
     );
+}
+
+#[test]
+fn reference_skips_as_documented() {
+    let skip = Some(Skip {
+        max_line_len: 8,
+        max_event_len: 8,
+    });
+    let one = |input: &[u8]| reference(&[input.to_vec()], "0", skip);
+    let skipped = |kind: &str, len| Out::Skipped(kind.into(), len);
+    let end = |end, id: &str| Out::End(Some(end), id.into(), None);
+    // A line too long, data too large (7 + 1 + 2 bytes), the type as far as
+    // known, the id not adopted; a comment too long is dropped.
+    assert_eq!(
+        one(b"id: 1\ndata: 123456789\n\nevent: e\ndata: 1234567\ndata: 8\n\n: long comment\n"),
+        [
+            skipped("message", 9),
+            skipped("e", 9),
+            end(StreamEnd::Complete, "0")
+        ]
+    );
+    // A too-long `event` line: the type is unknown; a block without data
+    // makes no notice and adopts its id; an event after a skip arrives.
+    assert_eq!(
+        one(b"event: long type\ndata: x\n\nevent: long type\nid: 2\n\ndata: y\n\n"),
+        [
+            skipped("message", 1),
+            Out::Event("message".into(), "y".into(), "2".into()),
+            end(StreamEnd::Complete, "2")
+        ]
+    );
+    // Invalid bytes count decoded (three bytes each); the end inside an
+    // oversized event is truncated, even one marked before its data.
+    assert_eq!(
+        one(b"data:\xFF\xFF\xFF\n\ndata: 123456789"),
+        [skipped("message", 9), end(StreamEnd::Truncated, "0")]
+    );
+    assert_eq!(one(b"id: 123456789\n"), [end(StreamEnd::Truncated, "0")]);
 }

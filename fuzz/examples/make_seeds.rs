@@ -82,6 +82,7 @@ fn main() {
             feed_slice: false,
             feed_all_first: false,
             by_ref: false,
+            limits: 0,
             splits: vec![stream.len() / 3, 2 * stream.len() / 3],
             body: stream,
         };
@@ -104,6 +105,7 @@ fn main() {
         feed_slice: true,
         feed_all_first: false,
         by_ref: false,
+        limits: 0,
         splits: vec![8, 14],
         body: b"data: a\r\n\r\ndata: b\r\n\r\n",
     };
@@ -127,6 +129,7 @@ fn main() {
             feed_slice: by_ref,
             feed_all_first: false,
             by_ref,
+            limits: 0,
             splits: vec![3, 5000, 16_000, 17_010, 20_000, 33_410, 34_000, 50_000],
             body: &long,
         };
@@ -134,6 +137,27 @@ fn main() {
             "long-lines-by-ref"
         } else {
             "long-lines-owned"
+        };
+        write("chunking", name, &input.encode());
+    }
+    // Skip mode with a line limit of 9 bytes and an event limit of 13: a
+    // long data line, data over the limit, a long `event:` line, a long
+    // comment, an event after them, and an oversized event cut by the end.
+    let skipping: &[u8] = b"id: 1\ndata: a\n\ndata: 0123456789\n\nid: 2\ndata: 01234567\ndata: 89abcd\n\nevent: long-type\ndata: x\n\n: a long comment\nretry: 123456789\ndata: b\n\ndata: \xFF\xFF\xFF\xFF\ndata: 0123456789";
+    for by_ref in [false, true] {
+        let input = ChunkingInput {
+            comments: true,
+            feed_slice: by_ref,
+            feed_all_first: false,
+            by_ref,
+            limits: 0x80 | (3 << 3) | 2,
+            splits: vec![9, 20, 31, 50, 77, 90, 120],
+            body: skipping,
+        };
+        let name = if by_ref {
+            "skip-oversized-by-ref"
+        } else {
+            "skip-oversized-owned"
         };
         write("chunking", name, &input.encode());
     }

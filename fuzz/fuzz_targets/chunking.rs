@@ -4,17 +4,18 @@
 //! taken with `next_item` or `next_item_ref`, after every third chunk without
 //! the `None` that ends them, its buffers shrunk after every other chunk);
 //! and, when no limit error occurred, the same as the naive
-//! reference parser.
+//! reference parser. With small limits and skip mode (see `ChunkingInput`),
+//! the reference models skip mode, so no error may occur.
 #![no_main]
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use ssefeed::parser::{Parser, StreamEnd};
+use ssefeed::parser::StreamEnd;
 use ssefeed_fuzz::{ChunkingInput, Out, Run, drain, drain_ref, drain_without_none, reference};
 
 fn run(input: &ChunkingInput<'_>, chunks: &[&[u8]], by_ref: bool) -> Run {
     let drain = if by_ref { drain_ref } else { drain };
-    let mut parser = Parser::builder().comments(input.comments).build();
+    let mut parser = input.parser();
     let mut items = Vec::new();
     for (i, chunk) in chunks.iter().enumerate() {
         if input.feed_slice {
@@ -55,18 +56,21 @@ fuzz_target!(|data: &[u8]| {
     let chunked = run(&input, &input.chunks(), input.by_ref);
     assert_eq!(chunked, whole, "chunked differs from whole for {input:?}");
 
+    let skip = input.skip();
     let errored = whole.items.iter().any(|item| matches!(item, Out::Error(_)));
     if errored {
-        // The default limits are megabytes (the event limit counts decoded
-        // bytes, up to three for one): a smaller input cannot reach them.
+        // Skip mode skips instead; the default limits are megabytes (the
+        // event limit counts decoded bytes, up to three for one): a smaller
+        // input cannot reach them.
+        assert!(skip.is_none(), "a limit error in skip mode: {whole:?}");
         assert!(
-            input.body.len() >= ssefeed::parser::DEFAULT_MAX_EVENT_LEN / 3,
+            input.limits != 0 || input.body.len() >= ssefeed::parser::DEFAULT_MAX_EVENT_LEN / 3,
             "a limit error on a {}-byte input: {whole:?}",
             input.body.len()
         );
         return;
     }
-    let expected = reference::parse(input.body, input.comments, "");
+    let expected = reference::parse_with(input.body, input.comments, "", skip);
     assert_eq!(
         whole.items, expected.items,
         "parser differs from the reference for {input:?}"

@@ -26,6 +26,13 @@ pub enum Out {
     Comment(String),
     /// A limit error, as its message.
     Error(String),
+    /// A skipped event (skip mode).
+    Skipped {
+        /// Its type, as far as known.
+        event_type: String,
+        /// The length its data would have had.
+        len: usize,
+    },
 }
 
 impl Out {
@@ -41,6 +48,10 @@ impl Out {
                 Self::Retry(u64::try_from(time.as_millis()).expect("retry fits a u64"))
             }
             Ok(Item::Comment(text)) => Self::Comment(text.to_string()),
+            Ok(Item::Skipped(skipped)) => Self::Skipped {
+                event_type: skipped.event_type().to_owned(),
+                len: skipped.len(),
+            },
             Err(error) => Self::Error(error.to_string()),
             Ok(other) => panic!("unknown parser item {other:?}"),
         }
@@ -60,6 +71,10 @@ pub fn drain_ref(parser: &mut Parser, out: &mut Vec<Out>) {
                 Out::Retry(u64::try_from(time.as_millis()).expect("retry fits a u64"))
             }
             Ok(ItemRef::Comment(text)) => Out::Comment(text.to_owned()),
+            Ok(ItemRef::Skipped(skipped)) => Out::Skipped {
+                event_type: skipped.event_type().to_owned(),
+                len: skipped.len(),
+            },
             Err(error) => Out::Error(error.to_string()),
             Ok(other) => panic!("unknown parser item {other:?}"),
         });
@@ -99,12 +114,17 @@ pub struct Run {
     pub stream_end: Option<StreamEnd>,
 }
 
-/// The `chunking` target's input: a header byte, split points, the body.
+/// The `chunking` target's input: a header byte, a limits byte, split
+/// points, the body.
 ///
 /// Header bits 0-3: the number of split points (each a little-endian `u16`
 /// taken modulo the body length + 1); bit 4: report comments; bit 5: feed
 /// with `feed_slice` instead of `feed`; bit 6: feed every chunk before
 /// taking any item; bit 7: take items with `next_item_ref` (when cut).
+///
+/// Limits byte: 0 for the default limits; otherwise bits 0-2 give a line
+/// limit of 1 + 4 × n bytes, bits 3-6 an event limit of 1 + 4 × n bytes,
+/// and bit 7 turns skip mode on (`skip_oversized_events`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChunkingInput<'a> {
     /// Report comments.
@@ -115,6 +135,8 @@ pub struct ChunkingInput<'a> {
     pub feed_all_first: bool,
     /// Take the items of the cut input with `next_item_ref`.
     pub by_ref: bool,
+    /// The limits byte (see above).
+    pub limits: u8,
     /// Where the body is cut, sorted, each at most `body.len()`.
     pub splits: Vec<usize>,
     /// The event stream.
@@ -125,6 +147,7 @@ impl<'a> ChunkingInput<'a> {
     /// Reads the input format; an empty input is an empty body.
     pub fn decode(data: &'a [u8]) -> Self {
         let (&header, rest) = data.split_first().unwrap_or((&0, &[]));
+        let (&limits, rest) = rest.split_first().unwrap_or((&0, &[]));
         let count = usize::from(header & 0x0F).min(rest.len() / 2);
         let (points, body) = rest.split_at(count * 2);
         let mut splits: Vec<usize> = points
@@ -137,6 +160,7 @@ impl<'a> ChunkingInput<'a> {
             feed_slice: header & 0x20 != 0,
             feed_all_first: header & 0x40 != 0,
             by_ref: header & 0x80 != 0,
+            limits,
             splits,
             body,
         }
@@ -150,12 +174,33 @@ impl<'a> ChunkingInput<'a> {
         header |= u8::from(self.feed_slice) << 5;
         header |= u8::from(self.feed_all_first) << 6;
         header |= u8::from(self.by_ref) << 7;
-        let mut out = vec![header];
+        let mut out = vec![header, self.limits];
         for &split in &self.splits {
             out.extend_from_slice(&u16::try_from(split).expect("split fits u16").to_le_bytes());
         }
         out.extend_from_slice(self.body);
         out
+    }
+
+    /// Skip mode and its limits, when the limits byte turns it on.
+    pub fn skip(&self) -> Option<reference::Skip> {
+        (self.limits & 0x80 != 0).then(|| reference::Skip {
+            max_line_len: 1 + 4 * usize::from(self.limits & 0x07),
+            max_event_len: 1 + 4 * usize::from((self.limits >> 3) & 0x0F),
+        })
+    }
+
+    /// A parser configured as the input says.
+    pub fn parser(&self) -> Parser {
+        let builder = Parser::builder().comments(self.comments);
+        if self.limits == 0 {
+            return builder.build();
+        }
+        builder
+            .max_line_len(1 + 4 * usize::from(self.limits & 0x07))
+            .max_event_len(1 + 4 * usize::from((self.limits >> 3) & 0x0F))
+            .skip_oversized_events(self.limits & 0x80 != 0)
+            .build()
     }
 
     /// The body cut at the split points.

@@ -270,6 +270,14 @@ impl EventSourceBuilder {
         self
     }
 
+    /// Skip an event too large for the limits, yielding
+    /// [`Event::Skipped`](crate::Event::Skipped), instead of failing; see
+    /// [`ParserBuilder::skip_oversized_events`](crate::parser::ParserBuilder::skip_oversized_events).
+    pub fn skip_oversized_events(mut self, on: bool) -> Self {
+        self.parser = self.parser.skip_oversized_events(on);
+        self
+    }
+
     /// Seeds the jitter's random source, for reproducible delays in tests.
     pub fn jitter_seed(mut self, seed: u64) -> Self {
         self.machine = self.machine.jitter_seed(seed);

@@ -403,6 +403,9 @@ impl Machine {
             // parser has, and `reconnection_time` reads it there.
             Item::Retry(_) => None,
             Item::Comment(text) => Some(Event::Comment(text)),
+            // Not progress: the last event ID stays before it, so a resume
+            // asks for it again (and the attempt count keeps growing).
+            Item::Skipped(skipped) => Some(Event::Skipped(skipped)),
         }
     }
 
@@ -693,6 +696,7 @@ mod tests {
                     m.last_event_id()
                 ),
                 Ok(Event::Comment(c)) => format!("comment {c}"),
+                Ok(Event::Skipped(s)) => format!("skipped {} {}", s.event_type(), s.len()),
                 Ok(Event::Reconnecting {
                     error,
                     delay,

@@ -7,6 +7,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use bytestring::ByteString;
 
+use crate::event::SkippedEvent;
+
 use super::error::ParseError;
 use super::field::{Field, classify, is_valid_id, retry_time};
 use super::item::LineItem;
@@ -25,11 +27,15 @@ pub(super) enum Data {
     /// was handed over.
     Handed(Bytes),
     /// One `data` field, copied out of a line that spanned reads and decoded
-    /// at once, for an owned event.
+    /// at once, for an owned event: only valid UTF-8, so the same bytes as
+    /// the raw value that the limit counted.
     Text(ByteString),
     /// The raw values joined with LF in `EventBuffers::joined`, from
     /// `EventBuffers::joined_from` on.
     Joined,
+    /// Too large to keep (skip mode): counted in `EventBuffers::skipped_len`
+    /// and handed out as a notice at the blank line (see `skip.rs`).
+    Oversized,
 }
 
 /// The most capacity the multi-line data buffer keeps between events.
@@ -44,10 +50,13 @@ const TYPE_CACHE: usize = 4;
 pub(super) struct EventBuffers {
     pub(super) max_event_len: usize,
     pub(super) comments: bool,
+    /// Skip oversized events instead of failing (see `skip.rs`).
+    pub(super) skip_oversized: bool,
     /// Set by every `next_item` and `next_item_ref`; see [`Taking`].
     pub(super) taking: Taking,
     pub(super) data: Data,
-    /// Raw bytes in the data buffer, counting a LF per value.
+    /// Raw bytes in the data buffer, counting a LF per value. At the limit
+    /// while the event is oversized (skip mode).
     pub(super) data_len: usize,
     /// The raw values of multi-line data, joined with LF. Keeps its capacity
     /// from event to event (up to `KEEP_JOINED`).
@@ -63,8 +72,8 @@ pub(super) struct EventBuffers {
     /// this holds nothing of meaning (only capacity).
     pub(super) id_buffer: String,
     pub(super) id_set: bool,
-    /// The last dispatch had an `id` field of its own (`id_set`).
-    pub(super) dispatched_id: bool,
+    /// Whether the last dispatch had an `id` field of its own (`id_set`).
+    pub(super) event_had_id: bool,
     /// The stream's last event ID string, set at each dispatch, and the same
     /// as an `Arc` for owned events, made when first needed.
     pub(super) last_event_id: String,
@@ -79,6 +88,11 @@ pub(super) struct EventBuffers {
     pub(super) types: [Option<Arc<str>>; TYPE_CACHE],
     pub(super) next_type: usize,
     pub(super) reconnection_time: Option<Duration>,
+    /// The decoded bytes of an oversized event's data, counting a LF per
+    /// value (skip mode).
+    pub(super) skipped_len: usize,
+    /// The last notice, which an [`ItemRef::Skipped`] borrows.
+    pub(super) skipped: SkippedEvent,
 }
 
 /// How the caller takes events: which of `next_item` and `next_item_ref` it
@@ -111,7 +125,9 @@ pub(super) enum At<'a> {
 impl EventBuffers {
     /// Whether a discard at the end of the stream would lose something.
     pub(super) fn pending(&self) -> bool {
+        // (`data_len` without data: an event marked oversized.)
         !matches!(self.data, Data::None)
+            || self.data_len != 0
             || self.event_type.is_some()
             || (self.id_set && self.id_buffer != self.last_event_id)
     }
@@ -226,7 +242,9 @@ impl EventBuffers {
         at: At<'_>,
     ) -> Result<(), ParseError> {
         let value = &line[start..];
-        self.grow_data(value.len())?;
+        if let Err(error) = self.grow_data(value.len()) {
+            return self.data_over_limit(input, value, error);
+        }
         match std::mem::replace(&mut self.data, Data::None) {
             Data::None => match at {
                 At::Input(offset) => {
@@ -234,14 +252,20 @@ impl EventBuffers {
                 }
                 At::Handed(chunk) => self.data = Data::Handed(chunk.slice(start..)),
                 // (Decoded now for an owned event: the line's buffer is
-                // about to be reused, and this is the copy it needs anyway.)
-                At::Copy if self.taking == Taking::Owned => {
-                    self.data = Data::Text(decode(value, None))
-                }
+                // about to be reused, and this is the copy it needs anyway.
+                // Only when valid: the limit counts invalid bytes decoded,
+                // which dispatch does from raw bytes, however the event is
+                // taken.)
                 At::Copy => {
-                    self.start_joined();
-                    self.joined.extend_from_slice(value);
-                    self.data = Data::Joined;
+                    if self.taking == Taking::Owned
+                        && let Ok(text) = simdutf8::basic::from_utf8(value)
+                    {
+                        self.data = Data::Text(ByteString::from(text));
+                    } else {
+                        self.start_joined();
+                        self.joined.extend_from_slice(value);
+                        self.data = Data::Joined;
+                    }
                 }
             },
             Data::InInput(from, to) => self.join_first(&input[from..to], value),
@@ -252,6 +276,8 @@ impl EventBuffers {
                 self.joined.extend_from_slice(value);
                 self.data = Data::Joined;
             }
+            // (`data_len` is at the limit: `grow_data` failed.)
+            Data::Oversized => return self.data_over_limit(input, value, self.too_large()),
         }
         Ok(())
     }
@@ -331,9 +357,9 @@ impl EventBuffers {
     /// `take_owned` or `take_ref`.
     #[inline(always)]
     pub(super) fn begin_dispatch(&mut self) -> bool {
+        self.event_had_id = self.id_set;
         // 1. "Set the last event ID string of the event source to the value of
         //    the last event ID buffer." Even when no event follows.
-        self.dispatched_id = self.id_set;
         if self.id_set {
             self.id_set = false;
             if self.last_event_id != self.id_buffer {
@@ -347,6 +373,8 @@ impl EventBuffers {
         //    the event type buffer to the empty string and return."
         if matches!(self.data, Data::None) {
             self.event_type = None;
+            // (A block marked oversized without data: no longer.)
+            self.data_len = 0;
             return false;
         }
         true
@@ -397,6 +425,55 @@ mod tests {
         // Not committed when the stream ends before the blank line.
         let (id, end) = check("id: 1\n\nid: 2\ndata: x\n", &[]);
         assert_eq!((id.as_str(), end), ("1", Some(StreamEnd::Truncated)));
+    }
+
+    #[test]
+    fn event_had_id_says_whether_the_event_had_an_id_field_of_its_own() {
+        // With an id; without, after one with; with the id it had already;
+        // with a NUL (ignored); empty (valid: clears the ID); after a block
+        // with an id but no data; seeded, without.
+        let input = b"id: 1\ndata: a\n\ndata: b\n\nid: 1\ndata: c\n\nid: 2\x003\ndata: d\n\n\
+            id\ndata: e\n\nid: 4\n\ndata: f\n\n";
+        let expected = [
+            ("a", true),
+            ("b", false),
+            ("c", true),
+            ("d", false),
+            ("e", true),
+            ("f", false),
+        ];
+        for size in [input.len(), 1, 2, 5] {
+            for by_ref in [false, true] {
+                let mut parser = Parser::new();
+                let mut had = Vec::new();
+                for piece in input.chunks(size) {
+                    parser.feed_slice(piece);
+                    loop {
+                        let data = if by_ref {
+                            match parser.next_item_ref() {
+                                Some(Ok(ItemRef::Event(event))) => event.data().to_owned(),
+                                None => break,
+                                other => panic!("{other:?}"),
+                            }
+                        } else {
+                            match parser.next_item() {
+                                Some(Ok(Item::Event(event))) => event.data().to_owned(),
+                                None => break,
+                                other => panic!("{other:?}"),
+                            }
+                        };
+                        had.push((data, parser.event_had_id()));
+                    }
+                }
+                let had: Vec<(&str, bool)> = had.iter().map(|(d, h)| (d.as_str(), *h)).collect();
+                assert_eq!(had, expected, "chunks of {size}, by_ref {by_ref}");
+            }
+        }
+        let mut parser = Parser::new();
+        parser.set_last_event_id("7");
+        parser.feed_slice(b"data: g\n\n");
+        assert!(matches!(parser.next_item(), Some(Ok(Item::Event(_)))));
+        assert!(!parser.event_had_id());
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub struct ParserBuilder {
     pub(super) max_line_len: usize,
     pub(super) max_event_len: usize,
     pub(super) comments: bool,
+    pub(super) skip_oversized: bool,
 }
 
 impl Default for ParserBuilder {
@@ -26,6 +27,7 @@ impl Default for ParserBuilder {
             max_line_len: DEFAULT_MAX_LINE_LEN,
             max_event_len: DEFAULT_MAX_EVENT_LEN,
             comments: false,
+            skip_oversized: false,
         }
     }
 }
@@ -49,7 +51,49 @@ impl ParserBuilder {
     /// (the client: [`Error::EventTooLarge`](crate::Error::EventTooLarge)). Values
     /// below 1 are raised to 1.
     pub fn max_event_len(mut self, bytes: usize) -> Self {
-        self.max_event_len = bytes.max(1);
+        // (No data can be larger than `isize::MAX`; the bound leaves room to
+        // add a line's length to a count at the limit.)
+        self.max_event_len = bytes.clamp(1, isize::MAX as usize);
+        self
+    }
+
+    /// Skip an event too large to keep instead of failing the stream
+    /// (default: off, a limit fails the stream).
+    ///
+    /// An event is too large when its data grows past
+    /// [`max_event_len`](Self::max_event_len), or when one of its `data`,
+    /// `event` or `id` lines is longer than
+    /// [`max_line_len`](Self::max_line_len). Its bytes are counted, not
+    /// kept, so memory stays bounded by the limits; and at the blank line
+    /// that ends it, [`Parser::next_item`] hands out
+    /// [`Item::Skipped`](super::Item::Skipped) (with its type and length)
+    /// instead of the event. Its `id:` is not adopted (a client that resumes
+    /// asks for it again); a `retry:` in it still applies. A too-long line of
+    /// another kind (a comment, `retry`, an unknown field) is dropped and
+    /// marks nothing; a block without `data` lines makes no event, so it
+    /// makes no notice either (its too-long `event:` or `id:` line is
+    /// dropped). A stream that ends inside a skipped event ends
+    /// [`Truncated`](super::StreamEnd::Truncated), with no notice.
+    ///
+    /// ```
+    /// use ssefeed::parser::{Item, Parser};
+    ///
+    /// let mut parser = Parser::builder()
+    ///     .max_line_len(8)
+    ///     .skip_oversized_events(true)
+    ///     .build();
+    /// parser.feed_slice(b"data: far too long\n\n: also too long\ndata: ok\n\n");
+    /// let mut items = Vec::new();
+    /// while let Some(item) = parser.next_item() {
+    ///     items.push(item?);
+    /// }
+    /// assert!(matches!(&items[0], Item::Skipped(skipped) if skipped.len() == 12));
+    /// assert!(matches!(&items[1], Item::Event(event) if event.data() == "ok"));
+    /// assert_eq!(items.len(), 2);
+    /// # Ok::<(), ssefeed::Error>(())
+    /// ```
+    pub fn skip_oversized_events(mut self, on: bool) -> Self {
+        self.skip_oversized = on;
         self
     }
 

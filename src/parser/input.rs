@@ -13,14 +13,18 @@ use super::{Lifecycle, Parser};
 
 pub(super) const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
 
-/// The byte order mark state at the start of a stream.
+/// What reading must do before lines can be read in place: wait for the
+/// byte order mark, or read through a line over the limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Bom {
+pub(super) enum Reading {
     /// At the start of a stream: a BOM may still come (and some of its bytes
     /// may have arrived).
-    Pending,
-    /// Past it.
-    Done,
+    Bom,
+    /// Past it: lines.
+    Lines,
+    /// Inside a line over the limit that is read through without being kept
+    /// (`Parser::skip_line`, skip mode); `partial` is empty.
+    LongLine,
 }
 
 /// A chunk shorter than this that continues an unfinished line is copied.
@@ -207,7 +211,7 @@ impl Parser {
         // The common case for small reads: all input before was read, and it
         // left a line unfinished, which this continues. (The other cases
         // are done below too.)
-        if !self.partial.is_empty() && self.nothing_to_read() && self.bom == Bom::Done {
+        if !self.partial.is_empty() && self.nothing_to_read() && self.reading == Reading::Lines {
             let line_end = find_line_end(chunk);
             let offset = line_end.unwrap_or(chunk.len());
             if self.partial.len() + offset <= self.max_line_len {
@@ -272,9 +276,11 @@ impl Parser {
             // with no line end before it, straight to `partial`).
             let keep = memchr::memrchr2(b'\n', b'\r', rest).map_or(0, |last| last + 1);
             let tail = rest.len() - keep;
+            // (Without a line end, the tail continues `partial`.)
+            let line = if keep == 0 { self.partial.len() } else { 0 } + tail;
             if tail >= STASH_FROM
-                && tail <= self.max_line_len
-                && self.bom == Bom::Done
+                && line <= self.max_line_len
+                && self.reading == Reading::Lines
                 && !self.pending_cr
                 && self.stash.is_empty()
             {
@@ -307,7 +313,7 @@ impl Parser {
         // read in the middle of a line is copied once); the rest, from the
         // line end on, is copied to be read like a chunk.
         let mut rest = chunk;
-        if !self.partial.is_empty() && self.bom == Bom::Done {
+        if !self.partial.is_empty() && self.reading == Reading::Lines {
             let offset = find_line_end(chunk).unwrap_or(chunk.len());
             if self.partial.len() + offset <= self.max_line_len {
                 self.partial.extend_from_slice(&chunk[..offset]);

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use bytestring::ByteString;
 
-use crate::event::MessageEvent;
+use crate::event::{MessageEvent, SkippedEvent};
 
 /// What [`Parser::next_item`](super::Parser::next_item) hands out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +25,11 @@ pub enum Item {
     /// [`ParserBuilder::comments`](super::ParserBuilder::comments) is on; the
     /// spec ignores them, but servers send them as keep-alives.
     Comment(ByteString),
+    /// In place of an event too large to keep, at the blank line that ends
+    /// it: only with
+    /// [`ParserBuilder::skip_oversized_events`](super::ParserBuilder::skip_oversized_events)
+    /// (otherwise the parser fails). Its `id:` was not adopted.
+    Skipped(SkippedEvent),
 }
 
 /// What [`Parser::next_item_ref`](super::Parser::next_item_ref) hands out: an
@@ -39,6 +44,8 @@ pub enum ItemRef<'a> {
     /// A comment line, as [`Item::Comment`] (only with
     /// [`ParserBuilder::comments`](super::ParserBuilder::comments)).
     Comment(&'a str),
+    /// An event too large to keep was skipped, as [`Item::Skipped`].
+    Skipped(&'a SkippedEvent),
 }
 
 /// A dispatched event that borrows its strings from the parser, from

@@ -6,7 +6,7 @@ use super::error::ParseError;
 
 use super::buffers::{At, Data, Taking};
 use super::field::data_value;
-use super::input::{BOM, Bom};
+use super::input::{BOM, Reading};
 use super::item::LineItem;
 use super::scan::{after_line_end, find_line_end};
 use super::{Lifecycle, Parser};
@@ -42,18 +42,20 @@ impl Parser {
             debug_assert!(self.pos <= len);
             if self.pos >= len {
                 if self.lifecycle == Lifecycle::Finishing
-                    && self.bom == Bom::Pending
+                    && self.reading == Reading::Bom
                     && self.partial.len() > self.max_line_len
+                    && !self.buffers.skip_oversized
                 {
                     // The input ended inside what might have been a byte
-                    // order mark: those bytes are a line, and too long.
-                    self.bom = Bom::Done;
+                    // order mark: those bytes are a line, and too long. (When
+                    // skipping, an unfinished line: the stream is truncated.)
+                    self.reading = Reading::Lines;
                     return Next::Item(Err(self.line_too_long()));
                 }
                 self.input_read();
                 return Next::NeedInput;
             }
-            if self.bom == Bom::Pending || self.pending_cr || !self.partial.is_empty() {
+            if self.reading != Reading::Lines || self.pending_cr || !self.partial.is_empty() {
                 match self.step_at_line_start() {
                     None => continue,
                     Some(item) => return Next::Item(item),
@@ -67,7 +69,10 @@ impl Parser {
             let Some(offset) = (if blank { Some(0) } else { find_line_end(rest) }) else {
                 // It starts a line that a later chunk ends.
                 if rest.len() > self.max_line_len {
-                    return Next::Item(Err(self.line_too_long()));
+                    match self.line_over_limit(None) {
+                        None => continue,
+                        Some(item) => return Next::Item(item),
+                    }
                 }
                 reserve_long(&mut self.partial, rest.len(), self.long_line);
                 self.partial.extend_from_slice(rest);
@@ -75,7 +80,10 @@ impl Parser {
                 continue;
             };
             if offset > self.max_line_len {
-                return Next::Item(Err(self.line_too_long()));
+                match self.line_over_limit(Some(offset)) {
+                    None => continue,
+                    Some(item) => return Next::Item(item),
+                }
             }
             let start = self.pos;
             let end = start + offset;
@@ -107,23 +115,27 @@ impl Parser {
     }
 
     /// What reading in place cannot do: strip a byte order mark, complete a
-    /// CRLF split across chunks, or complete the line in `partial`. (That
-    /// line is never blank: `partial` is not empty.) `None`: read on.
+    /// CRLF split across chunks, complete the line in `partial`, or read on
+    /// through a line over the limit. (The line in `partial` is never blank:
+    /// `partial` is not empty.) `None`: read on.
     fn step_at_line_start(&mut self) -> Option<Result<LineItem, ParseError>> {
         self.debug_check_partial();
         let input = self.fed.bytes();
         let rest = &input[self.pos..];
-        if self.bom == Bom::Pending {
+        if self.reading != Reading::Lines {
+            if self.reading == Reading::LongLine {
+                return self.skip_line(find_line_end(rest));
+            }
             // `partial` holds the BOM bytes seen so far (none at first).
             let have = self.partial.len();
             let take = (BOM.len() - have).min(rest.len());
             if rest[..take] != BOM[have..have + take] {
                 // Not a BOM: its first bytes, if any, start the first line.
-                self.bom = Bom::Done;
+                self.reading = Reading::Lines;
             } else if have + take == BOM.len() {
                 self.partial.clear();
                 self.pos += take;
-                self.bom = Bom::Done;
+                self.reading = Reading::Lines;
             } else {
                 // All the input is a proper prefix of the BOM: wait for more.
                 // (At the end of the input it is an unfinished line.)
@@ -141,7 +153,7 @@ impl Parser {
         let have = self.partial.len();
         let Some(offset) = find_line_end(rest) else {
             if have + rest.len() > self.max_line_len {
-                return Some(Err(self.line_too_long()));
+                return self.line_over_limit(None);
             }
             reserve_long(&mut self.partial, rest.len(), self.long_line);
             self.partial.extend_from_slice(rest);
@@ -149,7 +161,7 @@ impl Parser {
             return None;
         };
         if have + offset > self.max_line_len {
-            return Some(Err(self.line_too_long()));
+            return self.line_over_limit(Some(offset));
         }
         let end = self.pos + offset;
         reserve_long(&mut self.partial, offset, self.long_line);
@@ -179,7 +191,13 @@ impl Parser {
     /// (with the stash's), so long lines cost no allocation.
     fn swap_in_line(&mut self, value_start: usize) -> Result<(), ParseError> {
         let line = &self.partial;
-        self.buffers.grow_data(line.len() - value_start)?;
+        if let Err(error) = self.buffers.grow_data(line.len() - value_start) {
+            let counted = self
+                .buffers
+                .data_over_limit(&[], &line[value_start..], error);
+            self.partial.clear();
+            return counted;
+        }
         self.long_line = line.len() + line.len() / 16;
         let buffers = &mut self.buffers;
         std::mem::swap(&mut self.partial, &mut buffers.joined);
@@ -202,7 +220,7 @@ impl Parser {
         }
     }
 
-    fn line_too_long(&self) -> ParseError {
+    pub(super) fn line_too_long(&self) -> ParseError {
         ParseError::LineTooLong {
             limit: self.max_line_len,
         }
@@ -298,6 +316,29 @@ mod tests {
         };
         assert!(matches!(error, ParseError::LineTooLong { .. }));
         assert!(parser.partial.capacity() <= 2 * limit);
+    }
+
+    /// The same with slices long enough to be stashed: each continued the
+    /// unfinished line in `partial` past the limit, unchecked, so a line
+    /// that never ended grew without bound and never failed.
+    #[test]
+    fn endless_line_fed_as_slices_keeps_memory_at_the_limit() {
+        let limit = 64 * 1024;
+        for size in [1000, 4000, 20_000] {
+            let mut parser = Parser::builder().max_line_len(limit).build();
+            let chunk = vec![b'x'; size];
+            let mut fed = 0;
+            let error = loop {
+                parser.feed_slice(&chunk);
+                fed += chunk.len();
+                assert!(parser.partial.len() <= limit, "chunks of {size}");
+                if let Some(result) = parser.next_item() {
+                    break result.unwrap_err();
+                }
+                assert!(fed <= limit + size, "no error after {fed} bytes");
+            };
+            assert!(matches!(error, ParseError::LineTooLong { .. }));
+        }
     }
 
     #[test]

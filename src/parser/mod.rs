@@ -55,6 +55,10 @@
 //!   dispatch;
 //! - `output.rs`: the event taken owned or borrowed, and the one failure path;
 //! - `text.rs`: UTF-8 validation and lossy decoding;
+//! - `skip.rs`: skip mode (opt-in): a line over the limit read through
+//!   without being kept (`Reading::LongLine`), an oversized event counted
+//!   (`Data::Oversized`) and its notice; all of it on the paths that detect
+//!   a limit, which fail the stream otherwise;
 //! - `item.rs`, `config.rs`, `error.rs`: the public types: the items, the
 //!   builder and the parser's own error ([`ParseError`], which converts into
 //!   [`crate::Error`] for the client and [`EventStream`](crate::EventStream)).
@@ -67,6 +71,10 @@
 //! - A data value that lies in the input (`Data::InInput`) is copied out
 //!   (`detach`) before that input is let go of or moved.
 //! - A stash exists only while the input being read ends at a line end.
+//! - `partial` holds at most `max_line_len` bytes: whatever adds to it checks
+//!   the line so far, not only the bytes added.
+//! - An event marked oversized (skip mode) has `data_len` at the limit, so
+//!   each of its `data` lines takes the cold path of `grow_data`.
 //! - The way events are taken (`Taking`) changes where bytes are kept, never
 //!   what is returned.
 //!
@@ -81,13 +89,18 @@
 //!   `EventBuffers::line`: inlining it into the read loop's callers made
 //!   the 7-byte rows slower (BENCHMARKS.md, session 4).
 //! - A new way to hold a data value (`Data`) must be handled in
-//!   `append_data`, `take_owned`, `take_ref`, `detach` and `pending`.
+//!   `append_data`, `take_owned`, `take_ref`, `detach`, `pending` and
+//!   `mark_oversized`.
+//! - Skip mode must stay off the hot paths: it is reached through the
+//!   limit checks (`line_over_limit`, `data_over_limit`, the data's
+//!   variant at dispatch), and `Reading` folds the long line into the check
+//!   that sends the read loop to `step_at_line_start`.
 //!
 //! Traps:
 //!
 //! - A CR that ends the available input may be the first half of a CRLF: the
 //!   LF, when it comes, must not end a second (empty) line (`pending_cr`).
-//! - The byte order mark can itself be split across chunks (`Bom::Pending`).
+//! - The byte order mark can itself be split across chunks (`Reading::Bom`).
 //! - Limits must not depend on chunking: a line is too long when it is,
 //!   whether it arrived whole or in pieces.
 //! - UTF-8 is validated per value, after the line was split at CR, LF and
@@ -103,6 +116,7 @@ mod item;
 mod lines;
 mod output;
 mod scan;
+mod skip;
 #[cfg(test)]
 mod testing;
 mod text;
@@ -117,7 +131,10 @@ use bytes::Bytes;
 use bytestring::ByteString;
 
 use buffers::{Data, EventBuffers, Taking};
-use input::{Bom, Fed};
+use input::{Fed, Reading};
+use skip::LongLine;
+
+use crate::event::SkippedEvent;
 
 /// Where the stream stands: the parser's lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,7 +177,10 @@ pub struct Parser {
     /// About the length of the last long line handed over: room for the
     /// next is made at once rather than by doubling.
     long_line: usize,
-    bom: Bom,
+    /// The line over the limit being read through (skip mode), while
+    /// `reading` is `Reading::LongLine`.
+    long: LongLine,
+    reading: Reading,
     lifecycle: Lifecycle,
     buffers: EventBuffers,
 }
@@ -200,11 +220,13 @@ impl Parser {
             stash: Vec::new(),
             pending_cr: false,
             long_line: 0,
-            bom: Bom::Pending,
+            long: LongLine::default(),
+            reading: Reading::Bom,
             lifecycle: Lifecycle::Open,
             buffers: EventBuffers {
                 max_event_len: config.max_event_len,
                 comments: config.comments,
+                skip_oversized: config.skip_oversized,
                 taking: Taking::Owned,
                 data: Data::None,
                 data_len: 0,
@@ -216,12 +238,14 @@ impl Parser {
                 event_type: None,
                 id_buffer: String::new(),
                 id_set: false,
-                dispatched_id: false,
+                event_had_id: false,
                 last_event_id: String::new(),
                 last_event_id_shared: None,
                 types: Default::default(),
                 next_type: 0,
                 reconnection_time: None,
+                skipped_len: 0,
+                skipped: SkippedEvent::from_parts(None, 0),
             },
         }
     }
@@ -253,7 +277,7 @@ impl Parser {
     /// failure. The last event ID and the reconnection time are kept.
     pub fn reset(&mut self) {
         self.clear_input();
-        self.bom = Bom::Pending;
+        self.reading = Reading::Bom;
         self.lifecycle = Lifecycle::Open;
         self.buffers.discard();
     }
@@ -275,10 +299,15 @@ impl Parser {
         buffers.id_set = false;
     }
 
-    /// Whether the event last handed out had a valid `id:` field of its own
-    /// (rather than the stream's last event ID from before it).
+    /// Whether the event that [`next_item`](Self::next_item) or
+    /// [`next_item_ref`](Self::next_item_ref) returned last had a valid `id:`
+    /// field of its own, rather than the stream's last event ID from an
+    /// earlier one. (An `id:` equal to the last event ID counts; one with a
+    /// NUL, which the spec ignores, does not; a skipped event's, which is not
+    /// adopted, does not.) Set at each blank line, so ask right after the
+    /// event.
     pub(crate) fn event_had_id(&self) -> bool {
-        self.buffers.dispatched_id
+        self.buffers.event_had_id
     }
 
     /// The reconnection time from the most recent valid `retry:` field, if
@@ -373,7 +402,10 @@ impl Parser {
     /// At the end of the input, discards what is unfinished and records
     /// whether anything was.
     fn end_stream(&mut self) {
-        let end = if !self.partial.is_empty() || self.buffers.pending() {
+        let end = if !self.partial.is_empty()
+            || self.reading == Reading::LongLine
+            || self.buffers.pending()
+        {
             StreamEnd::Truncated
         } else {
             StreamEnd::Complete

@@ -11,6 +11,7 @@ use super::buffers::{Data, EventBuffers, Taking};
 use super::error::ParseError;
 use super::item::{EventRef, Item, ItemRef, LineItem};
 use super::lines::Next;
+use super::skip::{give_back_id, notice};
 use super::text::decode;
 use super::{Lifecycle, Parser};
 
@@ -34,7 +35,7 @@ impl Parser {
                 let (input, text) = self.fed.with_text();
                 match self.buffers.take_owned(input, text) {
                     Ok(event) => Some(Ok(Item::Event(event))),
-                    Err(error) => Some(Err(self.lifecycle.fail(error))),
+                    Err(error) => Some(self.dispatch_failed(error)),
                 }
             }
         }
@@ -54,12 +55,23 @@ impl Parser {
             Next::Dispatch => {
                 self.check_dispatched_text();
                 let (input, text) = self.fed.with_text();
-                self.buffers.take_ref(input, text).map(ItemRef::Event)
+                self.buffers.take_ref(input, text)
             }
         };
         // (The closure takes only `lifecycle`, which the item does not
         // borrow.)
         Some(item.map_err(|error| self.lifecycle.fail(error)))
+    }
+
+    /// An owned event that was over a limit at dispatch: the one failure, or
+    /// in skip mode the notice `take_owned` left.
+    #[cold]
+    fn dispatch_failed(&mut self, error: ParseError) -> Result<Item, ParseError> {
+        if self.buffers.skip_oversized {
+            Ok(Item::Skipped(self.buffers.skipped.clone()))
+        } else {
+            Err(self.lifecycle.fail(error))
+        }
     }
 
     /// At a dispatch: a data value that lies in the input is read from the
@@ -102,12 +114,16 @@ impl EventBuffers {
             },
             Data::Handed(value) => decode(&value.clone(), Some(value)),
             Data::Text(text) => text,
+            Data::Oversized => {
+                let (type_index, len) = (self.event_type.take(), self.skipped_len - 1);
+                self.end_oversized(type_index, len);
+                return Err(self.too_large());
+            }
         };
         // Replacement characters can make decoded data longer than the raw
         // bytes the limit counted. The limit counts the final LF too.
         if data.len() >= self.max_event_len {
-            self.event_type = None;
-            return Err(self.too_large());
+            return Err(self.decoded_over_limit(data.len()));
         }
         let event_type = self
             .event_type
@@ -122,13 +138,14 @@ impl EventBuffers {
     }
 
     /// The rest of dispatch, as `take_owned`, for an event that borrows from
-    /// the parser: the input, `joined`, and the `held` fields.
+    /// the parser: the input, `joined`, and the `held` fields. (In skip mode,
+    /// the notice for an oversized event instead.)
     #[inline]
     fn take_ref<'a>(
         &'a mut self,
         input: &'a [u8],
         text: &'a str,
-    ) -> Result<EventRef<'a>, ParseError> {
+    ) -> Result<ItemRef<'a>, ParseError> {
         self.data_len = 0;
         let type_index = self.event_type.take();
         let raw: &[u8] = match std::mem::replace(&mut self.data, Data::None) {
@@ -136,11 +153,11 @@ impl EventBuffers {
             Data::InInput(start, end) => match text.get(start..end) {
                 Some(value) => {
                     let event_type = type_index.and_then(|index| self.types[index].as_deref());
-                    return Ok(EventRef {
+                    return Ok(ItemRef::Event(EventRef {
                         event_type: event_type.unwrap_or(DEFAULT_EVENT_TYPE),
                         data: value,
                         last_event_id: &self.last_event_id,
-                    });
+                    }));
                 }
                 None => &input[start..end],
             },
@@ -152,6 +169,10 @@ impl EventBuffers {
                 self.held = text.into_bytes();
                 &self.held
             }
+            Data::Oversized => {
+                self.end_oversized(type_index, self.skipped_len - 1);
+                return Ok(ItemRef::Skipped(&self.skipped));
+            }
         };
         // (A long line or joined data: `simdutf8`, see BENCHMARKS.md.)
         let data = match simdutf8::basic::from_utf8(raw) {
@@ -160,19 +181,31 @@ impl EventBuffers {
                 self.lossy.clear();
                 self.lossy.push_str(&String::from_utf8_lossy(raw));
                 if self.lossy.len() >= self.max_event_len {
-                    return Err(ParseError::EventTooLarge {
-                        limit: self.max_event_len,
-                    });
+                    if !self.skip_oversized {
+                        return Err(ParseError::EventTooLarge {
+                            limit: self.max_event_len,
+                        });
+                    }
+                    // (`end_oversized`, on the fields that `raw` does not
+                    // borrow.)
+                    self.skipped = notice(&self.types, type_index, self.lossy.len());
+                    give_back_id(
+                        &mut self.last_event_id,
+                        &mut self.id_buffer,
+                        &mut self.last_event_id_shared,
+                        &mut self.event_had_id,
+                    );
+                    return Ok(ItemRef::Skipped(&self.skipped));
                 }
                 &self.lossy
             }
         };
         let event_type = type_index.and_then(|index| self.types[index].as_deref());
-        Ok(EventRef {
+        Ok(ItemRef::Event(EventRef {
             event_type: event_type.unwrap_or(DEFAULT_EVENT_TYPE),
             data,
             last_event_id: &self.last_event_id,
-        })
+        }))
     }
 
     /// An item other than an event, for `next_item_ref`.
@@ -209,6 +242,29 @@ mod tests {
         check_with(with(13), two, &[error(13)]);
         let data = "\u{FFFD}\u{FFFD}\n\u{FFFD}\u{FFFD}";
         check_with(with(14), two, &[ev("message", data, "")]);
+    }
+
+    /// Found by the differential test of skip mode: a value completed in
+    /// `partial` while events were taken owned, then taken borrowed, was
+    /// read as text already decoded, so its replacement characters were not
+    /// counted against the limit.
+    #[test]
+    fn a_value_decoded_ahead_counts_its_replacement_characters_when_borrowed() {
+        for more in ["", "data\n"] {
+            let mut parser = Parser::builder().max_event_len(6).build();
+            parser.feed_slice(b"data:\xFF");
+            assert!(parser.next_item().is_none());
+            parser.feed_slice(b"\xFF\n");
+            assert!(parser.next_item().is_none());
+            parser.feed_slice(format!("{more}\n").as_bytes());
+            assert!(
+                matches!(
+                    parser.next_item_ref(),
+                    Some(Err(ParseError::EventTooLarge { limit: 6 }))
+                ),
+                "more: {more:?}"
+            );
+        }
     }
 
     #[test]

@@ -10,6 +10,8 @@ pub(super) enum Out {
     Retry(u64),
     Comment(String),
     Error(String),
+    /// A skipped event: its type and length.
+    Skipped(String, usize),
 }
 
 pub(super) fn ev(kind: &str, data: &str, id: &str) -> Out {
@@ -22,6 +24,22 @@ pub(super) fn drain(parser: &mut Parser, out: &mut Vec<Out>) {
             Ok(Item::Event(e)) => ev(e.event_type(), e.data(), e.last_event_id()),
             Ok(Item::Retry(time)) => Out::Retry(time.as_millis() as u64),
             Ok(Item::Comment(text)) => Out::Comment(text.to_string()),
+            Ok(Item::Skipped(skipped)) => Out::Skipped(skipped.event_type().into(), skipped.len()),
+            Err(error) => Out::Error(error.to_string()),
+        });
+    }
+}
+
+/// [`drain`] with `next_item_ref`.
+pub(super) fn drain_ref(parser: &mut Parser, out: &mut Vec<Out>) {
+    while let Some(item) = parser.next_item_ref() {
+        out.push(match item {
+            Ok(ItemRef::Event(e)) => ev(e.event_type(), e.data(), e.last_event_id()),
+            Ok(ItemRef::Retry(time)) => Out::Retry(time.as_millis() as u64),
+            Ok(ItemRef::Comment(text)) => Out::Comment(text.to_owned()),
+            Ok(ItemRef::Skipped(skipped)) => {
+                Out::Skipped(skipped.event_type().into(), skipped.len())
+            }
             Err(error) => Out::Error(error.to_string()),
         });
     }

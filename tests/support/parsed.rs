@@ -19,6 +19,9 @@ pub enum Out {
     Comment(String),
     /// An error, as `"line"` or `"event"`.
     Error(&'static str),
+    /// A skipped event (only with `skip_oversized_events(true)`): its type
+    /// and the length its data would have had.
+    Skipped(String, usize),
     /// The end of one stream: how it ended, the parser's last event ID and
     /// reconnection time afterwards (what a client would send as
     /// `Last-Event-ID` and wait before reconnecting).
@@ -58,6 +61,7 @@ pub fn out_of(item: Result<Item, ParseError>) -> Out {
         Ok(Item::Event(e)) => ev(e.event_type(), e.data(), e.last_event_id()),
         Ok(Item::Retry(time)) => Out::Retry(millis(time)),
         Ok(Item::Comment(text)) => Out::Comment(text.to_string()),
+        Ok(Item::Skipped(skipped)) => Out::Skipped(skipped.event_type().into(), skipped.len()),
         Ok(other) => panic!("unexpected item {other:?}"),
         Err(e) => error(e),
     }
@@ -91,6 +95,9 @@ pub fn drain_ref(parser: &mut Parser, out: &mut Vec<Out>) {
             Ok(ItemRef::Event(e)) => ev(e.event_type(), e.data(), e.last_event_id()),
             Ok(ItemRef::Retry(time)) => Out::Retry(millis(time)),
             Ok(ItemRef::Comment(text)) => Out::Comment(text.to_owned()),
+            Ok(ItemRef::Skipped(skipped)) => {
+                Out::Skipped(skipped.event_type().into(), skipped.len())
+            }
             Ok(other) => panic!("unexpected item {other:?}"),
             Err(e) => error(e),
         });

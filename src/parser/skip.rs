@@ -1,0 +1,713 @@
+//! Skip mode ([`ParserBuilder::skip_oversized_events`]): a line over the
+//! limit is read through without being kept, and an event over a limit is
+//! counted, not kept, and handed out as a notice at its blank line.
+//!
+//! Everything here runs on the paths that detect a limit, which fail the
+//! stream when skip mode is off; the read loop and the dispatch fast paths
+//! do not know of it. An oversized event is `Data::Oversized` (so it takes
+//! the cold arm of `take_owned` and `take_ref`) with `data_len` at the limit
+//! (so each of its `data` lines takes the cold path of `grow_data`). A block
+//! marked before any `data` line keeps `Data::None`: if no `data` line
+//! comes, its blank line dispatches nothing, as it would have, and
+//! `begin_dispatch` clears the mark.
+//!
+//! [`ParserBuilder::skip_oversized_events`]: super::ParserBuilder::skip_oversized_events
+
+use std::sync::Arc;
+
+use crate::event::SkippedEvent;
+
+use super::buffers::{Data, EventBuffers};
+use super::error::ParseError;
+use super::field::{Field, classify};
+use super::input::Reading;
+use super::item::LineItem;
+use super::scan::after_line_end;
+use super::{Parser, free_if_unused};
+
+/// The length of U+FFFD, which replaces each invalid sequence.
+const REPLACEMENT_LEN: usize = '\u{FFFD}'.len_utf8();
+
+/// The length that bytes would have once decoded with replacement (as
+/// `String::from_utf8_lossy` decodes them), counted piece by piece: a
+/// sequence split between pieces is completed from the next one.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct LossyLen {
+    len: usize,
+    /// The start of a sequence that the pieces so far have not completed.
+    carry: [u8; 4],
+    carry_len: usize,
+}
+
+impl LossyLen {
+    pub(super) fn push(&mut self, piece: &[u8]) {
+        let mut at = 0;
+        while self.carry_len > 0 && at < piece.len() {
+            self.carry[self.carry_len] = piece[at];
+            self.carry_len += 1;
+            at += 1;
+            match std::str::from_utf8(&self.carry[..self.carry_len]) {
+                Ok(_) => {
+                    self.len += self.carry_len;
+                    self.carry_len = 0;
+                }
+                Err(error) => {
+                    if let Some(bad) = error.error_len() {
+                        // (The carry starts a sequence, so nothing before it
+                        // is valid.) The bytes after the bad ones are read
+                        // again.
+                        self.len += REPLACEMENT_LEN;
+                        at -= self.carry_len - bad;
+                        self.carry_len = 0;
+                    }
+                }
+            }
+        }
+        let mut rest = &piece[at..];
+        loop {
+            match std::str::from_utf8(rest) {
+                Ok(text) => {
+                    self.len += text.len();
+                    return;
+                }
+                Err(error) => {
+                    let valid = error.valid_up_to();
+                    self.len += valid;
+                    match error.error_len() {
+                        Some(bad) => {
+                            self.len += REPLACEMENT_LEN;
+                            rest = &rest[valid + bad..];
+                        }
+                        None => {
+                            let unfinished = &rest[valid..];
+                            self.carry[..unfinished.len()].copy_from_slice(unfinished);
+                            self.carry_len = unfinished.len();
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The length, once the bytes have ended: an unfinished sequence is one
+    /// replacement character.
+    pub(super) fn finish(self) -> usize {
+        self.len
+            + if self.carry_len > 0 {
+                REPLACEMENT_LEN
+            } else {
+                0
+            }
+    }
+}
+
+/// The decoded length of `bytes`.
+pub(super) fn lossy_len(bytes: &[u8]) -> usize {
+    if let Ok(text) = simdutf8::basic::from_utf8(bytes) {
+        return text.len();
+    }
+    let mut len = LossyLen::default();
+    len.push(bytes);
+    len.finish()
+}
+
+/// Enough of a line's first bytes to classify it and find where its value
+/// starts: the known field names have at most five bytes, and a value starts
+/// at most two bytes after its colon.
+const HEAD: usize = 8;
+
+/// A line over the limit, being read through: its first bytes and its
+/// decoded length so far.
+#[derive(Debug, Clone, Default)]
+pub(super) struct LongLine {
+    head: [u8; HEAD],
+    head_len: usize,
+    decoded: LossyLen,
+}
+
+impl LongLine {
+    fn push(&mut self, bytes: &[u8]) {
+        let take = (HEAD - self.head_len).min(bytes.len());
+        self.head[self.head_len..self.head_len + take].copy_from_slice(&bytes[..take]);
+        self.head_len += take;
+        self.decoded.push(bytes);
+    }
+}
+
+impl Parser {
+    /// A line longer than `max_line_len`: `partial`, then the input from
+    /// `pos` to the line end at `end` (counted from `pos`), or to the end of
+    /// the input. Fails the stream; in skip mode, the line is read through
+    /// instead. `None`: read on.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn line_over_limit(
+        &mut self,
+        end: Option<usize>,
+    ) -> Option<Result<LineItem, ParseError>> {
+        if !self.buffers.skip_oversized {
+            return Some(Err(self.line_too_long()));
+        }
+        self.long = LongLine::default();
+        self.long.push(&self.partial);
+        self.partial.clear();
+        free_if_unused(&mut self.partial);
+        self.reading = Reading::LongLine;
+        self.skip_line(end)
+    }
+
+    /// Reads on through a line over the limit: up to its line end at `end`
+    /// (counted from `pos`), where what the line was takes effect, or to
+    /// the end of the input. Its bytes are counted, not kept.
+    #[cold]
+    pub(super) fn skip_line(&mut self, end: Option<usize>) -> Option<Result<LineItem, ParseError>> {
+        let input = self.fed.bytes();
+        let rest = &input[self.pos..];
+        let Some(end) = end else {
+            self.long.push(rest);
+            self.pos = input.len();
+            return None;
+        };
+        self.long.push(&rest[..end]);
+        (self.pos, self.pending_cr) = after_line_end(input, self.pos + end);
+        self.reading = Reading::Lines;
+        let field = classify(&self.long.head[..self.long.head_len]);
+        self.buffers
+            .line_skipped(input, field, self.long.decoded.finish());
+        None
+    }
+}
+
+impl EventBuffers {
+    /// A line over the limit ended: what it was, and its decoded length. A
+    /// `data`, `event` or `id` line makes its event oversized; any other is
+    /// dropped (a comment or unknown field is ignored anyway, and no valid
+    /// `retry` value is that long at the default limit).
+    fn line_skipped(&mut self, input: &[u8], field: Field, decoded_len: usize) {
+        match field {
+            Field::Data(start) => {
+                self.mark_oversized(input);
+                // (The field name and colon are ASCII: one byte each.)
+                self.count_skipped(decoded_len.saturating_sub(start));
+            }
+            // The type is no longer known.
+            Field::Event(_) => {
+                self.event_type = None;
+                self.mark_oversized(input);
+            }
+            Field::Id(_) => self.mark_oversized(input),
+            Field::Retry(_) | Field::Comment(_) | Field::Ignored => {}
+        }
+    }
+
+    /// A `data` value that takes the event past `max_event_len`, or comes
+    /// after that: fails the stream, or in skip mode is counted.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn data_over_limit(
+        &mut self,
+        input: &[u8],
+        value: &[u8],
+        error: ParseError,
+    ) -> Result<(), ParseError> {
+        if !self.skip_oversized {
+            return Err(error);
+        }
+        self.mark_oversized(input);
+        self.count_skipped(lossy_len(value));
+        Ok(())
+    }
+
+    /// Counts a data value of `decoded_len` bytes and its LF in an oversized
+    /// event.
+    fn count_skipped(&mut self, decoded_len: usize) {
+        self.skipped_len = self.skipped_len.saturating_add(decoded_len + 1);
+        self.data = Data::Oversized;
+    }
+
+    /// The event being built is oversized: the data it kept so far is
+    /// counted (its decoded length) and let go of; from now on every `data`
+    /// line takes the cold path of `grow_data` (`data_len` at the limit).
+    /// `input` is the input being read, where the data may lie.
+    fn mark_oversized(&mut self, input: &[u8]) {
+        let kept = match std::mem::replace(&mut self.data, Data::None) {
+            Data::Oversized => {
+                self.data = Data::Oversized;
+                return;
+            }
+            Data::None => {
+                self.skipped_len = 0;
+                self.data_len = self.max_event_len;
+                return;
+            }
+            Data::InInput(start, end) => lossy_len(&input[start..end]),
+            Data::Handed(value) => lossy_len(&value),
+            Data::Text(text) => text.len(),
+            Data::Joined => {
+                let len = lossy_len(&self.joined[self.joined_from..]);
+                self.clear_joined();
+                len
+            }
+        };
+        self.skipped_len = kept + 1;
+        self.data = Data::Oversized;
+        self.data_len = self.max_event_len;
+    }
+
+    /// At the blank line that ends an oversized event (skip mode), whose
+    /// data would have had `len` bytes: its notice, in `skipped`, with the
+    /// type of the event type buffer (`type_index`, taken); and the last
+    /// event ID that `begin_dispatch` adopted from it is given back.
+    #[cold]
+    pub(super) fn end_oversized(&mut self, type_index: Option<usize>, len: usize) {
+        self.skipped = notice(&self.types, type_index, len);
+        give_back_id(
+            &mut self.last_event_id,
+            &mut self.id_buffer,
+            &mut self.last_event_id_shared,
+            &mut self.event_had_id,
+        );
+    }
+
+    /// Data that decoded past the limit at dispatch (invalid bytes, each
+    /// decoded to three): fails the stream, or in skip mode ends the event
+    /// as oversized. Returns the error, or (skip mode) what stands for the
+    /// notice in `skipped`.
+    #[cold]
+    pub(super) fn decoded_over_limit(&mut self, len: usize) -> ParseError {
+        let type_index = self.event_type.take();
+        if self.skip_oversized {
+            self.end_oversized(type_index, len);
+        }
+        self.too_large()
+    }
+}
+
+/// The notice for an oversized event: its type is the one at `type_index`
+/// in `types`, if any.
+pub(super) fn notice(
+    types: &[Option<Arc<str>>],
+    type_index: Option<usize>,
+    len: usize,
+) -> SkippedEvent {
+    SkippedEvent::from_parts(type_index.and_then(|index| types[index].clone()), len)
+}
+
+/// A skipped event's id is not adopted: `begin_dispatch` swapped the last
+/// event ID with the id buffer when the id changed (`had_id`, and they
+/// differ), so swapping them back restores it. (Fields rather than
+/// `&mut EventBuffers`: `take_ref` calls it while its data is borrowed.)
+pub(super) fn give_back_id(
+    last_event_id: &mut String,
+    id_buffer: &mut String,
+    shared: &mut Option<Arc<str>>,
+    had_id: &mut bool,
+) {
+    if *had_id && last_event_id != id_buffer {
+        std::mem::swap(last_event_id, id_buffer);
+        *shared = None;
+    }
+    // (Its id is not the stream's.)
+    *had_id = false;
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::parser::lines::HAND_OVER_FROM;
+    use crate::parser::testing::*;
+
+    fn skipping(max_line_len: usize, max_event_len: usize) -> impl Fn() -> Parser {
+        move || {
+            Parser::builder()
+                .max_line_len(max_line_len)
+                .max_event_len(max_event_len)
+                .skip_oversized_events(true)
+                .build()
+        }
+    }
+
+    fn skipped(kind: &str, len: usize) -> Out {
+        Out::Skipped(kind.into(), len)
+    }
+
+    /// `check_with` (slices, items owned: whole, a byte at a time, split at
+    /// every index), and chunks fed with `feed` and items taken borrowed,
+    /// split at every index.
+    fn check_skipping(
+        make: impl Fn() -> Parser,
+        input: &[u8],
+        expected: &[Out],
+    ) -> (String, Option<StreamEnd>) {
+        let (id, end) = check_with(&make, input, expected);
+        for split in 0..=input.len() {
+            let mut parser = make();
+            let mut out = Vec::new();
+            for piece in [&input[..split], &input[split..]] {
+                parser.feed(Bytes::copy_from_slice(piece));
+                drain_ref(&mut parser, &mut out);
+            }
+            parser.finish();
+            drain_ref(&mut parser, &mut out);
+            let got = (out, parser.last_event_id().to_owned(), parser.stream_end());
+            assert_eq!(
+                got,
+                (expected.to_vec(), id.clone(), end),
+                "split at {split}"
+            );
+        }
+        (id, end)
+    }
+
+    #[test]
+    fn a_line_over_the_limit_is_skipped_at_any_split() {
+        let long = "x".repeat(40);
+        let input = format!("data: {long}\n\ndata: ok\n\n");
+        let expected = [skipped("message", 40), ev("message", "ok", "")];
+        for eol in ["\n", "\r", "\r\n"] {
+            let input = input.replace('\n', eol);
+            let (_, end) = check_skipping(skipping(16, 1024), input.as_bytes(), &expected);
+            assert_eq!(end, Some(StreamEnd::Complete));
+        }
+        // Also as the second value of an event, after a kept one.
+        check_skipping(
+            skipping(16, 1024),
+            format!("data: a\ndata: {long}\n\n").as_bytes(),
+            &[skipped("message", 42)],
+        );
+    }
+
+    #[test]
+    fn data_over_the_event_limit_is_skipped_and_the_events_after_it_arrive() {
+        // "ab\ncd\n" is 6 bytes, the limit: kept. One more byte is not, in
+        // whichever line it comes.
+        let input = b"data: ab\ndata: cd\n\n\
+            data: ab\ndata: cde\n\n\
+            data: abcdef\n\n\
+            data\ndata\ndata\ndata\ndata\ndata\ndata\n\n\
+            event: e\ndata: 1\n\n";
+        check_skipping(
+            skipping(64, 6),
+            input,
+            &[
+                ev("message", "ab\ncd", ""),
+                skipped("message", 6),
+                skipped("message", 6),
+                skipped("message", 6),
+                ev("e", "1", ""),
+            ],
+        );
+    }
+
+    #[test]
+    fn a_skipped_event_does_not_adopt_its_id() {
+        let long = "z".repeat(20);
+        for (input, id) in [
+            // Its id before the data, after it, and with no id line.
+            (format!("id: 1\n\nid: 2\ndata: {long}\n\ndata: a\n\n"), "1"),
+            (format!("id: 1\n\ndata: {long}\nid: 2\n\ndata: a\n\n"), "1"),
+            (format!("id: 1\n\ndata: {long}\n\ndata: a\n\n"), "1"),
+            // An empty id would have cleared it.
+            (format!("id: 1\n\nid\ndata: {long}\n\ndata: a\n\n"), "1"),
+        ] {
+            let (last, _) = check_skipping(
+                skipping(8, 64),
+                input.as_bytes(),
+                &[skipped("message", 20), ev("message", "a", id)],
+            );
+            assert_eq!(last, id, "{input:?}");
+        }
+        // Its id is not its own either.
+        let mut parser = skipping(8, 64)();
+        parser.feed_slice(format!("id: 2\ndata: {long}\n\n").as_bytes());
+        assert!(matches!(parser.next_item(), Some(Ok(Item::Skipped(_)))));
+        assert!(!parser.event_had_id());
+        // An event after it with an id of its own adopts that one.
+        let input = format!("id: 1\n\nid: 2\ndata: {long}\n\nid: 3\ndata: a\n\n");
+        check_skipping(
+            skipping(8, 64),
+            input.as_bytes(),
+            &[skipped("message", 20), ev("message", "a", "3")],
+        );
+    }
+
+    #[test]
+    fn a_skipped_event_reports_its_type_as_far_as_known() {
+        let long = "y".repeat(20);
+        check_skipping(
+            skipping(16, 64),
+            format!(
+                "event: add\ndata: {long}\n\n\
+                 event: {long}\ndata: a\n\n\
+                 event: {long}\nevent: add\ndata: a\n\n\
+                 event: add\nevent: {long}\ndata: a\n\n"
+            )
+            .as_bytes(),
+            &[
+                skipped("add", 20),
+                skipped("message", 1),
+                skipped("add", 1),
+                skipped("message", 1),
+            ],
+        );
+    }
+
+    #[test]
+    fn a_too_long_event_or_id_line_skips_its_event() {
+        let long = "w".repeat(20);
+        check_skipping(
+            skipping(16, 64),
+            format!("id: {long}\ndata: a\n\ndata: b\nid: {long}\ndata: c\n\ndata: d\n\n")
+                .as_bytes(),
+            &[
+                skipped("message", 1),
+                skipped("message", 3),
+                ev("message", "d", ""),
+            ],
+        );
+        // A block without data would have dispatched nothing: it makes no
+        // notice, and adopts its other id.
+        let (id, end) = check_skipping(
+            skipping(16, 64),
+            format!("id: 1\nevent: {long}\nid: {long}\n\ndata: a\n\n").as_bytes(),
+            &[ev("message", "a", "1")],
+        );
+        assert_eq!((id.as_str(), end), ("1", Some(StreamEnd::Complete)));
+    }
+
+    #[test]
+    fn a_too_long_line_of_another_kind_is_dropped_and_marks_nothing() {
+        let long = "v".repeat(20);
+        let digits = "9".repeat(20);
+        let with_comments = || {
+            Parser::builder()
+                .max_line_len(16)
+                .skip_oversized_events(true)
+                .comments(true)
+                .build()
+        };
+        let input = format!(
+            ": {long}\ndata: a\n\n\
+             data: b\nretry: {digits}\n{long}: x\n{long}\n\n\
+             : short\nretry: 5\n\n"
+        );
+        let (_, end) = check_skipping(
+            with_comments,
+            input.as_bytes(),
+            &[
+                ev("message", "a", ""),
+                ev("message", "b", ""),
+                Out::Comment("short".into()),
+                Out::Retry(5),
+            ],
+        );
+        assert_eq!(end, Some(StreamEnd::Complete));
+        // At the end of the stream, an unfinished line: truncated.
+        let (_, end) = check_skipping(skipping(16, 64), format!(": {long}").as_bytes(), &[]);
+        assert_eq!(end, Some(StreamEnd::Truncated));
+    }
+
+    #[test]
+    fn a_retry_in_a_skipped_event_applies() {
+        let long = "u".repeat(20);
+        let input = format!("retry: 7\ndata: {long}\nretry: 9\n\n");
+        check_skipping(
+            skipping(16, 64),
+            input.as_bytes(),
+            &[Out::Retry(7), Out::Retry(9), skipped("message", 20)],
+        );
+    }
+
+    #[test]
+    fn the_end_inside_an_oversized_event_is_truncated_without_a_notice() {
+        let long = "t".repeat(20);
+        for input in [
+            format!("data: a\n\ndata: {long}"),
+            format!("data: a\n\ndata: {long}\n"),
+            format!("data: a\n\ndata: {long}\ndata: b\n"),
+            // Marked before any data.
+            format!("data: a\n\nevent: {long}\n"),
+            format!("data: a\n\nid: {long}\n"),
+        ] {
+            let (_, end) = check_skipping(
+                skipping(16, 64),
+                input.as_bytes(),
+                &[ev("message", "a", "")],
+            );
+            assert_eq!(end, Some(StreamEnd::Truncated), "{input:?}");
+        }
+        // The byte order mark's first bytes, over a limit of one byte.
+        let (_, end) = check_skipping(skipping(1, 64), b"\xEF\xBB", &[]);
+        assert_eq!(end, Some(StreamEnd::Truncated));
+    }
+
+    #[test]
+    fn skipped_data_counts_invalid_bytes_decoded() {
+        // Each invalid byte is a U+FFFD, three bytes; a sequence cut by the
+        // line's end is one; split sequences are counted whole at any split.
+        check_skipping(
+            skipping(10, 64),
+            "data: \u{20AC}\u{1F600}\u{20AC}\n\ndata: \u{e9}\u{e9}\n\n".as_bytes(),
+            &[skipped("message", 10), ev("message", "\u{e9}\u{e9}", "")],
+        );
+        check_skipping(
+            skipping(8, 64),
+            b"data: ab\xFF\xE2\x82cd\xF0\x9F\x98\n\n",
+            &[skipped("message", 13)],
+        );
+        // Raw bytes within the event limit that decode past it: skipped at
+        // the blank line, with the decoded length.
+        check_skipping(
+            skipping(64, 8),
+            b"data: \xFF\xFF\n\ndata: \xFF\xFF\xFF\n\ndata:\xFF\ndata:\xFF\xFF\n\n",
+            &[
+                ev("message", "\u{FFFD}\u{FFFD}", ""),
+                skipped("message", 9),
+                skipped("message", 10),
+            ],
+        );
+    }
+
+    #[test]
+    fn lossy_len_agrees_with_lossy_decoding_at_any_split() {
+        let inputs: [&[u8]; 6] = [
+            b"plain",
+            b"\xFF\xFE",
+            b"a\xE2\x82\xACb\xE2\x82c",
+            b"\xF0\x9F\x98\x80\xF0\x9F\x98",
+            b"\xED\xA0\x80\xC0\x80\xF4\x90\x80\x80",
+            b"\xE2\x82\xE2\x82\xAC\x80",
+        ];
+        for input in inputs {
+            let expected = String::from_utf8_lossy(input).len();
+            assert_eq!(lossy_len(input), expected, "{input:?}");
+            for a in 0..=input.len() {
+                for b in a..=input.len() {
+                    let mut len = LossyLen::default();
+                    len.push(&input[..a]);
+                    len.push(&input[a..b]);
+                    len.push(&input[b..]);
+                    assert_eq!(len.finish(), expected, "{input:?} split at {a}, {b}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_huge_line_streams_through_in_bounded_memory() {
+        let total = 50 * 1000 * 1000;
+        let chunk = vec![b'x'; 64 * 1024];
+        let limit = 1024 * 1024;
+        for as_bytes in [true, false] {
+            let mut parser = skipping(limit, 4 * limit)();
+            let mut out = Vec::new();
+            let feed = |parser: &mut Parser, piece: &[u8]| {
+                if as_bytes {
+                    parser.feed(Bytes::copy_from_slice(piece));
+                } else {
+                    parser.feed_slice(piece);
+                }
+            };
+            feed(&mut parser, b"data: ");
+            let mut fed = 0;
+            while fed < total {
+                feed(&mut parser, &chunk);
+                fed += chunk.len();
+                drain(&mut parser, &mut out);
+                // Up to the limit, the line is kept (it may end in time);
+                // past it, only counted.
+                let kept = parser.buffer_capacity();
+                if fed > 2 * limit {
+                    assert!(kept <= 4 * 1024, "{kept} bytes kept after {fed}");
+                } else {
+                    assert!(
+                        kept <= 2 * limit + 4 * 1024,
+                        "{kept} bytes kept after {fed}"
+                    );
+                }
+            }
+            feed(&mut parser, b"\n\ndata: next\n\n");
+            drain(&mut parser, &mut out);
+            assert_eq!(out, [skipped("message", fed), ev("message", "next", "")]);
+        }
+    }
+
+    #[test]
+    fn long_lines_around_the_hand_over_length_are_skipped_owned_and_borrowed() {
+        // Lines long enough to be handed over (owned) or swapped in
+        // (borrowed), over the event limit but not the line limit, and over
+        // both; with a kept event between.
+        let limit = HAND_OVER_FROM + 100;
+        let long = "s".repeat(HAND_OVER_FROM + 200);
+        let longer = "r".repeat(2 * limit);
+        let input = format!(
+            "id: 1\ndata: {long}\n\ndata: ok\n\nevent: e\ndata: a\ndata: {long}\n\ndata: {longer}\n\ndata: end\n\n"
+        );
+        let expected = [
+            skipped("message", long.len()),
+            ev("message", "ok", ""),
+            skipped("e", long.len() + 2),
+            skipped("message", longer.len()),
+            ev("message", "end", ""),
+        ];
+        for size in [1000, 4096, HAND_OVER_FROM - 1, HAND_OVER_FROM + 1, 100_000] {
+            for (as_bytes, by_ref) in [(true, false), (true, true), (false, false), (false, true)] {
+                let mut parser = skipping(limit + 1000, limit)();
+                let mut out = Vec::new();
+                for piece in input.as_bytes().chunks(size) {
+                    if as_bytes {
+                        parser.feed(Bytes::copy_from_slice(piece));
+                    } else {
+                        parser.feed_slice(piece);
+                    }
+                    if by_ref {
+                        drain_ref(&mut parser, &mut out);
+                    } else {
+                        drain(&mut parser, &mut out);
+                    }
+                }
+                parser.finish();
+                drain(&mut parser, &mut out);
+                let case = format!("chunks of {size}, as_bytes {as_bytes}, by_ref {by_ref}");
+                assert_eq!(out, expected, "{case}");
+                assert_eq!(parser.last_event_id(), "", "{case}");
+                assert_eq!(parser.stream_end(), Some(StreamEnd::Complete), "{case}");
+            }
+        }
+    }
+
+    #[test]
+    fn reset_inside_a_skipped_line_starts_afresh() {
+        let mut parser = skipping(8, 64)();
+        let mut out = Vec::new();
+        parser.feed_slice(b"id: 1\n\nevent: e\nid: 2\ndata: far too long, and unfinished");
+        drain(&mut parser, &mut out);
+        parser.reset();
+        parser.feed_slice(b"data: a\n\n");
+        drain(&mut parser, &mut out);
+        assert_eq!(out, [ev("message", "a", "1")]);
+    }
+
+    #[test]
+    fn the_notice_is_plain_data() {
+        let mut parser = skipping(4, 64)();
+        parser.feed_slice(b"event: tick\ndata: 12345\n\n");
+        let Some(Ok(Item::Skipped(owned))) = parser.clone().next_item() else {
+            panic!("no notice");
+        };
+        assert_eq!(owned, SkippedEvent::new("message", 5));
+        assert_eq!(
+            format!("{owned:?}"),
+            r#"SkippedEvent { event_type: "message", len: 5 }"#
+        );
+        let Some(Ok(ItemRef::Skipped(borrowed))) = parser.next_item_ref() else {
+            panic!("no notice");
+        };
+        assert_eq!(*borrowed, owned);
+        assert!(!owned.is_empty());
+        assert!(SkippedEvent::new("tick", 0).is_empty());
+    }
+}
