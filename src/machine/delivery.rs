@@ -1,23 +1,46 @@
 //! What happens to a message between the parser and the consumer when the
 //! stream is given a sentinel or de-duplication: a replayed ID is dropped,
 //! and the sentinel completes the stream. Neither costs anything per event
-//! when it is not configured (`Machine::deliver` checks one flag).
+//! when it is not configured: `Machine::poll_event` checks one flag and
+//! comes here, out of the hot loop, only when it is set.
 
-use crate::event::{CloseReason, MessageEvent};
+use crate::error::Error;
+use crate::event::{CloseReason, Event, MessageEvent};
 
-use super::Machine;
+use super::{Machine, State};
 
 impl Machine {
-    /// A message on its way out, when a sentinel or de-duplication is
-    /// configured: `None` when it repeats a recent ID; otherwise it is
-    /// delivered, and completes the stream when it is the sentinel.
+    /// [`poll_event`](Machine::poll_event) for an open connection whose
+    /// messages are inspected; its queue is empty.
     #[cold]
-    pub(super) fn inspect(&mut self, message: MessageEvent) -> Option<MessageEvent> {
+    #[inline(never)]
+    pub(super) fn poll_inspected(&mut self) -> Option<Result<Event, Error>> {
+        while matches!(self.state, State::Open { .. }) {
+            match self.parser.next_item() {
+                Some(Ok(item)) => {
+                    if let Some(event) = self.take_item(item) {
+                        return Some(Ok(event));
+                    }
+                }
+                Some(Err(error)) => self.fail(error.into()),
+                None => break,
+            }
+        }
+        self.pop_queued()
+    }
+
+    /// A message on its way out, when a sentinel or de-duplication is
+    /// configured: false when it repeats a recent ID (it is dropped);
+    /// otherwise it is delivered, and completes the stream when it is the
+    /// sentinel.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn admit(&mut self, message: &MessageEvent) -> bool {
         let window = self.config.dedupe_ids;
         if window > 0 && self.parser.event_had_id() && !message.last_event_id().is_empty() {
             let id = message.last_event_id();
             if self.recent_ids.iter().any(|seen| &**seen == id) {
-                return None;
+                return false;
             }
             if self.recent_ids.len() == window {
                 self.recent_ids.pop_front();
@@ -25,16 +48,15 @@ impl Machine {
             self.recent_ids.push_back(id.into());
         }
         debug_assert!(self.recent_ids.len() <= window.max(1));
-        self.take_message();
         if self
             .config
             .complete_on
             .as_ref()
-            .is_some_and(|is_last| is_last(&message))
+            .is_some_and(|is_last| is_last(message))
         {
             self.complete();
         }
-        Some(message)
+        true
     }
 
     /// The sentinel arrived: the stream is complete. Nothing after it is

@@ -67,7 +67,7 @@ use web_time::Instant;
 use bytes::Bytes;
 
 use crate::error::Error;
-use crate::event::{CloseReason, Event, MessageEvent, ReadyState};
+use crate::event::{CloseReason, Event, ReadyState};
 use crate::parser::{Item, Parser, StreamEnd};
 use crate::response::{Refusal, ResponseHead};
 use crate::retry::{Jitter, RetryPolicy};
@@ -338,20 +338,26 @@ impl Machine {
     #[inline]
     pub fn poll_event(&mut self) -> Option<Result<Event, Error>> {
         if self.events.is_empty() && matches!(self.state, State::Open { .. }) {
+            if self.inspects {
+                return self.poll_inspected();
+            }
             // The hot path: an open connection's events, straight from the
-            // parser.
+            // parser. Its arms are `take_item`'s, written out: calling
+            // `take_item` here, or a message going through one more
+            // function, cost the bulk stream 15-20 % (extra copies of the
+            // message; BENCHMARKS.md, session 8).
             loop {
                 match self.parser.next_item()? {
                     Ok(Item::Event(message)) => {
-                        if let Some(message) = self.deliver(message) {
-                            return Some(Ok(Event::Message(message)));
-                        }
+                        self.take_message();
+                        return Some(Ok(Event::Message(message)));
                     }
-                    Ok(item) => {
-                        if let Some(event) = self.take_item(item) {
-                            return Some(Ok(event));
-                        }
-                    }
+                    // "Set the event stream's reconnection time to that
+                    // integer": the parser has, and `reconnection_time`
+                    // reads it there.
+                    Ok(Item::Retry(_)) => {}
+                    Ok(Item::Comment(text)) => return Some(Ok(Event::Comment(text))),
+                    Ok(Item::Skipped(skipped)) => return Some(Ok(Event::Skipped(skipped))),
                     Err(error) => {
                         self.fail(error.into());
                         break;
@@ -364,7 +370,7 @@ impl Machine {
 
     /// The next queued event (an open, a reconnect, a final error, or the
     /// events completed at the end of a body).
-    fn pop_queued(&mut self) -> Option<Result<Event, Error>> {
+    pub(super) fn pop_queued(&mut self) -> Option<Result<Event, Error>> {
         let event = self.events.pop_front();
         if event.is_some() && self.events.is_empty() {
             // Queued events come a few per connection: hold no buffer
@@ -372,18 +378,6 @@ impl Machine {
             self.events = VecDeque::new();
         }
         event
-    }
-
-    /// A message the parser dispatched, on its way out: `None` when it is
-    /// dropped (a replayed ID). Without a sentinel or de-duplication, it is
-    /// delivered as it is.
-    #[inline]
-    fn deliver(&mut self, message: MessageEvent) -> Option<MessageEvent> {
-        if self.inspects {
-            return self.inspect(message);
-        }
-        self.take_message();
-        Some(message)
     }
 
     /// A message event is delivered: the connection made progress.
@@ -398,7 +392,13 @@ impl Machine {
     /// Applies a parser item; returns the event it makes, if any.
     fn take_item(&mut self, item: Item) -> Option<Event> {
         match item {
-            Item::Event(message) => self.deliver(message).map(Event::Message),
+            Item::Event(message) => {
+                if self.inspects && !self.admit(&message) {
+                    return None;
+                }
+                self.take_message();
+                Some(Event::Message(message))
+            }
             // "Set the event stream's reconnection time to that integer": the
             // parser has, and `reconnection_time` reads it there.
             Item::Retry(_) => None,
@@ -1487,4 +1487,9 @@ mod tests {
             assert_eq!(m.ready_state(), ReadyState::Connecting);
         }
     }
+}
+#[cfg(test)]
+#[test]
+fn zz_sizes() {
+    eprintln!("ZZ Machine {} MachineConfig {} Parser {} State {}", size_of::<Machine>(), size_of::<MachineConfig>(), size_of::<Parser>(), size_of::<State>());
 }
