@@ -10,7 +10,7 @@
 //! never sent twice, and a body cut off mid-event is an error, not a quiet
 //! end.
 
-#[path = "support/demo.rs"]
+#[path = "../ssecat/src/demo.rs"]
 mod demo;
 
 use std::io::Write;

@@ -11,7 +11,7 @@
 //! exits. Against the demo feed it runs twice in one process to show the
 //! second run picking up where the first stopped.
 
-#[path = "support/demo.rs"]
+#[path = "../ssecat/src/demo.rs"]
 mod demo;
 
 use std::path::Path;

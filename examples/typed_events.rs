@@ -8,7 +8,7 @@
 //! It tails the demo feed (a smart-home panel: `light` and `thermostat`
 //! events, and a live-user count as plain `message` events).
 
-#[path = "support/demo.rs"]
+#[path = "../ssecat/src/demo.rs"]
 mod demo;
 
 use std::process::ExitCode;

@@ -1,5 +1,6 @@
-//! `ssecat` as a user runs it: the built example against a local server,
-//! its `--json` stdout checked line by line, and its exit status.
+//! `ssecat` as a user runs it: the built binary (the `ssecat` package)
+//! against a local server, its `--json` stdout checked line by line, and
+//! its exit status.
 
 #![cfg(feature = "client")]
 
@@ -13,7 +14,7 @@ use serde_json::{Value, json};
 use support::{NO_CONTENT, RawServer, Step, head, sse_head, write};
 
 async fn run(args: &[&str]) -> Output {
-    let child = tokio::process::Command::new(support::example("ssecat"))
+    let child = tokio::process::Command::new(support::ssecat())
         .args(args)
         .kill_on_drop(true)
         .output();
@@ -270,7 +271,7 @@ async fn a_dead_port_fails_in_under_a_second_by_default() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
-    support::example("ssecat"); // built before the clock starts
+    support::ssecat(); // built before the clock starts
     let started = std::time::Instant::now();
     let output = run(&["--json", &format!("http://127.0.0.1:{port}/")]).await;
     assert!(
@@ -555,11 +556,7 @@ async fn no_color_turns_colour_off_on_a_terminal() {
         ]
     })
     .await;
-    let command = format!(
-        "'{}' -n 1 {}",
-        support::example("ssecat").display(),
-        server.url
-    );
+    let command = format!("'{}' -n 1 {}", support::ssecat().display(), server.url);
     for (no_color, coloured) in [(None, true), (Some(""), true), (Some("1"), false)] {
         let mut script = tokio::process::Command::new("script");
         script

@@ -101,24 +101,39 @@ pub async fn collect_all(source: &mut EventSource) -> Vec<String> {
 /// does not rebuild examples, and a stale binary would test old code. (A
 /// no-op when `cargo test --all-features` built it already.)
 pub fn example(name: &str) -> std::path::PathBuf {
-    // Once per test binary and example: the tests of a file run at once.
+    let file = format!("{name}{}", std::env::consts::EXE_SUFFIX);
+    built(&["--all-features", "--example", name])
+        .join("examples")
+        .join(file)
+}
+
+/// `ssecat`, the command-line client (the workspace's `ssecat` package),
+/// built first.
+pub fn ssecat() -> std::path::PathBuf {
+    built(&["-p", "ssecat"]).join(format!("ssecat{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// Runs `cargo build ARGS` once per test binary and set of arguments (the
+/// tests of a file run at once); returns the target's profile directory.
+fn built(args: &[&str]) -> std::path::PathBuf {
     static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    let mut built = BUILT
+    let key = args.join(" ");
+    let mut done = BUILT
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if !built.iter().any(|done| done == name) {
+    if !done.contains(&key) {
         let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "--all-features", "--example", name])
+            .arg("build")
+            .args(args)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .status()
             .unwrap();
-        assert!(status.success(), "cargo build --example {name}");
-        built.push(name.to_owned());
+        assert!(status.success(), "cargo build {key}");
+        done.push(key);
     }
     let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    dir.join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+    // target/debug/deps/this-test → target/debug
+    exe.parent().unwrap().parent().unwrap().to_path_buf()
 }
 
 /// A request as the raw server saw it.

@@ -6,7 +6,8 @@
 //! loses nothing and sees nothing twice. After the last event it answers
 //! `204 No Content`, which tells the client to stop.
 //!
-//! Shared by the examples (`#[path]`-included); not part of the library.
+//! ssecat's `--demo`, and the library's examples (`#[path]`-included); not
+//! part of the library.
 #![allow(dead_code)] // each example uses part of it
 
 use std::net::SocketAddr;

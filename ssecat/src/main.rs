@@ -2,10 +2,10 @@
 //! but parsed, reconnecting and resuming.
 //!
 //! ```text
-//! cargo run --example ssecat -- --demo                 # a built-in feed on loopback
-//! cargo run --example ssecat -- https://example.com/feed
-//! cargo run --example ssecat -- --json -H 'Authorization: Bearer T' URL
-//! cargo run --example ssecat -- --json-body @body.json --until '[DONE]' URL
+//! cargo run -p ssecat -- --demo                 # a built-in feed on loopback
+//! cargo run -p ssecat -- https://example.com/feed
+//! cargo run -p ssecat -- --json -H 'Authorization: Bearer T' URL
+//! cargo run -p ssecat -- --json-body @body.json --until '[DONE]' URL
 //! ```
 //!
 //! With `--json` it prints one JSON object per line and nothing else on
@@ -34,7 +34,6 @@
 //! or a one-shot stream ends before the `--until` message); 2 for bad
 //! arguments; 130 on Ctrl-C.
 
-#[path = "../support/demo.rs"]
 mod demo;
 
 mod args;
