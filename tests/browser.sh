@@ -35,4 +35,4 @@ export SSEFEED_BROWSER_SERVER="http://127.0.0.1:$port"
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 export CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}"
 export WASM_BINDGEN_TEST_WEBDRIVER_JSON="$PWD/tests/support/webdriver.json"
-cargo test --target wasm32-unknown-unknown --test browser "$@"
+cargo test -p ssefeed --target wasm32-unknown-unknown --test browser "$@"

@@ -107,12 +107,6 @@ pub fn example(name: &str) -> std::path::PathBuf {
         .join(file)
 }
 
-/// `ssecat`, the command-line client (the workspace's `ssecat` package),
-/// built first.
-pub fn ssecat() -> std::path::PathBuf {
-    built(&["-p", "ssecat"]).join(format!("ssecat{}", std::env::consts::EXE_SUFFIX))
-}
-
 /// Runs `cargo build ARGS` once per test binary and set of arguments (the
 /// tests of a file run at once); returns the target's profile directory.
 fn built(args: &[&str]) -> std::path::PathBuf {

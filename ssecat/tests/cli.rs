@@ -2,8 +2,7 @@
 //! against a local server, its `--json` stdout checked line by line, and
 //! its exit status.
 
-#![cfg(feature = "client")]
-
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
 use std::process::Output;
@@ -13,8 +12,13 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use support::{NO_CONTENT, RawServer, Step, head, sse_head, write};
 
+/// The binary under test, built by `cargo test` with its tests.
+fn ssecat() -> &'static str {
+    env!("CARGO_BIN_EXE_ssecat")
+}
+
 async fn run(args: &[&str]) -> Output {
-    let child = tokio::process::Command::new(support::ssecat())
+    let child = tokio::process::Command::new(ssecat())
         .args(args)
         .kill_on_drop(true)
         .output();
@@ -271,7 +275,6 @@ async fn a_dead_port_fails_in_under_a_second_by_default() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
-    support::ssecat(); // built before the clock starts
     let started = std::time::Instant::now();
     let output = run(&["--json", &format!("http://127.0.0.1:{port}/")]).await;
     assert!(
@@ -405,7 +408,7 @@ async fn a_request_that_cannot_be_sent_fails_at_once() {
 }
 
 /// The test CA's certificate, as a user hands it to `--cacert`.
-const TEST_CA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/tls/ca.pem");
+const TEST_CA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/support/tls/ca.pem");
 
 #[tokio::test]
 async fn a_private_ca_is_trusted_with_cacert_and_any_certificate_with_insecure() {
@@ -440,7 +443,7 @@ async fn a_private_ca_is_trusted_with_cacert_and_any_certificate_with_insecure()
 async fn cacert_that_is_not_a_pem_certificate_exits_2() {
     let key = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/support/tls/server-key.der"
+        "/../tests/support/tls/server-key.der"
     );
     let output = run(&["--cacert", key, "https://127.0.0.1:9/"]).await;
     assert_eq!(output.status.code(), Some(2));
@@ -556,7 +559,7 @@ async fn no_color_turns_colour_off_on_a_terminal() {
         ]
     })
     .await;
-    let command = format!("'{}' -n 1 {}", support::ssecat().display(), server.url);
+    let command = format!("'{}' -n 1 {}", ssecat(), server.url);
     for (no_color, coloured) in [(None, true), (Some(""), true), (Some("1"), false)] {
         let mut script = tokio::process::Command::new("script");
         script
