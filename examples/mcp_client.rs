@@ -91,7 +91,7 @@ impl Session {
 
     async fn answer_from_stream(&self, response: reqwest::Response, id: u64) -> Result<Value> {
         let session = self.clone();
-        let mut source = EventSource::from_response(response)
+        let mut source = EventSource::builder_from_response(response)
             // Resume with a GET: Last-Event-ID is added; the POST is never
             // sent again.
             .resume_with(move |_ctx| session.request(reqwest::Method::GET))

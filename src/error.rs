@@ -50,7 +50,7 @@ pub enum Error {
     /// [`source`](std::error::Error::source) (an [`std::io::Error`] for a
     /// reader).
     #[error("reading the event stream failed")]
-    Source(#[source] BoxError),
+    Read(#[source] BoxError),
 
     /// The server answered with a status other than 200 (and 204, which ends
     /// the stream normally): the [`Refusal`] holds the response's status,
@@ -144,7 +144,7 @@ impl Error {
     /// Whether trying again can help: true for network errors (a refused
     /// or reset connection, a DNS failure, a cut body: [`Interrupted`](Self::Interrupted)), the end of the
     /// stream, an idle timeout, and the statuses of
-    /// [`TRANSIENT_STATUSES`](crate::retry::TRANSIENT_STATUSES); false for a
+    /// [`TRANSIENT_STATUSES`](crate::TRANSIENT_STATUSES); false for a
     /// request that cannot be built (a bad URL scheme or header), a TLS
     /// failure (an untrusted certificate), other statuses and content types,
     /// the parser's limits, and a policy that gave up.
@@ -173,7 +173,7 @@ impl Error {
             Self::ContentType(_)
             | Self::LineTooLong { .. }
             | Self::EventTooLarge { .. }
-            | Self::Source(_)
+            | Self::Read(_)
             | Self::BodyNotCloneable
             | Self::RetriesExhausted { .. } => false,
         }
@@ -220,7 +220,7 @@ impl Error {
     /// convention is, so that reporters printing the chain do not repeat it.)
     ///
     /// ```
-    /// let error = ssefeed::Error::Source(Box::new(std::io::Error::other("disk on fire")));
+    /// let error = ssefeed::Error::Read(Box::new(std::io::Error::other("disk on fire")));
     /// assert_eq!(error.to_string(), "reading the event stream failed");
     /// assert_eq!(
     ///     error.report().to_string(),
@@ -297,7 +297,7 @@ mod tests {
 
     #[test]
     fn display_is_lowercase_and_does_not_repeat_the_source() {
-        let io = Error::Source(Box::new(std::io::Error::other("disk on fire")));
+        let io = Error::Read(Box::new(std::io::Error::other("disk on fire")));
         let text = io.to_string();
         assert!(!text.contains("disk on fire"), "{text}");
         assert!(std::error::Error::source(&io).is_some());

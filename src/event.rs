@@ -244,7 +244,7 @@ pub enum ReadyState {
 ///
 /// Reconnects are events, not errors, so a consumer's `?` ends its loop only
 /// on a real failure.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Event {
     /// A connection was announced: the server answered 200 with
@@ -287,8 +287,9 @@ pub enum CloseReason {
     NoContent(ResponseHead),
     /// A one-shot stream's body ended at an event boundary.
     Completed,
-    /// The source was closed by its user.
-    Closed,
+    /// Its user closed the source
+    /// ([`close`](crate::machine::Machine::close), or `EventSource::close`).
+    ClosedByUser,
     /// A final error was yielded.
     Failed,
 }
@@ -298,7 +299,7 @@ impl std::fmt::Display for CloseReason {
         match self {
             Self::NoContent(_) => f.write_str("server ended the feed (204 No Content)"),
             Self::Completed => f.write_str("the stream ended"),
-            Self::Closed => f.write_str("closed"),
+            Self::ClosedByUser => f.write_str("closed by its user"),
             Self::Failed => f.write_str("failed"),
         }
     }

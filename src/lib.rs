@@ -201,7 +201,7 @@ mod event;
 pub mod machine;
 pub mod parser;
 mod response;
-pub mod retry;
+mod retry;
 mod stream;
 
 #[cfg(feature = "client")]
@@ -212,7 +212,10 @@ pub use event::{CloseReason, DEFAULT_EVENT_TYPE, Event, MessageEvent, ReadyState
 pub use response::{
     DEFAULT_REFUSAL_BODY_LIMIT, DEFAULT_REFUSAL_BODY_TIMEOUT, HttpVersion, Refusal, ResponseHead,
 };
-pub use retry::{RetryContext, RetryDecision, RetryPolicy};
+pub use retry::{
+    DEFAULT_MAX_DELAY, DEFAULT_MAX_SERVER_DELAY, DEFAULT_MIN_DELAY, DEFAULT_RECONNECTION_TIME,
+    RetryContext, RetryDecision, RetryPolicy, TRANSIENT_STATUSES,
+};
 pub use stream::{EventStream, ReaderSource};
 
 /// The reqwest that `EventSource` takes requests of (0.13), so that an

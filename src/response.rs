@@ -245,6 +245,44 @@ impl ResponseHead {
             None => self.status().to_string(),
         }
     }
+
+    /// The status as the `http` crate's type (what reqwest and axum use);
+    /// `None` for a number no HTTP status can be (a head built by hand).
+    ///
+    /// ```
+    /// let head = ssefeed::ResponseHead::new(429);
+    /// assert_eq!(head.status_code(), Some(ssefeed::reqwest::StatusCode::TOO_MANY_REQUESTS));
+    /// ```
+    #[cfg(feature = "client")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+    pub fn status_code(&self) -> Option<reqwest::StatusCode> {
+        reqwest::StatusCode::from_u16(self.inner.status).ok()
+    }
+
+    /// The headers as the `http` crate's map, built anew on each call (the
+    /// head keeps them as strings, decoded lossily: a value that was not
+    /// UTF-8 holds U+FFFD in its place). A pair no header can carry (a head
+    /// built by hand) is left out.
+    ///
+    /// ```
+    /// let head = ssefeed::ResponseHead::new(200).with_header("X-Request-Id", "r-1");
+    /// assert_eq!(head.header_map()["x-request-id"], "r-1");
+    /// ```
+    #[cfg(feature = "client")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+    pub fn header_map(&self) -> reqwest::header::HeaderMap {
+        use reqwest::header::{HeaderName, HeaderValue};
+        let mut map = reqwest::header::HeaderMap::with_capacity(self.inner.headers.len());
+        for (name, value) in &self.inner.headers {
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_bytes(value.as_bytes()),
+            ) {
+                map.append(name, value);
+            }
+        }
+        map
+    }
 }
 
 impl fmt::Debug for ResponseHead {

@@ -1,16 +1,5 @@
-//! The reconnection delay policy: pure arithmetic, no clock, no I/O.
-//!
-//! The delay before reconnect attempt *n* (counting attempts since the last
-//! connection that made progress, from 0) is
-//!
-//! ```text
-//! base  = max(reconnection time, min_delay)      reconnection time: server `retry:`, else `initial`
-//! delay = min(base × 2ⁿ, max(max_delay, base))   doubling only after failures, never below base
-//!       + jitter: uniform in [0, jitter × delay]  never shorter than the reconnection time
-//! ```
-//!
-//! A connection makes progress when it delivers at least one event; that
-//! resets *n* to 0.
+//! The reconnection delay policy: pure arithmetic, no clock, no I/O. Its
+//! public items are re-exported at the crate root.
 
 use std::fmt;
 use std::sync::Arc;
@@ -40,6 +29,19 @@ pub const DEFAULT_MAX_SERVER_DELAY: Duration = Duration::from_secs(10 * 60);
 pub const TRANSIENT_STATUSES: [u16; 6] = [408, 429, 500, 502, 503, 504];
 
 /// When and how soon the client reconnects.
+///
+/// The delay before reconnect attempt *n* (counting attempts since the last
+/// connection that made progress, from 0) is
+///
+/// ```text
+/// base  = max(reconnection time, min_delay)      reconnection time: server `retry:`, else `initial`
+/// delay = min(base × 2ⁿ, max(max_delay, base))   doubling only after failures, never below base
+///       + jitter: uniform in [0, jitter × delay]  never shorter than the reconnection time
+/// ```
+///
+/// A connection makes progress when it delivers at least one event; that
+/// resets *n* to 0. What the server asks for (`retry:`, `Retry-After`) is
+/// capped at [`max_server_delay`](Self::max_server_delay).
 ///
 /// ```
 /// use std::time::Duration;
@@ -253,7 +255,7 @@ impl RetryPolicy {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use ssefeed::retry::{RetryDecision, RetryPolicy};
+    /// use ssefeed::{RetryDecision, RetryPolicy};
     ///
     /// let policy = RetryPolicy::new().on_retry(|ctx| match ctx.cause().status() {
     ///     // The request factory sends a fresh token after a 401: retry once.
@@ -342,20 +344,9 @@ impl Jitter {
 /// Parses a `Retry-After` header value: delta-seconds, or an HTTP date
 /// (RFC 9110) measured from `now`, the time the response was sent or
 /// received (a date is `None` without it; a past date is no delay).
-///
-/// ```
-/// use std::time::Duration;
-/// use ssefeed::retry::parse_retry_after;
-///
-/// assert_eq!(parse_retry_after("120", None), Some(Duration::from_secs(120)));
-/// let now = httpdate::parse_http_date("Wed, 21 Oct 2015 07:28:00 GMT").unwrap();
-/// assert_eq!(
-///     parse_retry_after("Wed, 21 Oct 2015 07:29:30 GMT", Some(now)),
-///     Some(Duration::from_secs(90))
-/// );
-/// assert_eq!(parse_retry_after("soon", Some(now)), None);
-/// ```
-pub fn parse_retry_after(value: &str, now: Option<SystemTime>) -> Option<Duration> {
+/// [`ResponseHead::retry_after`](crate::ResponseHead::retry_after) is the
+/// public way to it.
+pub(crate) fn parse_retry_after(value: &str, now: Option<SystemTime>) -> Option<Duration> {
     let value = value.trim();
     if value.is_empty() {
         return None;

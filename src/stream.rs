@@ -147,11 +147,24 @@ where
                 Some(Ok(chunk)) => this.parser.feed(chunk.into()),
                 Some(Err(error)) => {
                     *this.done = true;
-                    return Poll::Ready(Some(Err(Error::Source(error.into()))));
+                    return Poll::Ready(Some(Err(Error::Read(error.into()))));
                 }
                 None => this.parser.finish(),
             }
         }
+    }
+}
+
+/// `is_terminated` is true once the stream has nothing more to yield (its
+/// source ended and was read, or an error was yielded).
+impl<S, B, E> futures_core::FusedStream for EventStream<S>
+where
+    S: Stream<Item = Result<B, E>>,
+    B: Into<Bytes>,
+    E: Into<BoxError>,
+{
+    fn is_terminated(&self) -> bool {
+        self.done || self.parser.stream_end().is_some()
     }
 }
 
@@ -177,6 +190,26 @@ mod tests {
     use futures_util::{FutureExt, StreamExt, stream};
 
     use super::*;
+    use futures_core::FusedStream;
+
+    #[test]
+    fn it_is_terminated_once_it_has_nothing_more_to_yield() {
+        let chunks = ["data: a\n\ndata: unfinished"].map(|c| Ok::<_, std::io::Error>(c.as_bytes()));
+        let mut events = EventStream::new(stream::iter(chunks));
+        assert!(!events.is_terminated());
+        assert!(matches!(events.next().now_or_never(), Some(Some(Ok(_)))));
+        assert!(!events.is_terminated(), "the end is not known yet");
+        assert!(matches!(events.next().now_or_never(), Some(None)));
+        assert!(events.is_terminated());
+        // And after an error.
+        let failing = [Err(std::io::Error::other("reset"))];
+        let mut events = EventStream::new(stream::iter(failing).map(|r: Result<&[u8], _>| r));
+        assert!(matches!(
+            events.next().now_or_never(),
+            Some(Some(Err(Error::Read(_))))
+        ));
+        assert!(events.is_terminated());
+    }
 
     #[test]
     fn a_waiting_stream_keeps_no_space_for_the_burst_it_read() {

@@ -88,7 +88,7 @@ async fn messages_and_named_events_arrive_with_the_response() {
     assert_eq!(source.last_event_id(), "7");
     source.close();
     assert!(source.next().await.is_none());
-    assert_eq!(source.close_reason(), Some(&CloseReason::Closed));
+    assert_eq!(source.close_reason(), Some(&CloseReason::ClosedByUser));
 }
 
 #[wasm_bindgen_test]

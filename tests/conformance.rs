@@ -1320,7 +1320,7 @@ async fn event_stream_source_error_is_final() {
         .await
         .expect("an error")
         .expect_err("an error");
-    assert!(matches!(error, Error::Source(_)), "{error:?}");
+    assert!(matches!(error, Error::Read(_)), "{error:?}");
     assert!(events.next().await.is_none());
     assert_eq!(events.stream_end(), None, "the source did not end");
 }

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 
 /// Reconnects at the server's `retry:` (the default 3 s without one).
 fn fast() -> RetryPolicy {
-    support::fast().initial(ssefeed::retry::DEFAULT_RECONNECTION_TIME)
+    support::fast().initial(ssefeed::DEFAULT_RECONNECTION_TIME)
 }
 
 fn source(server: &RawServer, policy: RetryPolicy) -> EventSource {

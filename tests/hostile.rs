@@ -95,7 +95,7 @@ fn kind(error: &Error) -> &'static str {
     match error {
         Error::LineTooLong { .. } => "LineTooLong",
         Error::EventTooLarge { .. } => "EventTooLarge",
-        Error::Source(_) => "Source",
+        Error::Read(_) => "Read",
         Error::Status { .. } => "Status",
         Error::ContentType { .. } => "ContentType",
         Error::StreamEnded => "StreamEnded",

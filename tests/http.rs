@@ -599,3 +599,53 @@ async fn invalid_request_is_an_error_not_a_panic() {
         Err(ssefeed::Error::InvalidRequest(_))
     ));
 }
+
+#[tokio::test]
+async fn get_tails_a_url_with_the_defaults_and_refuses_a_bad_one() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/feed"))
+        .and(header("accept", "text/event-stream"))
+        .respond_with(sse("id: 1\ndata: a\n\n"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&server)
+        .await;
+    let mut source = EventSource::get(format!("{}/feed", server.uri())).unwrap();
+    // The defaults: it reconnects (a GET) after the 3 s reconnection time.
+    assert_eq!(
+        collect(&mut source, 3).await,
+        [
+            "open",
+            r#"message message "a" id=1"#,
+            "reconnecting: the server ended the stream"
+        ]
+    );
+    assert_eq!(source.reconnection_time(), Duration::from_secs(3));
+    assert!(matches!(
+        EventSource::get("not a url"),
+        Err(ssefeed::Error::InvalidRequest(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_source_is_terminated_once_it_has_nothing_more_to_yield() {
+    use futures_util::stream::FusedStream;
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&server)
+        .await;
+    let mut source = source(&server, fast());
+    assert!(!source.is_terminated());
+    let failure = support::next(&mut source).await;
+    assert!(matches!(failure, Some(Err(_))), "{failure:?}");
+    assert!(source.is_terminated());
+    assert!(support::next(&mut source).await.is_none());
+    // Events can be kept and cloned.
+    let event = ssefeed::Event::Message(ssefeed::MessageEvent::new("t", "d", "1"));
+    assert!(matches!(event.clone(), ssefeed::Event::Message(m) if m.data() == "d"));
+}

@@ -97,7 +97,9 @@ async fn a_response_taken_over_is_the_first_connection() {
         .send()
         .await
         .unwrap();
-    let mut source = EventSource::from_response(response).build().unwrap();
+    let mut source = EventSource::builder_from_response(response)
+        .build()
+        .unwrap();
     match next(&mut source).await {
         Some(Ok(Event::Open(head))) => assert_eq!(head.get("mcp-session-id"), Some("s-1")),
         other => panic!("{other:?}"),
@@ -123,7 +125,9 @@ async fn a_json_response_taken_over_is_refused_with_its_body() {
         .send()
         .await
         .unwrap();
-    let mut source = EventSource::from_response(response).build().unwrap();
+    let mut source = EventSource::builder_from_response(response)
+        .build()
+        .unwrap();
     match next(&mut source).await {
         Some(Err(error @ Error::ContentType(_))) => {
             assert_eq!(error.body().as_deref(), Some(r#"{"id":1}"#));
@@ -141,7 +145,9 @@ async fn a_response_taken_over_cannot_reconnect_without_a_resume_request() {
         .mount(&server)
         .await;
     let response = reqwest::get(server.uri()).await.unwrap();
-    let built = EventSource::from_response(response).reconnect(true).build();
+    let built = EventSource::builder_from_response(response)
+        .reconnect(true)
+        .build();
     assert!(matches!(built, Err(Error::BodyNotCloneable)), "{built:?}");
 }
 

@@ -27,11 +27,10 @@ use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use ssefeed::machine::{Action, Machine, MachineConfig};
 use ssefeed::parser::Parser;
-use ssefeed::retry::{
-    DEFAULT_MAX_DELAY, DEFAULT_MAX_SERVER_DELAY, DEFAULT_MIN_DELAY, DEFAULT_RECONNECTION_TIME,
-};
 use ssefeed::{
-    CloseReason, Error, Event, ReadyState, Refusal, ResponseHead, RetryDecision, RetryPolicy,
+    CloseReason, DEFAULT_MAX_DELAY, DEFAULT_MAX_SERVER_DELAY, DEFAULT_MIN_DELAY,
+    DEFAULT_RECONNECTION_TIME, Error, Event, ReadyState, Refusal, ResponseHead, RetryDecision,
+    RetryPolicy,
 };
 use ssefeed_fuzz::machine_input::{
     CONTENT_TYPES, Config, Hook, Input, Op, PREFEEDS, SEED_IDS, Sentinel,
@@ -46,7 +45,7 @@ enum Kind {
     StreamEnded,
     Truncated,
     IdleTimeout,
-    Source,
+    Read,
     RequestFactory,
     LineTooLong,
     EventTooLarge,
@@ -61,7 +60,7 @@ fn kind(error: &Error) -> Kind {
         Error::StreamEnded => Kind::StreamEnded,
         Error::Truncated => Kind::Truncated,
         Error::IdleTimeout { .. } => Kind::IdleTimeout,
-        Error::Source(_) => Kind::Source,
+        Error::Read(_) => Kind::Read,
         Error::LineTooLong { .. } => Kind::LineTooLong,
         Error::EventTooLarge { .. } => Kind::EventTooLarge,
         Error::RetriesExhausted {
@@ -85,7 +84,7 @@ fn network_error(pick: u8) -> Error {
             timeout: Duration::from_secs(1),
         },
         3 => Error::RequestFactory(Box::new(std::io::Error::other("token service down"))),
-        _ => Error::Source(Box::new(std::io::Error::other("connection reset"))),
+        _ => Error::Read(Box::new(std::io::Error::other("connection reset"))),
     }
 }
 
@@ -108,7 +107,7 @@ fn error_of(kind: &Kind) -> Error {
             timeout: Duration::from_secs(1),
         },
         Kind::RequestFactory => Error::RequestFactory("x".into()),
-        Kind::Source => Error::Source("x".into()),
+        Kind::Read => Error::Read("x".into()),
         other => panic!("{other:?} is not a cause the hook sees"),
     }
 }
@@ -366,7 +365,7 @@ impl Model {
         let exhausted = out_of_attempts || out_of_time;
         let retryable = match &cause {
             Kind::Status(status) => self.retried.contains(status),
-            Kind::ContentType | Kind::Source => false,
+            Kind::ContentType | Kind::Read => false,
             _ => true,
         };
         let decision = self.hook.map_or(RetryDecision::Default, |hook| {
@@ -769,7 +768,7 @@ impl Driver {
             }
             Op::Close => {
                 self.machine.close();
-                m.close(CloseReason::Closed);
+                m.close(CloseReason::ClosedByUser);
             }
             Op::ReconnectNow => {
                 let started = self.machine.reconnect_now(now);

@@ -291,7 +291,7 @@ impl EventSourceBuilder {
     /// [`Error::InvalidRequest`] when the request builder holds an error (an
     /// invalid URL or header); [`Error::BodyNotCloneable`] when reconnecting
     /// is on and the request cannot be sent twice (its body is a stream, or
-    /// it is a [response taken over](EventSource::from_response)) and no
+    /// it is a [response taken over](EventSource::builder_from_response)) and no
     /// [`resume_with`](Self::resume_with) makes the requests after it.
     pub fn build(self) -> Result<EventSource, Error> {
         let mut reconnect = self.reconnect.unwrap_or(true);

@@ -176,6 +176,29 @@ impl EventSource {
         Self::builder(request).build()
     }
 
+    /// An event source with the default options that GETs `url` with a new
+    /// `reqwest::Client`: the shortest way to tail a feed. (Sources that
+    /// share a client share its connection pool: for many feeds, make one
+    /// client and use [`new`](Self::new).)
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), ssefeed::Error> {
+    /// use futures_util::StreamExt;
+    /// let mut source = ssefeed::EventSource::get("https://example.com/feed")?;
+    /// while let Some(event) = source.next().await {
+    ///     println!("{:?}", event?);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidRequest`] when `url` is not a valid URL.
+    pub fn get(url: impl reqwest::IntoUrl) -> Result<Self, Error> {
+        Self::new(reqwest::Client::new().get(url))
+    }
+
     /// Options for an event source over `request`.
     pub fn builder(request: reqwest::RequestBuilder) -> EventSourceBuilder {
         EventSourceBuilder::new(Source::Builder(Box::new(request)))
@@ -183,7 +206,10 @@ impl EventSource {
 
     /// Options for an event source that sends `request` with `client` (the
     /// body must be cloneable unless reconnecting is turned off).
-    pub fn from_request(client: reqwest::Client, request: reqwest::Request) -> EventSourceBuilder {
+    pub fn builder_from_request(
+        client: reqwest::Client,
+        request: reqwest::Request,
+    ) -> EventSourceBuilder {
         EventSourceBuilder::new(Source::Request(client, Box::new(request)))
     }
 
@@ -212,7 +238,7 @@ impl EventSource {
     ///     .get("content-type")
     ///     .is_some_and(|value| value.as_bytes().starts_with(b"text/event-stream"));
     /// if is_stream {
-    ///     let mut source = ssefeed::EventSource::from_response(response)
+    ///     let mut source = ssefeed::EventSource::builder_from_response(response)
     ///         .resume_with(move |_ctx| client.get("https://example.com/mcp"))
     ///         .build()?;
     ///     while let Some(event) = source.next().await {
@@ -224,7 +250,7 @@ impl EventSource {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn from_response(response: reqwest::Response) -> EventSourceBuilder {
+    pub fn builder_from_response(response: reqwest::Response) -> EventSourceBuilder {
         EventSourceBuilder::new(Source::Response(Box::new(response)))
     }
 
@@ -364,6 +390,14 @@ impl EventSource {
     pub fn reconnect_now(&mut self) -> bool {
         debug!("ssefeed: reconnect now");
         self.driver.machine.reconnect_now(now())
+    }
+}
+
+/// `is_terminated` is true once the stream has nothing more to yield
+/// (closed, and its last item taken), so `select!` loops can skip it.
+impl futures_core::FusedStream for EventSource {
+    fn is_terminated(&self) -> bool {
+        self.driver.machine.is_finished()
     }
 }
 

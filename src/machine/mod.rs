@@ -293,6 +293,13 @@ impl Machine {
         self.reconnect_cause.as_ref()
     }
 
+    /// Whether the machine has nothing more to say: it is
+    /// [`ReadyState::Closed`] and every event was taken, so
+    /// [`poll_event`](Self::poll_event) returns `None` from now on.
+    pub fn is_finished(&self) -> bool {
+        self.state == State::Closed && self.events.is_empty()
+    }
+
     /// Why the machine closed for good; `None` while it is not
     /// [`ReadyState::Closed`].
     pub fn close_reason(&self) -> Option<&CloseReason> {
@@ -577,7 +584,7 @@ impl Machine {
 
     /// Closes for good: no more events, actions or timeouts.
     pub fn close(&mut self) {
-        self.close_with(CloseReason::Closed);
+        self.close_with(CloseReason::ClosedByUser);
         self.events = VecDeque::new();
         self.parser.reset();
     }
@@ -1287,7 +1294,7 @@ mod tests {
     fn errors_that_cannot_heal_are_final_without_a_hook() {
         let t0 = Instant::now();
         let mut m = machine(t0);
-        m.handle_error(t0, Error::Source(Box::new(std::io::Error::other("x"))));
+        m.handle_error(t0, Error::Read(Box::new(std::io::Error::other("x"))));
         assert_eq!(events(&mut m), ["error: reading the event stream failed"]);
         let mut m = machine(t0);
         m.handle_error(t0, Error::BodyNotCloneable);
@@ -1459,7 +1466,7 @@ mod tests {
         assert_eq!(m.close_reason(), Some(&CloseReason::Completed));
         let mut m = machine(t0);
         m.close();
-        assert_eq!(m.close_reason(), Some(&CloseReason::Closed));
+        assert_eq!(m.close_reason(), Some(&CloseReason::ClosedByUser));
     }
 
     /// Found by the `machine` fuzz target: jitter on a delay near

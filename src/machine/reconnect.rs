@@ -217,7 +217,7 @@ mod tests {
         assert_eq!(m.ready_state(), ReadyState::Closed);
         let mut m = resumable(t0, RetryPolicy::new());
         open_with(&mut m, t0, "data: no id\n\n");
-        m.handle_error(t0, Error::Source("reset".into()));
+        m.handle_error(t0, Error::Read("reset".into()));
         assert_eq!(events(&mut m)[2], "error: reading the event stream failed");
     }
 
@@ -237,7 +237,7 @@ mod tests {
         );
         // Or failed before it was answered.
         let mut m = resumable(t0, RetryPolicy::new());
-        m.handle_error(t0, Error::Source("refused".into()));
+        m.handle_error(t0, Error::Read("refused".into()));
         assert_eq!(events(&mut m), ["error: reading the event stream failed"]);
         assert!(!m.reconnect_now(t0));
     }

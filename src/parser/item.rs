@@ -74,8 +74,21 @@ impl<'a> EventRef<'a> {
         self.last_event_id
     }
 
-    /// An owned copy, to keep after the next call on the parser.
-    pub fn to_owned(&self) -> MessageEvent {
+    /// An owned copy, to keep after the next call on the parser. (Not
+    /// `to_owned`: `EventRef` is `Copy`, and `ToOwned::to_owned` would hand
+    /// back another borrowed one.)
+    ///
+    /// ```
+    /// use ssefeed::parser::{ItemRef, Parser};
+    ///
+    /// let mut parser = Parser::new();
+    /// parser.feed_slice(b"event: tick\nid: 7\ndata: 42\n\n");
+    /// let Some(Ok(ItemRef::Event(event))) = parser.next_item_ref() else { unreachable!() };
+    /// let kept = event.to_message_event();
+    /// assert!(parser.next_item_ref().is_none());
+    /// assert_eq!((kept.event_type(), kept.data(), kept.last_event_id()), ("tick", "42", "7"));
+    /// ```
+    pub fn to_message_event(&self) -> MessageEvent {
         MessageEvent::new(self.event_type, self.data, self.last_event_id)
     }
 }

@@ -338,7 +338,7 @@ impl Parser {
     /// events are handled at once (parsing JSON from the data, say).
     ///
     /// The item lives until the next call on the parser; call
-    /// [`EventRef::to_owned`] to keep an event longer. Both methods can be
+    /// [`EventRef::to_message_event`] to keep an event longer. Both methods can be
     /// mixed on one stream.
     ///
     /// ```

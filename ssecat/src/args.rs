@@ -140,7 +140,7 @@ fn status_list(list: &str) -> Result<Statuses, String> {
     let mut statuses = Vec::new();
     for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         if item == "transient" {
-            statuses.extend(ssefeed::retry::TRANSIENT_STATUSES);
+            statuses.extend(ssefeed::TRANSIENT_STATUSES);
             continue;
         }
         match item.parse::<u16>() {
