@@ -141,28 +141,38 @@ pub enum Error {
 }
 
 impl Error {
-    /// Whether trying again can help: true for network errors (a refused
-    /// or reset connection, a DNS failure, a cut body: [`Interrupted`](Self::Interrupted)), the end of the
-    /// stream, an idle timeout, and the statuses of
+    /// Whether trying again can help, by the error alone: true for network
+    /// errors (a refused or reset connection, a DNS failure, a cut body:
+    /// [`Interrupted`](Self::Interrupted)), the end of the stream, an idle
+    /// timeout, and the statuses of
     /// [`TRANSIENT_STATUSES`](crate::TRANSIENT_STATUSES); false for a
     /// request that cannot be built (a bad URL scheme or header), a TLS
     /// failure (an untrusted certificate), other statuses and content types,
     /// the parser's limits, and a policy that gave up.
     ///
-    /// The client uses it for network errors; for statuses it follows the
-    /// [`RetryPolicy`](crate::RetryPolicy), and a
+    /// Whether a source *did* retry is its policy's decision
+    /// ([`RetryPolicy::retries`](crate::RetryPolicy::retries)), which agrees
+    /// with this answer but for statuses: those it retries only when asked
+    /// to (the spec fails on every status but 200), so a final 503 is
+    /// retryable here though the default policy did not retry it. A
     /// [retry hook](crate::RetryPolicy::on_retry) may overrule both.
     ///
     /// ```
-    /// assert!(ssefeed::Error::StreamEnded.is_retryable());
-    /// assert!(!ssefeed::Error::LineTooLong { limit: 10 }.is_retryable());
+    /// use ssefeed::{Error, Refusal, ResponseHead, RetryPolicy};
+    ///
+    /// assert!(Error::StreamEnded.is_retryable());
+    /// assert!(!Error::LineTooLong { limit: 10 }.is_retryable());
+    /// let busy = Error::Status(Box::new(Refusal::new(ResponseHead::new(503), Default::default(), true)));
+    /// assert!(busy.is_retryable());
+    /// assert!(!RetryPolicy::new().retries(&busy));
+    /// assert!(RetryPolicy::new().retry_transient_statuses().retries(&busy));
     /// ```
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::StreamEnded | Self::Truncated | Self::IdleTimeout { .. } => true,
             Self::RequestFactory(_) => true,
             Self::Status(refusal) => {
-                crate::retry::TRANSIENT_STATUSES.contains(&refusal.head().status())
+                crate::response::TRANSIENT_STATUSES.contains(&refusal.head().status())
             }
             #[cfg(feature = "client")]
             Self::Transport(error) => !error.is_builder() && !is_tls_failure(error),
@@ -265,9 +275,12 @@ impl fmt::Display for Report<'_> {
 /// invalid certificate, no shared protocol): a setup fault that retrying
 /// does not heal. rustls reports handshake failures as `InvalidData` I/O
 /// errors; native TLS stacks name the certificate.
-#[cfg(feature = "client")]
+#[cfg(all(
+    feature = "client",
+    not(all(target_arch = "wasm32", any(target_os = "unknown", target_os = "none")))
+))]
 fn is_tls_failure(error: &reqwest::Error) -> bool {
-    if !crate::client::platform::is_connect(error) {
+    if !error.is_connect() {
         return false;
     }
     let mut source = std::error::Error::source(error);
@@ -282,6 +295,17 @@ fn is_tls_failure(error: &reqwest::Error) -> bool {
         }
         source = cause.source();
     }
+    false
+}
+
+/// The browser does not say how a connection failed (reqwest's fetch backend
+/// has no `is_connect`), and its TLS failures are not the page's to see.
+#[cfg(all(
+    feature = "client",
+    target_arch = "wasm32",
+    any(target_os = "unknown", target_os = "none")
+))]
+fn is_tls_failure(_error: &reqwest::Error) -> bool {
     false
 }
 

@@ -211,10 +211,11 @@ pub use error::{BoxError, Error, Report, Result};
 pub use event::{CloseReason, DEFAULT_EVENT_TYPE, Event, MessageEvent, ReadyState, SkippedEvent};
 pub use response::{
     DEFAULT_REFUSAL_BODY_LIMIT, DEFAULT_REFUSAL_BODY_TIMEOUT, HttpVersion, Refusal, ResponseHead,
+    TRANSIENT_STATUSES,
 };
 pub use retry::{
     DEFAULT_MAX_DELAY, DEFAULT_MAX_SERVER_DELAY, DEFAULT_MIN_DELAY, DEFAULT_RECONNECTION_TIME,
-    RetryContext, RetryDecision, RetryPolicy, TRANSIENT_STATUSES,
+    RetryContext, RetryDecision, RetryPolicy,
 };
 pub use stream::{EventStream, ReaderSource};
 

@@ -19,6 +19,13 @@ pub const DEFAULT_REFUSAL_BODY_LIMIT: usize = 64 * 1024;
 /// arrived is kept: 5 s.
 pub const DEFAULT_REFUSAL_BODY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The statuses that mean "try again later" (408, 429, 500, 502, 503 and
+/// 504): what [`Error::is_retryable`](crate::Error::is_retryable) calls
+/// retryable, and what
+/// [`RetryPolicy::retry_transient_statuses`](crate::RetryPolicy::retry_transient_statuses)
+/// retries.
+pub const TRANSIENT_STATUSES: [u16; 6] = [408, 429, 500, 502, 503, 504];
+
 /// The HTTP version of a response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -229,7 +236,7 @@ impl ResponseHead {
             .get("date")
             .and_then(|date| httpdate::parse_http_date(date.trim()).ok())
             .or(self.inner.received_at);
-        crate::retry::parse_retry_after(value, now)
+        parse_retry_after(value, now)
     }
 
     /// The canonical reason phrase of the status, such as "Not Found", when
@@ -399,6 +406,22 @@ fn reason_phrase(status: u16) -> Option<&'static str> {
     })
 }
 
+/// Parses a `Retry-After` header value: delta-seconds, or an HTTP date
+/// (RFC 9110) measured from `now`, the time the response was sent or
+/// received (a date is `None` without it; a past date is no delay).
+/// ([`ResponseHead::retry_after`] is the public way to it.)
+fn parse_retry_after(value: &str, now: Option<SystemTime>) -> Option<Duration> {
+    let value = value.trim();
+    if value.is_empty() {
+        return None;
+    }
+    if value.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now?).unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -444,5 +467,50 @@ mod tests {
     fn status_line_names_known_statuses() {
         assert_eq!(ResponseHead::new(401).status_line(), "401 Unauthorized");
         assert_eq!(ResponseHead::new(599).status_line(), "599");
+    }
+
+    #[test]
+    fn retry_after_accepts_delta_seconds_only() {
+        assert_eq!(
+            parse_retry_after(" 120 ", None),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse_retry_after("99999999999999999999999", None),
+            Some(Duration::from_secs(u64::MAX))
+        );
+        assert_eq!(parse_retry_after("-1", None), None);
+        assert_eq!(parse_retry_after("", None), None);
+        assert_eq!(parse_retry_after("1.5", None), None);
+    }
+
+    #[test]
+    fn retry_after_date_is_measured_from_now_and_never_negative() {
+        let date = "Wed, 21 Oct 2015 07:28:00 GMT";
+        let at = httpdate::parse_http_date(date).unwrap();
+        assert_eq!(parse_retry_after(date, None), None);
+        assert_eq!(
+            parse_retry_after(date, Some(at - Duration::from_secs(45))),
+            Some(Duration::from_secs(45))
+        );
+        assert_eq!(
+            parse_retry_after(date, Some(at + Duration::from_secs(45))),
+            Some(Duration::ZERO)
+        );
+        // The obsolete forms RFC 9110 requires recipients to accept.
+        for old in [
+            "Wednesday, 21-Oct-15 07:28:00 GMT",
+            "Wed Oct 21 07:28:00 2015",
+        ] {
+            assert_eq!(
+                parse_retry_after(old, Some(at)),
+                Some(Duration::ZERO),
+                "{old}"
+            );
+        }
+        assert_eq!(
+            parse_retry_after("Wed, 32 Oct 2015 07:28:00 GMT", Some(at)),
+            None
+        );
     }
 }

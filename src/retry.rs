@@ -3,9 +3,10 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use crate::error::Error;
+use crate::response::TRANSIENT_STATUSES;
 
 /// The default reconnection time before a server sends `retry:`: 3 s, as
 /// Chromium.
@@ -23,10 +24,6 @@ pub const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(60);
 /// broken or hostile server (`Retry-After: Wed, 01 Jan 2099 …`) cannot park
 /// the client for years; see [`RetryPolicy::max_server_delay`].
 pub const DEFAULT_MAX_SERVER_DELAY: Duration = Duration::from_secs(10 * 60);
-
-/// The statuses [`RetryPolicy::retry_transient_statuses`] retries: 408, 429,
-/// 500, 502, 503 and 504.
-pub const TRANSIENT_STATUSES: [u16; 6] = [408, 429, 500, 502, 503, 504];
 
 /// When and how soon the client reconnects.
 ///
@@ -280,12 +277,74 @@ impl RetryPolicy {
         delay.min(self.max_server_delay)
     }
 
-    /// The hook's answer for `context` ([`RetryDecision::Default`] without
-    /// a hook).
-    pub(crate) fn decide(&self, context: &RetryContext<'_>) -> RetryDecision {
-        self.hook
+    /// The one retry decision, after a connection ended (or was refused):
+    /// `Ok` with the delay before the next attempt and the cause (for its
+    /// `Reconnecting` event), or `Err` with the stream's final error. The
+    /// policy's own answer ([`retries`](Self::retries), its limits, the
+    /// backoff, `Retry-After`), then its hook's, which has the last word.
+    /// `jitter` is drawn from only when a default delay is computed.
+    pub(crate) fn after(
+        &self,
+        ended: Ended,
+        jitter: &mut Jitter,
+    ) -> Result<(Duration, Error), Error> {
+        let Ended {
+            cause,
+            failures,
+            since_progress,
+            reconnection_time,
+            server_delay,
+            has_opened,
+        } = ended;
+        if is_final(&cause) {
+            return Err(cause);
+        }
+        let attempt = failures.saturating_add(1);
+        let out_of_attempts = self.max_retries.is_some_and(|max| attempt > max);
+        let out_of_time = self.max_elapsed.is_some_and(|max| since_progress >= max);
+        let exhausted = out_of_attempts || out_of_time;
+        let retries = self.retries(&cause);
+        let default_delay = (retries && !exhausted).then(|| {
+            let base = self.base_delay(reconnection_time, failures);
+            let server = server_delay.map(|delay| self.cap_server_delay(delay));
+            self.with_jitter(base, jitter.next_u64())
+                .max(server.unwrap_or_default())
+        });
+        let context = RetryContext {
+            cause: &cause,
+            attempt,
+            default_delay,
+            has_opened,
+        };
+        let decision = self
+            .hook
             .as_ref()
-            .map_or(RetryDecision::Default, |hook| hook(context))
+            .map_or(RetryDecision::Default, |hook| hook(&context));
+        match (decision, default_delay) {
+            (RetryDecision::RetryAfter(delay), _) | (RetryDecision::Default, Some(delay)) => {
+                Ok((delay, cause))
+            }
+            (RetryDecision::Default, None) if retries && exhausted => {
+                Err(Error::RetriesExhausted {
+                    attempts: failures,
+                    last_error: Box::new(cause),
+                })
+            }
+            (RetryDecision::Default | RetryDecision::Stop, _) => Err(cause),
+        }
+    }
+
+    /// Whether this policy, before its limits and its hook, retries after
+    /// `cause`: a refusal when it lists the status
+    /// ([`retry_status`](Self::retry_status)); anything else when trying
+    /// again can heal it ([`Error::is_retryable`]). (`is_retryable` answers
+    /// for the error alone, so it calls a 503 retryable; this policy
+    /// retries one only when asked to.)
+    pub fn retries(&self, cause: &Error) -> bool {
+        match cause {
+            Error::Status(refusal) => self.retries_status(refusal.head().status()),
+            other => other.is_retryable(),
+        }
     }
 
     /// Whether a response with `status` is retried.
@@ -316,6 +375,36 @@ impl RetryPolicy {
     }
 }
 
+/// What the retry decision ([`RetryPolicy::after`]) is told about a
+/// connection that ended.
+#[derive(Debug)]
+pub(crate) struct Ended {
+    /// Why it ended.
+    pub(crate) cause: Error,
+    /// Reconnect attempts made in a row without a message, before this end.
+    pub(crate) failures: u32,
+    /// Time since the last message (or the start), for `max_elapsed`.
+    pub(crate) since_progress: Duration,
+    /// The reconnection time: the server's `retry:` (capped), or `initial`.
+    pub(crate) reconnection_time: Duration,
+    /// The response's `Retry-After`, if it had one.
+    pub(crate) server_delay: Option<Duration>,
+    /// Some connection of the source has opened.
+    pub(crate) has_opened: bool,
+}
+
+/// Errors no policy retries, nor its hook sees: the parser's limits, a
+/// request that cannot be sent again, a policy that already gave up.
+fn is_final(cause: &Error) -> bool {
+    matches!(
+        cause,
+        Error::LineTooLong { .. }
+            | Error::EventTooLarge { .. }
+            | Error::BodyNotCloneable
+            | Error::RetriesExhausted { .. }
+    )
+}
+
 /// A small, fast, non-cryptographic random source (SplitMix64) for jitter.
 #[derive(Debug, Clone)]
 pub(crate) struct Jitter(u64);
@@ -339,23 +428,6 @@ impl Jitter {
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     }
-}
-
-/// Parses a `Retry-After` header value: delta-seconds, or an HTTP date
-/// (RFC 9110) measured from `now`, the time the response was sent or
-/// received (a date is `None` without it; a past date is no delay).
-/// [`ResponseHead::retry_after`](crate::ResponseHead::retry_after) is the
-/// public way to it.
-pub(crate) fn parse_retry_after(value: &str, now: Option<SystemTime>) -> Option<Duration> {
-    let value = value.trim();
-    if value.is_empty() {
-        return None;
-    }
-    if value.bytes().all(|b| b.is_ascii_digit()) {
-        return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now?).unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -452,50 +524,5 @@ mod tests {
         let policy = RetryPolicy::new().retry_transient_statuses();
         assert!(policy.retries_status(503) && policy.retries_status(429));
         assert!(!policy.retries_status(404));
-    }
-
-    #[test]
-    fn retry_after_accepts_delta_seconds_only() {
-        assert_eq!(
-            parse_retry_after(" 120 ", None),
-            Some(Duration::from_secs(120))
-        );
-        assert_eq!(
-            parse_retry_after("99999999999999999999999", None),
-            Some(Duration::from_secs(u64::MAX))
-        );
-        assert_eq!(parse_retry_after("-1", None), None);
-        assert_eq!(parse_retry_after("", None), None);
-        assert_eq!(parse_retry_after("1.5", None), None);
-    }
-
-    #[test]
-    fn retry_after_date_is_measured_from_now_and_never_negative() {
-        let date = "Wed, 21 Oct 2015 07:28:00 GMT";
-        let at = httpdate::parse_http_date(date).unwrap();
-        assert_eq!(parse_retry_after(date, None), None);
-        assert_eq!(
-            parse_retry_after(date, Some(at - Duration::from_secs(45))),
-            Some(Duration::from_secs(45))
-        );
-        assert_eq!(
-            parse_retry_after(date, Some(at + Duration::from_secs(45))),
-            Some(Duration::ZERO)
-        );
-        // The obsolete forms RFC 9110 requires recipients to accept.
-        for old in [
-            "Wednesday, 21-Oct-15 07:28:00 GMT",
-            "Wed Oct 21 07:28:00 2015",
-        ] {
-            assert_eq!(
-                parse_retry_after(old, Some(at)),
-                Some(Duration::ZERO),
-                "{old}"
-            );
-        }
-        assert_eq!(
-            parse_retry_after("Wed, 32 Oct 2015 07:28:00 GMT", Some(at)),
-            None
-        );
     }
 }

@@ -8,7 +8,7 @@ mod support;
 use std::time::Instant;
 
 use futures_util::{StreamExt, stream};
-use ssefeed::machine::{Action, Machine};
+use ssefeed::machine::{Action, Machine, MachineConfig};
 use ssefeed::parser::Parser;
 use ssefeed::{Event, EventSource, EventStream, ResponseHead, RetryPolicy, SkippedEvent};
 use support::collect_all;
@@ -57,7 +57,7 @@ fn next_connect(machine: &mut Machine) -> String {
 fn the_machine_hands_out_a_skipped_event_which_is_not_progress() {
     let now = Instant::now();
     let policy = RetryPolicy::new().jitter(0.0);
-    let mut machine = Machine::with_parts(now, skipping(), policy);
+    let mut machine = Machine::with_config(now, skipping(), policy, MachineConfig::new());
     let _ = machine.poll_action();
     connection(
         &mut machine,

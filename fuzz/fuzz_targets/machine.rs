@@ -781,6 +781,12 @@ impl Driver {
                     m.ok_response = false;
                     m.scheduled = None;
                     m.first_attempt = false;
+                    if m.progressed {
+                        // Its connection delivered a message: the run of
+                        // failed attempts is over, and the request is the
+                        // first of a new one.
+                        m.failures = 0;
+                    }
                     m.want_actions.push(Action::Disconnect);
                     let connect = m.connect_action();
                     m.want_actions.push(connect);

@@ -3,9 +3,25 @@
 //! Nothing here decides anything: the machine says when to connect and what
 //! each response means; this module moves bytes and time between reqwest,
 //! tokio and the machine.
+//!
+//! # State and invariants
+//!
+//! - `Driver` (boxed in `EventSource`, so that the source is one pointer)
+//!   owns the machine, the requests and the connection.
+//! - The connection under way, `conn::Conn`: one state at a time (the table
+//!   in `conn.rs`); dropped only by the machine's `Action::Disconnect` or
+//!   `close`, and let go of where a future or body finished.
+//! - Where requests come from, `request::Requests`: the first request's
+//!   source, and the resume factory for every request after the first
+//!   (`started` says which is next); a first request that cannot be cloned
+//!   is sent once.
+//! - The timer: armed for the machine's next deadline, moved only earlier
+//!   (`sleep_at`), so an idle feed re-arms it once per idle period.
 
 /// `EventSourceBuilder`: the options, and what requests are built from.
 mod builder;
+/// What is under way on the wire, state by state.
+mod conn;
 /// The clock, the timer and `Send`: native (tokio) or the browser.
 pub(crate) mod platform;
 /// The per-attempt request (factories, their context, the headers every
@@ -23,20 +39,16 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
 use web_time::Instant;
 
 use crate::error::{BoxError, Error};
 use crate::event::{CloseReason, Event, ReadyState};
 use crate::machine::{Action, Machine};
-use crate::response::{Refusal, ResponseHead};
 use builder::Source;
-use platform::{BoxFuture, BoxStream, Timer, now};
-use request::{
-    Attempt, BuilderFuture, Requests, boxed_async, is_repeatable, prepare, request_context,
-    response_head, transport_error,
-};
+use conn::{Conn, ResponseFuture};
+use platform::{Timer, now};
+use request::{Attempt, Requests, boxed_async, is_repeatable, prepare, request_context};
 
 /// A `tracing` debug event when the feature is on; nothing otherwise.
 #[cfg(feature = "tracing")]
@@ -49,29 +61,6 @@ macro_rules! debug {
 #[cfg(not(feature = "tracing"))]
 macro_rules! debug {
     ($($arg:tt)*) => {{}};
-}
-
-type ResponseFuture = BoxFuture<reqwest::Result<reqwest::Response>>;
-type BodyStream = BoxStream<reqwest::Result<Bytes>>;
-
-/// What is under way on the wire.
-enum Conn {
-    Idle,
-    /// The async factory is making the request.
-    Preparing(BuilderFuture),
-    Requesting(ResponseFuture),
-    Streaming(BodyStream),
-    /// A refused response's body is being read, for its explanation.
-    Refused(Box<RefusedBody>),
-}
-
-/// The first part of a refused response's body, being read.
-struct RefusedBody {
-    head: ResponseHead,
-    body: BodyStream,
-    read: BytesMut,
-    /// Reading stops at this instant with what has arrived.
-    deadline: Timer,
 }
 
 /// A reconnecting Server-Sent Events client: a [`Stream`] of
@@ -445,7 +434,7 @@ impl Driver {
     ) -> ResponseFuture {
         if std::mem::take(&mut self.auto_one_shot) && !is_repeatable(request.method()) {
             // A request built by a factory: its first method decides.
-            self.machine.set_reconnect(false);
+            self.machine.set_one_shot(true);
         }
         prepare(&mut request, last_event_id);
         debug!(url = %request.url(), resume = !last_event_id.is_empty(), "ssefeed: connecting");
@@ -513,116 +502,6 @@ impl Driver {
         }
         // Something happened: the machine may have an event now.
         ControlFlow::Continue(())
-    }
-
-    /// Polls the request or the body, and hands what came to the machine;
-    /// false when nothing did.
-    fn poll_conn(&mut self, cx: &mut Context<'_>) -> bool {
-        match &mut self.conn {
-            Conn::Idle => false,
-            Conn::Preparing(making) => {
-                let Poll::Ready(made) = making.as_mut().poll(cx) else {
-                    return false;
-                };
-                self.conn = Conn::Idle;
-                let made = made.map_err(Error::RequestFactory).and_then(|builder| {
-                    let (client, request) = builder.build_split();
-                    Ok((client, request.map_err(Error::InvalidRequest)?))
-                });
-                match made {
-                    Ok((client, request)) => {
-                        let last_event_id = self.machine.last_event_id().to_owned();
-                        self.conn = Conn::Requesting(self.send(client, request, &last_event_id));
-                    }
-                    Err(error) => self.machine.handle_error(now(), error),
-                }
-                true
-            }
-            Conn::Requesting(response) => {
-                let Poll::Ready(result) = response.as_mut().poll(cx) else {
-                    return false;
-                };
-                let now = now();
-                match result {
-                    Ok(response) => {
-                        let head = response_head(&response);
-                        let body: BodyStream = Box::pin(response.bytes_stream());
-                        if self.machine.refuses(&head) {
-                            let timeout = self.refusal_body.1;
-                            self.conn = Conn::Refused(Box::new(RefusedBody {
-                                head,
-                                body,
-                                read: BytesMut::new(),
-                                deadline: Timer::at(now + timeout),
-                            }));
-                        } else {
-                            self.conn = Conn::Streaming(body);
-                            self.opened_at = now;
-                            self.machine.handle_response(self.opened_at, head);
-                        }
-                    }
-                    Err(error) => {
-                        self.conn = Conn::Idle;
-                        self.machine.handle_error(now, transport_error(error));
-                    }
-                }
-                true
-            }
-            Conn::Refused(refused) => {
-                let limit = self.refusal_body.0;
-                let complete = match refused.body.as_mut().poll_next(cx) {
-                    Poll::Ready(Some(Ok(bytes))) => {
-                        let room = limit - refused.read.len();
-                        if bytes.len() <= room {
-                            refused.read.extend_from_slice(&bytes);
-                            return true;
-                        }
-                        refused.read.extend_from_slice(&bytes[..room]);
-                        false
-                    }
-                    // A cut body keeps what arrived.
-                    Poll::Ready(Some(Err(_))) => false,
-                    Poll::Ready(None) => true,
-                    Poll::Pending if refused.deadline.poll_expired(cx).is_pending() => {
-                        return false;
-                    }
-                    Poll::Pending => false,
-                };
-                let Conn::Refused(refused) = std::mem::replace(&mut self.conn, Conn::Idle) else {
-                    unreachable!("matched above");
-                };
-                let RefusedBody { head, read, .. } = *refused;
-                let refusal = Refusal::new(head, read.freeze(), complete);
-                self.machine.handle_refusal(now(), refusal);
-                true
-            }
-            Conn::Streaming(body) => {
-                let Poll::Ready(chunk) = body.as_mut().poll_next(cx) else {
-                    return false;
-                };
-                match chunk {
-                    Some(Ok(bytes)) => {
-                        // The clock is read per chunk only when the machine
-                        // uses the time (an idle timeout, `max_elapsed`).
-                        let now = if self.timed_chunks {
-                            now()
-                        } else {
-                            self.opened_at
-                        };
-                        self.machine.handle_bytes(now, bytes);
-                    }
-                    Some(Err(error)) => {
-                        self.conn = Conn::Idle;
-                        self.machine.handle_error(now(), Error::Interrupted(error));
-                    }
-                    None => {
-                        self.conn = Conn::Idle;
-                        self.machine.handle_eof(now());
-                    }
-                }
-                true
-            }
-        }
     }
 }
 

@@ -190,7 +190,7 @@ pub(super) fn request_context(
     RequestContext {
         attempt,
         last_event_id: last_event_id.to_owned(),
-        cause: machine.reconnect_cause().cloned(),
+        cause: machine.disconnect_cause().cloned(),
     }
 }
 

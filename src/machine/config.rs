@@ -27,7 +27,7 @@ pub(crate) type Sentinel = Arc<dyn Fn(&MessageEvent) -> bool + Send + Sync>;
 ///     .idle_timeout(Some(Duration::from_secs(30)))
 ///     .complete_on(|message| message.data() == "[DONE]");
 /// let machine = Machine::with_config(Instant::now(), Default::default(), Default::default(), config);
-/// assert!(!machine.reconnects());
+/// assert!(machine.is_one_shot());
 /// ```
 #[derive(Clone)]
 #[must_use]

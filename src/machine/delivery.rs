@@ -134,7 +134,11 @@ mod tests {
         );
         assert_eq!(m.close_reason(), Some(&CloseReason::Failed));
         // Without a sentinel the same end is a completed stream.
-        let mut m = machine(t0).reconnect(false);
+        let mut m = configured(
+            t0,
+            RetryPolicy::new(),
+            MachineConfig::new().reconnect(false),
+        );
         open_with(&mut m, t0, "data: a\n\n");
         m.handle_eof(t0);
         assert_eq!(m.close_reason(), Some(&CloseReason::Completed));

@@ -25,6 +25,33 @@
 //!    [`poll_timeout`](Machine::poll_timeout) has come (it changes after each
 //!    input), then go to 1.
 //!
+//! # State and invariants
+//!
+//! For hackers: each piece of state, the type that owns it, and what it
+//! guarantees (`debug_assert!`ed by `Machine::assert_invariants` after each
+//! input).
+//!
+//! - The connection's state (`state.rs`'s `State`): `Connecting` holds when
+//!   the request started and why the last connection ended; `Open` when the
+//!   last bytes came and whether it delivered a message; `Waiting` until when
+//!   and why; `Closed` its reason, which never changes. `Open` only after a
+//!   200 `text/event-stream` (`has_opened` is then true); `Waiting` only with
+//!   an attempt counted.
+//! - The one attempt counter, `failures`: reconnect attempts made in a row
+//!   since the last connection that delivered a message. Every attempt
+//!   number (`Action::Connect`, `Event::Reconnecting`, the retry hook's) is
+//!   read from it; 0 means the first request and nothing else.
+//! - The last event ID and the reconnection time: the parser's (committed
+//!   at each dispatch, and at each `retry:`), never copied.
+//! - What to retry: the [`RetryPolicy`]'s one decision (`RetryPolicy::after`
+//!   in `retry.rs`); the machine only says whether its mode allows another
+//!   request at all (`may_connect_again`).
+//! - Settings: the [`MachineConfig`], fixed at construction but for one-shot
+//!   mode ([`Machine::set_one_shot`]); whether messages are inspected
+//!   (`inspects`) follows from it.
+//! - The queues of events and actions, emptied by the driver; an empty one
+//!   holds no buffer.
+//!
 //! Times are `web_time::Instant`s: that is `std::time::Instant` itself on
 //! every target but the browser (`wasm32-unknown-unknown`), where
 //! `std::time::Instant::now()` panics and `web_time` reads
@@ -75,8 +102,10 @@ use crate::retry::{Jitter, RetryPolicy};
 mod config;
 mod delivery;
 mod reconnect;
+mod state;
 
 pub use config::MachineConfig;
+use state::State;
 
 /// What the driver must do next, from [`Machine::poll_action`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,25 +119,11 @@ pub enum Action {
         /// 0 for the first request; then which attempt in a row without an
         /// event this is, from 1, as in
         /// [`Event::Reconnecting`]. Why the
-        /// last connection ended is [`Machine::reconnect_cause`].
+        /// last connection ended is [`Machine::disconnect_cause`].
         attempt: u32,
     },
     /// Drop the current request or response body, if any.
     Disconnect,
-}
-
-/// Where the connection stands. Each state holds what is valid in it only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    /// A request is under way, since this instant.
-    Connecting { since: Instant },
-    /// Connected; the last bytes arrived at this instant.
-    Open { last_activity: Instant },
-    /// Waiting to reconnect until this instant (`None`: a delay too long to
-    /// represent, so only `close` ends it).
-    Waiting { until: Option<Instant> },
-    /// Closed for good.
-    Closed,
 }
 
 /// The spec's EventSource processing model, sans I/O. See the
@@ -121,24 +136,16 @@ pub struct Machine {
     policy: RetryPolicy,
     config: MachineConfig,
     jitter: Jitter,
-    /// Reconnect attempts made since the last connection that delivered an
-    /// event.
+    /// The one attempt counter: reconnect attempts made in a row since the
+    /// last connection that delivered a message (0 before any). Each
+    /// `Reconnecting` and `Connect` numbers its attempt from it.
     failures: u32,
-    /// The current connection has delivered an event.
-    progressed: bool,
-    /// When the last event arrived (or the machine started), for
+    /// When the last message arrived (or the machine started), for
     /// `max_elapsed`.
     last_progress: Instant,
-    /// Some connection has opened.
+    /// Some connection has opened: what follows a refusal is a resume, not
+    /// the first request again.
     has_opened: bool,
-    /// This is the first request (no connection has ended, and
-    /// `reconnect_now` has not replaced it).
-    first_attempt: bool,
-    /// Why the last connection ended, while waiting to reconnect and until
-    /// the next one opens.
-    reconnect_cause: Option<Arc<Error>>,
-    /// Set once, when the state becomes `Closed`.
-    close_reason: Option<CloseReason>,
     /// A sentinel or de-duplication is configured: each message is
     /// inspected before it is delivered (`delivery.rs`).
     inspects: bool,
@@ -150,20 +157,15 @@ pub struct Machine {
 }
 
 impl Machine {
-    /// A machine with the default parser and [`RetryPolicy`], which wants to
-    /// connect at once.
+    /// A machine with the default parser, [`RetryPolicy`] and
+    /// [`MachineConfig`], which wants to connect at once.
     pub fn new(now: Instant) -> Self {
-        Self::with_parts(now, Parser::new(), RetryPolicy::new())
+        Self::with_config(now, Parser::new(), RetryPolicy::new(), MachineConfig::new())
     }
 
     /// A machine with a configured parser (limits, comments, a seeded last
-    /// event ID) and retry policy.
-    pub fn with_parts(now: Instant, parser: Parser, policy: RetryPolicy) -> Self {
-        Self::with_config(now, parser, policy, MachineConfig::new())
-    }
-
-    /// A machine with a configured parser, retry policy and
-    /// [`MachineConfig`].
+    /// event ID), retry policy and [`MachineConfig`]: the one way to
+    /// configure it.
     pub fn with_config(
         now: Instant,
         parser: Parser,
@@ -180,54 +182,25 @@ impl Machine {
             recent_ids.push_back(parser.last_event_id().into());
         }
         let mut machine = Self {
-            state: State::Connecting { since: now },
+            state: State::Connecting {
+                since: now,
+                cause: None,
+            },
             parser,
             policy,
             config,
             jitter,
             failures: 0,
-            progressed: false,
             last_progress: now,
             has_opened: false,
-            first_attempt: true,
-            reconnect_cause: None,
-            close_reason: None,
             inspects,
             recent_ids,
             events: VecDeque::new(),
             actions: VecDeque::new(),
         };
-        machine.actions.push_back(machine.connect_action());
+        machine.actions.push_back(machine.connect_action(0));
+        machine.assert_invariants();
         machine
-    }
-
-    /// [`MachineConfig::reconnect`] on a built machine.
-    #[must_use]
-    pub fn reconnect(mut self, reconnect: bool) -> Self {
-        self.config.reconnect = reconnect;
-        self
-    }
-
-    /// [`MachineConfig::idle_timeout`] on a built machine.
-    #[must_use]
-    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.config.idle_timeout = timeout;
-        self
-    }
-
-    /// [`MachineConfig::accept_any_content_type`] on a built machine.
-    #[must_use]
-    pub fn accept_any_content_type(mut self, any: bool) -> Self {
-        self.config.any_content_type = any;
-        self
-    }
-
-    /// [`MachineConfig::jitter_seed`] on a built machine.
-    #[must_use]
-    pub fn jitter_seed(mut self, seed: u64) -> Self {
-        self.config.jitter_seed = Some(seed);
-        self.jitter = Jitter::from_seed(seed);
-        self
     }
 
     /// Whether a connection has opened (a 200 `text/event-stream` response
@@ -237,25 +210,22 @@ impl Machine {
         self.has_opened
     }
 
-    /// Whether the machine reconnects (`false`: one-shot mode).
-    pub fn reconnects(&self) -> bool {
-        self.config.reconnect
+    /// Whether the machine is in one-shot mode
+    /// ([`MachineConfig::reconnect`]`(false)`): it never reconnects.
+    pub fn is_one_shot(&self) -> bool {
+        !self.config.reconnect
     }
 
     /// Turns one-shot mode on or off after the machine was built: for a
     /// driver that learns only at the first request whether it may be sent
     /// twice.
-    pub fn set_reconnect(&mut self, reconnect: bool) {
-        self.config.reconnect = reconnect;
+    pub fn set_one_shot(&mut self, one_shot: bool) {
+        self.config.reconnect = !one_shot;
     }
 
     /// The spec's `readyState`.
     pub fn ready_state(&self) -> ReadyState {
-        match self.state {
-            State::Connecting { .. } | State::Waiting { .. } => ReadyState::Connecting,
-            State::Open { .. } => ReadyState::Open,
-            State::Closed => ReadyState::Closed,
-        }
+        self.state.ready_state()
     }
 
     /// The last event ID: what the next connection resumes from.
@@ -289,21 +259,24 @@ impl Machine {
     /// Why the last connection ended (the `error` of the last
     /// [`Event::Reconnecting`]), from then until the next connection opens;
     /// `None` before the first attempt ends and while open.
-    pub fn reconnect_cause(&self) -> Option<&Arc<Error>> {
-        self.reconnect_cause.as_ref()
+    pub fn disconnect_cause(&self) -> Option<&Arc<Error>> {
+        self.state.cause()
     }
 
     /// Whether the machine has nothing more to say: it is
     /// [`ReadyState::Closed`] and every event was taken, so
     /// [`poll_event`](Self::poll_event) returns `None` from now on.
     pub fn is_finished(&self) -> bool {
-        self.state == State::Closed && self.events.is_empty()
+        self.state.is_closed() && self.events.is_empty()
     }
 
     /// Why the machine closed for good; `None` while it is not
     /// [`ReadyState::Closed`].
     pub fn close_reason(&self) -> Option<&CloseReason> {
-        self.close_reason.as_ref()
+        match &self.state {
+            State::Closed { reason } => Some(reason),
+            _ => None,
+        }
     }
 
     /// The next thing the driver must do.
@@ -326,10 +299,10 @@ impl Machine {
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.state {
-            State::Waiting { until } => until,
-            State::Connecting { since } => self.idle_deadline(since),
-            State::Open { last_activity } => self.idle_deadline(last_activity),
-            State::Closed => None,
+            State::Waiting { until, .. } => until,
+            State::Connecting { since, .. } => self.idle_deadline(since),
+            State::Open { last_activity, .. } => self.idle_deadline(last_activity),
+            State::Closed { .. } => None,
         }
     }
 
@@ -390,9 +363,13 @@ impl Machine {
     /// A message event is delivered: the connection made progress.
     #[inline]
     fn take_message(&mut self) {
-        self.progressed = true;
-        if let State::Open { last_activity } = self.state {
-            self.last_progress = last_activity;
+        if let State::Open {
+            last_activity,
+            progressed,
+        } = &mut self.state
+        {
+            *progressed = true;
+            self.last_progress = *last_activity;
         }
     }
 
@@ -418,7 +395,7 @@ impl Machine {
 
     /// Whether this response does not open a stream: a status other than
     /// 200 and 204, or a 200 whose `Content-Type` is not `text/event-stream`
-    /// (unless [any content type](Self::accept_any_content_type) is
+    /// (unless [any content type](MachineConfig::accept_any_content_type) is
     /// accepted). A driver reads the first part of such a response's body
     /// and hands it to [`handle_refusal`](Self::handle_refusal).
     pub fn refuses(&self, response: &ResponseHead) -> bool {
@@ -450,12 +427,14 @@ impl Machine {
         } else {
             // "announce the connection"
             self.parser.reset();
-            self.progressed = false;
             self.has_opened = true;
-            self.reconnect_cause = None;
-            self.state = State::Open { last_activity: now };
+            self.state = State::Open {
+                last_activity: now,
+                progressed: false,
+            };
             self.events.push_back(Ok(Event::Open(response)));
         }
+        self.assert_invariants();
     }
 
     /// A [refused](Self::refuses) response arrived, with the first part of
@@ -487,7 +466,7 @@ impl Machine {
     /// the response, say) and save a clock read per chunk.
     #[inline]
     pub fn handle_bytes(&mut self, now: Instant, bytes: Bytes) {
-        if let State::Open { last_activity } = &mut self.state {
+        if let State::Open { last_activity, .. } = &mut self.state {
             *last_activity = now;
             self.parser.feed(bytes);
         }
@@ -545,32 +524,44 @@ impl Machine {
     /// one-shot mode (whose stream, once open, is never requested again),
     /// unless the stream can be [resumed](MachineConfig::resume) now.
     pub fn reconnect_now(&mut self, now: Instant) -> bool {
-        if !self.may_connect_again() || self.state == State::Closed {
+        if !self.may_connect_again() || self.state.is_closed() {
             return false;
         }
         if matches!(self.state, State::Open { .. }) && self.finish_body().is_none() {
             return false;
         }
-        self.state = State::Connecting { since: now };
-        self.first_attempt = false;
+        if self.state.progressed() {
+            // A connection that delivered a message ends the run of failed
+            // attempts (the next `end_connection` would see no progress).
+            self.failures = 0;
+        }
+        let cause = self.state.cause().cloned();
+        self.state = State::Connecting { since: now, cause };
         self.actions.push_back(Action::Disconnect);
-        let action = self.connect_action();
+        // Never attempt 0, which says "the first request".
+        let action = self.connect_action(self.failures.max(1));
         self.actions.push_back(action);
+        self.assert_invariants();
         true
     }
 
     /// Time has passed: starts the next attempt when the wait is over, and
     /// treats a connection idle past the idle timeout as lost.
     pub fn handle_timeout(&mut self, now: Instant) {
-        match self.state {
-            State::Waiting { until: Some(until) } if now >= until => {
-                self.state = State::Connecting { since: now };
-                let action = self.connect_action();
+        match &self.state {
+            State::Waiting {
+                until: Some(until),
+                cause,
+            } if now >= *until => {
+                let cause = Some(Arc::clone(cause));
+                self.state = State::Connecting { since: now, cause };
+                let action = self.connect_action(self.failures);
                 self.actions.push_back(action);
             }
-            State::Connecting { since }
-            | State::Open {
+            &State::Connecting { since, .. }
+            | &State::Open {
                 last_activity: since,
+                ..
             } if self
                 .idle_deadline(since)
                 .is_some_and(|deadline| now >= deadline) =>
@@ -587,29 +578,45 @@ impl Machine {
         self.close_with(CloseReason::ClosedByUser);
         self.events = VecDeque::new();
         self.parser.reset();
+        self.assert_invariants();
     }
 
     /// Enters `Closed` (once: the first reason stays).
     fn close_with(&mut self, reason: CloseReason) {
-        if self.state != State::Closed {
+        if !self.state.is_closed() {
             self.actions.push_back(Action::Disconnect);
-            self.close_reason = Some(reason);
+            self.state = State::Closed { reason };
         }
-        self.state = State::Closed;
-        self.reconnect_cause = None;
     }
 
-    fn connect_action(&self) -> Action {
+    /// Start a request, numbered `attempt`: 0 for the first one only.
+    fn connect_action(&self, attempt: u32) -> Action {
         Action::Connect {
             last_event_id: self.parser.last_event_id().to_owned(),
-            // (At least 1 after the first request: `reconnect_now` does not
-            // count a failure.)
-            attempt: if self.first_attempt {
-                0
-            } else {
-                self.failures.max(1)
-            },
+            attempt,
         }
+    }
+
+    /// The invariants the fields' documents state, in debug builds.
+    #[inline]
+    fn assert_invariants(&self) {
+        debug_assert_eq!(
+            self.inspects,
+            self.config.complete_on.is_some() || self.config.dedupe_ids > 0
+        );
+        debug_assert!(self.recent_ids.len() <= self.config.dedupe_ids.max(1));
+        debug_assert!(
+            !matches!(self.state, State::Open { .. }) || self.has_opened,
+            "open, but no connection has opened"
+        );
+        debug_assert!(
+            !matches!(self.state, State::Waiting { .. }) || self.failures >= 1,
+            "waiting to reconnect, but no attempt counted"
+        );
+        debug_assert!(
+            !self.state.is_closed() || self.actions.back() != Some(&self.connect_action(0)),
+            "closed, with a connect to come"
+        );
     }
 
     /// Ends the body: what it completed is queued as events, the rest
@@ -623,7 +630,7 @@ impl Machine {
                     if let Some(event) = self.take_item(item) {
                         self.events.push_back(Ok(event));
                     }
-                    if self.state == State::Closed {
+                    if self.state.is_closed() {
                         return None;
                     }
                 }
@@ -664,7 +671,8 @@ mod tests {
     /// A machine without jitter, started at `t0`, with its first Connect
     /// taken.
     pub(super) fn machine_with(t0: Instant, policy: RetryPolicy) -> Machine {
-        let mut machine = Machine::with_parts(t0, Parser::new(), policy.jitter(0.0));
+        let mut machine =
+            Machine::with_config(t0, Parser::new(), policy.jitter(0.0), MachineConfig::new());
         assert_eq!(
             machine.poll_action(),
             Some(Action::Connect {
@@ -967,8 +975,12 @@ mod tests {
     #[test]
     fn jitter_never_shortens_the_delay() {
         let t0 = Instant::now();
-        let mut m =
-            Machine::with_parts(t0, Parser::new(), RetryPolicy::new().jitter(0.5)).jitter_seed(3);
+        let mut m = Machine::with_config(
+            t0,
+            Parser::new(),
+            RetryPolicy::new().jitter(0.5),
+            MachineConfig::new().jitter_seed(3),
+        );
         let _ = actions(&mut m);
         let mut now = t0;
         let mut seen_longer = false;
@@ -996,15 +1008,9 @@ mod tests {
         m.handle_eof(t0);
         let (_, action) = wait_reconnect(&mut m);
         assert_eq!(action, connect(""));
-        let mut seeded = Machine::with_parts(
-            t0,
-            {
-                let mut p = Parser::new();
-                p.set_last_event_id("41");
-                p
-            },
-            RetryPolicy::new(),
-        );
+        let mut parser = Parser::new();
+        parser.set_last_event_id("41");
+        let mut seeded = Machine::with_config(t0, parser, RetryPolicy::new(), MachineConfig::new());
         assert_eq!(seeded.poll_action().map(described), Some(connect("41")));
     }
 
@@ -1061,7 +1067,11 @@ mod tests {
     #[test]
     fn idle_connection_is_treated_as_lost() {
         let t0 = Instant::now();
-        let mut m = machine(t0).idle_timeout(Some(secs(30)));
+        let mut m = configured(
+            t0,
+            RetryPolicy::new(),
+            MachineConfig::new().idle_timeout(Some(secs(30))),
+        );
         assert_eq!(m.poll_timeout(), Some(t0 + secs(30)));
         open_with(&mut m, t0 + secs(1), "data: x\n\n");
         m.handle_bytes(t0 + secs(20), Bytes::from_static(b": keep-alive\n"));
@@ -1083,7 +1093,11 @@ mod tests {
     #[test]
     fn unanswered_request_times_out_too() {
         let t0 = Instant::now();
-        let mut m = machine(t0).idle_timeout(Some(secs(5)));
+        let mut m = configured(
+            t0,
+            RetryPolicy::new(),
+            MachineConfig::new().idle_timeout(Some(secs(5))),
+        );
         m.handle_timeout(t0 + secs(5));
         assert_eq!(
             events(&mut m),
@@ -1094,13 +1108,21 @@ mod tests {
     #[test]
     fn one_shot_never_reconnects_and_tells_clean_from_truncated() {
         let t0 = Instant::now();
-        let mut m = machine(t0).reconnect(false);
+        let mut m = configured(
+            t0,
+            RetryPolicy::new(),
+            MachineConfig::new().reconnect(false),
+        );
         open_with(&mut m, t0, "data: a\n\n");
         m.handle_eof(t0);
         assert_eq!(events(&mut m), ["open", "message message a "]);
         assert_eq!(m.ready_state(), ReadyState::Closed);
 
-        let mut m = machine(t0).reconnect(false);
+        let mut m = configured(
+            t0,
+            RetryPolicy::new(),
+            MachineConfig::new().reconnect(false),
+        );
         open_with(&mut m, t0, "data: a\n\ndata: b");
         m.handle_eof(t0);
         assert_eq!(
@@ -1112,7 +1134,11 @@ mod tests {
             ]
         );
 
-        let mut m = machine(t0).reconnect(false);
+        let mut m = configured(
+            t0,
+            RetryPolicy::new(),
+            MachineConfig::new().reconnect(false),
+        );
         open_with(&mut m, t0, "data: a\n\ndata: b\n");
         m.handle_error(t0, Error::IdleTimeout { timeout: secs(1) });
         assert_eq!(
@@ -1149,7 +1175,7 @@ mod tests {
     fn limit_error_is_final() {
         let t0 = Instant::now();
         let parser = Parser::builder().max_line_len(8).build();
-        let mut m = Machine::with_parts(t0, parser, RetryPolicy::new());
+        let mut m = Machine::with_config(t0, parser, RetryPolicy::new(), MachineConfig::new());
         let _ = actions(&mut m);
         open_with(&mut m, t0, "data: 1\n\ndata: 123456789\n\n");
         assert_eq!(
@@ -1252,13 +1278,13 @@ mod tests {
     fn the_hook_is_not_asked_in_one_shot_mode_or_about_limits() {
         let policy = RetryPolicy::new().on_retry(|_| panic!("the hook must not be asked"));
         let t0 = Instant::now();
-        let mut m = machine_with(t0, policy.clone()).reconnect(false);
+        let mut m = configured(t0, policy.clone(), MachineConfig::new().reconnect(false));
         assert_eq!(
             ended_with(&mut m, t0, "data: cut"),
             ["open", "error: the stream ended before it was complete"]
         );
         let parser = Parser::builder().max_line_len(4).build();
-        let mut m = Machine::with_parts(t0, parser, policy);
+        let mut m = Machine::with_config(t0, parser, policy, MachineConfig::new());
         let _ = actions(&mut m);
         open_with(&mut m, t0, "data: too long\n");
         assert_eq!(
@@ -1309,7 +1335,7 @@ mod tests {
             ["reconnecting #1 in 3000ms: making the event stream request failed"]
         );
         assert!(matches!(
-            m.reconnect_cause().map(|cause| &**cause),
+            m.disconnect_cause().map(|cause| &**cause),
             Some(Error::RequestFactory(_))
         ));
     }
@@ -1347,7 +1373,11 @@ mod tests {
     fn any_content_type_opens_only_when_asked() {
         let t0 = Instant::now();
         for content_type in [None, Some("text/plain")] {
-            let mut m = machine(t0).accept_any_content_type(true);
+            let mut m = configured(
+                t0,
+                RetryPolicy::new(),
+                MachineConfig::new().accept_any_content_type(true),
+            );
             assert!(!m.refuses(&head(200, content_type)));
             m.handle_response(t0, head(200, content_type));
             assert_eq!(m.ready_state(), ReadyState::Open);
@@ -1424,7 +1454,11 @@ mod tests {
         ));
         m.close();
         assert!(!m.reconnect_now(t0));
-        let mut one_shot = machine(t0).reconnect(false);
+        let mut one_shot = configured(
+            t0,
+            RetryPolicy::new(),
+            MachineConfig::new().reconnect(false),
+        );
         open_with(&mut one_shot, t0, "data: a\n");
         assert!(!one_shot.reconnect_now(t0));
         assert_eq!(one_shot.ready_state(), ReadyState::Open);
@@ -1443,11 +1477,32 @@ mod tests {
             [Action::Connect { attempt: 1, .. }]
         ));
         assert!(matches!(
-            m.reconnect_cause().map(|cause| &**cause),
+            m.disconnect_cause().map(|cause| &**cause),
             Some(Error::StreamEnded)
         ));
         m.handle_response(t0, head(200, SSE));
-        assert!(m.reconnect_cause().is_none());
+        assert!(m.disconnect_cause().is_none());
+        // After a message, reconnect_now starts a new run of attempts.
+        m.handle_bytes(t0, "data: a\n\n".into());
+        let _ = events(&mut m);
+        m.handle_eof(t0);
+        m.handle_timeout(m.poll_timeout().unwrap());
+        let _ = (events(&mut m), actions(&mut m));
+        m.handle_error(t0, Error::StreamEnded);
+        m.handle_timeout(m.poll_timeout().unwrap());
+        let _ = events(&mut m);
+        assert!(matches!(
+            &actions(&mut m)[..],
+            [Action::Disconnect, Action::Connect { attempt: 2, .. }]
+        ));
+        m.handle_response(t0, head(200, SSE));
+        m.handle_bytes(t0, "data: b\n\n".into());
+        let _ = events(&mut m);
+        assert!(m.reconnect_now(t0));
+        assert!(matches!(
+            &actions(&mut m)[..],
+            [Action::Disconnect, Action::Connect { attempt: 1, .. }]
+        ));
     }
 
     #[test]
@@ -1461,7 +1516,11 @@ mod tests {
         // The first reason stays.
         m.close();
         assert!(matches!(m.close_reason(), Some(CloseReason::NoContent(_))));
-        let mut m = machine(t0).reconnect(false);
+        let mut m = configured(
+            t0,
+            RetryPolicy::new(),
+            MachineConfig::new().reconnect(false),
+        );
         ended_with(&mut m, t0, "data: a\n\n");
         assert_eq!(m.close_reason(), Some(&CloseReason::Completed));
         let mut m = machine(t0);
@@ -1478,7 +1537,12 @@ mod tests {
             RetryPolicy::new().initial(Duration::MAX),
         ] {
             let t0 = Instant::now();
-            let mut m = Machine::with_parts(t0, Parser::new(), policy.jitter(1.0)).jitter_seed(1);
+            let mut m = Machine::with_config(
+                t0,
+                Parser::new(),
+                policy.jitter(1.0),
+                MachineConfig::new().jitter_seed(1),
+            );
             let _ = actions(&mut m);
             m.handle_error(t0, Error::StreamEnded);
             assert_eq!(

@@ -8,83 +8,62 @@ use web_time::Instant;
 
 use crate::error::Error;
 use crate::event::{CloseReason, Event};
-use crate::retry::{RetryContext, RetryDecision};
+use crate::retry::Ended;
 
 use super::{Action, Machine, State};
 
 impl Machine {
     /// A connection ended (or was refused) with `cause`: "reestablish the
-    /// connection" after the delay the policy and its hook decide, or "fail
-    /// the connection". `server_delay` is the response's `Retry-After`.
+    /// connection" after the delay the retry policy decides, or "fail the
+    /// connection". `server_delay` is the response's `Retry-After`.
     pub(super) fn end_connection(
         &mut self,
         now: Instant,
         cause: Error,
         server_delay: Option<Duration>,
     ) {
-        self.first_attempt = false;
-        if !(self.may_connect_again() || self.may_resend_refused(&cause))
-            || !consults_policy(&cause)
-        {
+        if !(self.may_connect_again() || self.may_resend_refused(&cause)) {
             self.fail(cause);
             return;
         }
-        if self.progressed {
-            self.failures = 0;
-            self.progressed = false;
-        }
-        let attempt = self.failures.saturating_add(1);
-        let out_of_attempts = self.policy.max_retries.is_some_and(|max| attempt > max);
-        let out_of_time = self
-            .policy
-            .max_elapsed
-            .is_some_and(|max| now.saturating_duration_since(self.last_progress) >= max);
-        let exhausted = out_of_attempts || out_of_time;
-        let retryable = match &cause {
-            Error::Status(refusal) => self.policy.retries_status(refusal.head().status()),
-            other => other.is_retryable(),
+        // A connection that delivered a message ends the run of failures.
+        let failures = if self.state.progressed() {
+            0
+        } else {
+            self.failures
         };
-        let default_delay = (retryable && !exhausted).then(|| {
-            let base = self
-                .policy
-                .base_delay(self.reconnection_time(), self.failures);
-            let server = server_delay.map(|delay| self.policy.cap_server_delay(delay));
-            self.policy
-                .with_jitter(base, self.jitter.next_u64())
-                .max(server.unwrap_or_default())
-        });
-        let context = RetryContext {
-            cause: &cause,
-            attempt,
-            default_delay,
+        let ended = Ended {
+            cause,
+            failures,
+            since_progress: now.saturating_duration_since(self.last_progress),
+            reconnection_time: self.reconnection_time(),
+            server_delay,
             has_opened: self.has_opened,
         };
-        let delay = match (self.policy.decide(&context), default_delay) {
-            (RetryDecision::RetryAfter(delay), _) | (RetryDecision::Default, Some(delay)) => delay,
-            (RetryDecision::Default, None) if retryable && exhausted => {
-                self.fail(Error::RetriesExhausted {
-                    attempts: self.failures,
-                    last_error: Box::new(cause),
-                });
-                return;
+        match self.policy.after(ended, &mut self.jitter) {
+            Ok((delay, cause)) => {
+                self.failures = failures.saturating_add(1);
+                self.wait_to_reconnect(now, delay, cause);
             }
-            (RetryDecision::Default | RetryDecision::Stop, _) => {
-                self.fail(cause);
-                return;
-            }
-        };
-        self.failures = attempt;
+            Err(error) => self.fail(error),
+        }
+    }
+
+    /// Waits `delay` before the next attempt (the `failures`-th in a row),
+    /// and says so.
+    fn wait_to_reconnect(&mut self, now: Instant, delay: Duration, cause: Error) {
+        let cause = Arc::new(cause);
         self.state = State::Waiting {
             until: now.checked_add(delay),
+            cause: Arc::clone(&cause),
         };
         self.actions.push_back(Action::Disconnect);
-        let cause = Arc::new(cause);
-        self.reconnect_cause = Some(Arc::clone(&cause));
         self.events.push_back(Ok(Event::Reconnecting {
             error: cause,
             delay,
-            attempt,
+            attempt: self.failures,
         }));
+        self.assert_invariants();
     }
 
     /// Whether a connection that ends now may be followed by another
@@ -110,19 +89,6 @@ impl Machine {
         self.close_with(CloseReason::Failed);
         self.events.push_back(Err(error));
     }
-}
-
-/// Whether the retry policy (and its hook) decides what follows `cause`:
-/// not for the parser's limits, a request that cannot be sent again, or a
-/// policy that already gave up, which are final.
-fn consults_policy(cause: &Error) -> bool {
-    !matches!(
-        cause,
-        Error::LineTooLong { .. }
-            | Error::EventTooLarge { .. }
-            | Error::BodyNotCloneable
-            | Error::RetriesExhausted { .. }
-    )
 }
 
 #[cfg(test)]
@@ -362,7 +328,11 @@ mod tests {
             ["disconnect".to_owned(), connect("5")]
         );
         // Without `resume`, a one-shot stream never is.
-        let mut m = machine(t0).reconnect(false);
+        let mut m = configured(
+            t0,
+            RetryPolicy::new(),
+            MachineConfig::new().reconnect(false),
+        );
         open_with(&mut m, t0, "id: 5\ndata: b\n\n");
         assert!(!m.reconnect_now(t0));
         assert_eq!(actions(&mut m), Vec::<Action>::new());

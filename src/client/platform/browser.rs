@@ -106,9 +106,3 @@ fn whole_millis(left: Duration) -> u32 {
 pub(in crate::client) fn http_version(_response: &reqwest::Response) -> HttpVersion {
     HttpVersion::Unknown
 }
-
-/// Whether the error arose while connecting: the browser does not say, and
-/// its TLS failures are not the page's to see.
-pub(crate) fn is_connect(_error: &reqwest::Error) -> bool {
-    false
-}

@@ -68,8 +68,3 @@ pub(in crate::client) fn http_version(response: &reqwest::Response) -> HttpVersi
         _ => HttpVersion::Http11,
     }
 }
-
-/// Whether the error arose while connecting (so it may be the TLS handshake).
-pub(crate) fn is_connect(error: &reqwest::Error) -> bool {
-    error.is_connect()
-}
