@@ -42,9 +42,8 @@ impl Lifecycle {
     /// Sleeps for `time`, at most until `deadline`; false if the sleep was
     /// cut short (the server stopped, or the deadline came first).
     fn sleep(&self, time: Duration, deadline: Instant) -> bool {
-        let now = Instant::now();
-        let wake = now.checked_add(time).unwrap_or(deadline);
-        let until = wake.min(deadline);
+        let wake = Instant::now().checked_add(time);
+        let until = wake.map_or(deadline, |wake| wake.min(deadline));
         let mut stopped = self.stopped.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
             if *stopped {
@@ -52,7 +51,7 @@ impl Lifecycle {
             }
             let now = Instant::now();
             if now >= until {
-                return wake <= deadline;
+                return wake.is_some_and(|wake| wake <= deadline);
             }
             stopped = self
                 .changed

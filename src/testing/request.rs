@@ -131,6 +131,9 @@ pub(super) fn read_request(socket: &mut TcpStream) -> Result<RecordedRequest, Re
     let mut chunk = [0u8; 4096];
     let head_end = loop {
         if let Some(end) = find(&buffer, b"\r\n\r\n") {
+            if end + 4 > MAX_REQUEST_HEAD {
+                return Err(ReadFailure::TooLarge("431 Request Header Fields Too Large"));
+            }
             break end + 4;
         }
         if buffer.len() > MAX_REQUEST_HEAD {
