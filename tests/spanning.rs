@@ -152,15 +152,9 @@ async fn a_response_taken_over_cannot_reconnect_without_a_resume_request() {
     assert!(matches!(built, Err(Error::BodyNotCloneable)), "{built:?}");
 }
 
-/// The request line of a request the test server saw.
+/// The request line of request `n` the test server saw.
 fn request_line(server: &TestServer, n: usize) -> String {
-    let request = &server.requests()[n];
-    format!(
-        "{} {} {}",
-        request.method(),
-        request.target(),
-        request.version()
-    )
+    support::request_line(&server.requests()[n])
 }
 
 /// A one-shot POST to `server` that resumes with a GET to the same URL and

@@ -180,8 +180,8 @@ impl Response {
     }
 
     /// Appends a `:` comment line (a keep-alive).
-    pub fn comment(self, text: &str) -> Self {
-        self.body(format!(": {text}\n"))
+    pub fn comment(self, text: impl AsRef<str>) -> Self {
+        self.body(format!(": {}\n", text.as_ref()))
     }
 
     /// Appends a `retry:` line on its own, in whole milliseconds.
