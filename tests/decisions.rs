@@ -403,7 +403,7 @@ async fn reconnect_now_resumes_with_last_event_id_at_once() {
         _ => Response::no_content(),
     }))
     .unwrap();
-    let mut source = EventSource::builder(reqwest::Client::new().get(&server.url_for("/feed")))
+    let mut source = EventSource::builder(reqwest::Client::new().get(server.url_for("/feed")))
         .build()
         .unwrap();
     assert!(matches!(next(&mut source).await, Some(Ok(Event::Open(_)))));
@@ -429,7 +429,7 @@ async fn reconnect_now_cuts_a_reconnect_wait_short() {
         Script::new().connection(Response::sse().body("retry: 3600000\nid: 1\ndata: a\n\n")),
     )
     .unwrap();
-    let mut source = EventSource::builder(reqwest::Client::new().get(&server.url_for("/feed")))
+    let mut source = EventSource::builder(reqwest::Client::new().get(server.url_for("/feed")))
         .build()
         .unwrap();
     let mut waiting = false;
@@ -461,7 +461,7 @@ async fn reconnect_now_does_nothing_in_one_shot_mode() {
     )
     .unwrap();
     let request = reqwest::Client::new()
-        .post(&server.url_for("/feed"))
+        .post(server.url_for("/feed"))
         .body("{}");
     let mut source = EventSource::new(request).unwrap();
     assert!(matches!(next(&mut source).await, Some(Ok(Event::Open(_)))));

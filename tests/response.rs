@@ -72,7 +72,7 @@ async fn each_connection_reports_its_own_response() {
         _ => Response::no_content().header("x-reason", "done"),
     }))
     .unwrap();
-    let request = reqwest::Client::new().get(&server.url_for("/feed"));
+    let request = reqwest::Client::new().get(server.url_for("/feed"));
     let mut source = EventSource::builder(request)
         .retry_policy(fast())
         .build()
@@ -134,7 +134,7 @@ async fn an_endless_error_body_is_cut_at_the_limit() {
     )
     .unwrap();
     for (limit, expected) in [(None, 64 * 1024), (Some(1000), 1000), (Some(0), 0)] {
-        let request = reqwest::Client::new().get(&server.url_for("/feed"));
+        let request = reqwest::Client::new().get(server.url_for("/feed"));
         let mut builder = EventSource::builder(request).retry_policy(fast());
         if let Some(limit) = limit {
             builder = builder.refusal_body_limit(limit);
@@ -163,7 +163,7 @@ async fn a_trickling_error_body_is_cut_by_the_read_timeout() {
         ),
     )
     .unwrap();
-    let request = reqwest::Client::new().get(&server.url_for("/feed"));
+    let request = reqwest::Client::new().get(server.url_for("/feed"));
     let mut source = EventSource::builder(request)
         .refusal_body_timeout(Duration::from_millis(300))
         .build()
@@ -190,8 +190,7 @@ async fn a_body_that_is_not_utf8_is_shown_lossily_and_kept_as_sent() {
         ),
     )
     .unwrap();
-    let mut source =
-        EventSource::new(reqwest::Client::new().get(&server.url_for("/feed"))).unwrap();
+    let mut source = EventSource::new(reqwest::Client::new().get(server.url_for("/feed"))).unwrap();
     let error = refusal_of(&mut source).await;
     assert_eq!(error.refusal().unwrap().body(), b"ok\xff!");
     assert_eq!(error.body().as_deref(), Some("ok\u{fffd}!"));
@@ -227,7 +226,7 @@ async fn a_missing_content_type_is_accepted_only_when_asked() {
             ),
     )
     .unwrap();
-    let strict = reqwest::Client::new().get(&server.url_for("/feed"));
+    let strict = reqwest::Client::new().get(server.url_for("/feed"));
     let mut source = EventSource::builder(strict).build().unwrap();
     let error = refusal_of(&mut source).await;
     assert!(matches!(error, Error::ContentType(_)), "{error:?}");
@@ -236,7 +235,7 @@ async fn a_missing_content_type_is_accepted_only_when_asked() {
         "the server answered with content type (none), not text/event-stream"
     );
 
-    let lenient = reqwest::Client::new().get(&server.url_for("/feed"));
+    let lenient = reqwest::Client::new().get(server.url_for("/feed"));
     let mut source = EventSource::builder(lenient)
         .retry_policy(fast())
         .accept_any_content_type(true)

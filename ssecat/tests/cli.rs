@@ -81,7 +81,8 @@ async fn json_lines_show_open_messages_reconnect_and_resume_then_close_on_204() 
         }
     }))
     .unwrap();
-    let output = run(&["--json", &server.url_for("/feed")]).await;
+    let url = server.url_for("/feed");
+    let output = run(&["--json", &url]).await;
     assert_eq!(
         contract(&output),
         [
@@ -97,7 +98,7 @@ async fn json_lines_show_open_messages_reconnect_and_resume_then_close_on_204() 
     let all = objects(&output);
     assert_eq!(all[0]["status"], 200);
     assert_eq!(all[0]["http_version"], "HTTP/1.1");
-    assert_eq!(all[0]["url"], server.url_for("/feed").as_str());
+    assert_eq!(all[0]["url"], url.as_str());
     assert!(all[0].get("headers").is_none(), "headers only with -i");
     assert_eq!(
         all[6],
@@ -114,7 +115,8 @@ async fn reconnect_lines_give_the_delay_and_attempt_the_server_sees() {
             .connection(Response::sse()),
     )
     .unwrap();
-    let output = run(&["--json", &server.url_for("/feed")]).await;
+    let url = server.url_for("/feed");
+    let output = run(&["--json", &url]).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let reconnects: Vec<Value> = objects(&output)
         .into_iter()
@@ -140,7 +142,8 @@ async fn human_mode_prints_delays_for_people() {
         Script::new().connection(Response::sse().body("retry: 1500\ndata: a\n\n")),
     )
     .unwrap();
-    let output = run(&[&server.url_for("/feed")]).await;
+    let url = server.url_for("/feed");
+    let output = run(&[&url]).await;
     assert_eq!(output.status.code(), Some(0));
     let text = stderr(&output);
     let shown = text
@@ -165,7 +168,8 @@ async fn human_mode_says_why_the_feed_closed() {
     let server =
         TestServer::start(Script::new().connection(Response::sse().body("retry: 1\ndata: a\n\n")))
             .unwrap();
-    let output = run(&[&server.url_for("/feed")]).await;
+    let url = server.url_for("/feed");
+    let output = run(&[&url]).await;
     assert_eq!(output.status.code(), Some(0));
     assert!(
         stderr(&output).ends_with("ssecat: server ended the feed (204 No Content)\n"),
@@ -187,14 +191,15 @@ async fn refusal_shows_the_error_body_on_stderr_and_in_json_and_exits_1() {
         ),
     )
     .unwrap();
-    let output = run(&[&server.url_for("/feed")]).await;
+    let url = server.url_for("/feed");
+    let output = run(&[&url]).await;
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
         stderr(&output),
         format!("ssecat: the server answered with status 401 Unauthorized\n  {body}\n")
     );
 
-    let output = run(&["--json", &server.url_for("/feed")]).await;
+    let output = run(&["--json", &url]).await;
     assert_eq!(output.status.code(), Some(1));
     let all = objects(&output);
     assert_eq!(all.len(), 2, "{all:?}");
@@ -219,7 +224,8 @@ async fn long_error_bodies_are_cut_to_their_first_lines_on_stderr() {
         ),
     )
     .unwrap();
-    let output = run(&[&server.url_for("/feed")]).await;
+    let url = server.url_for("/feed");
+    let output = run(&[&url]).await;
     let text = stderr(&output);
     assert!(text.contains("  line 20\n  … (10 more lines)\n"), "{text}");
     assert!(!text.contains("line 21"), "{text}");
@@ -296,7 +302,8 @@ fn refused(status: u16) -> Response {
 #[tokio::test]
 async fn a_refusal_the_policy_does_not_retry_is_one_attempt_not_a_giving_up() {
     let server = TestServer::start(Script::new().then(refused(429))).unwrap();
-    let output = run(&[&server.url_for("/feed")]).await;
+    let url = server.url_for("/feed");
+    let output = run(&[&url]).await;
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
         stderr(&output),
@@ -321,13 +328,14 @@ async fn a_refusal_the_policy_does_not_retry_is_one_attempt_not_a_giving_up() {
 #[tokio::test]
 async fn giving_up_on_a_retried_status_counts_the_requests_sent() {
     let server = TestServer::start(Script::new().then(refused(503))).unwrap();
+    let url = server.url_for("/feed");
     let output = run(&[
         "--json",
         "--retry-statuses",
         "503",
         "--connect-attempts",
         "2",
-        &server.url_for("/feed"),
+        &url,
     ])
     .await;
     assert_eq!(output.status.code(), Some(1));
@@ -342,14 +350,8 @@ async fn giving_up_on_a_retried_status_counts_the_requests_sent() {
 #[tokio::test]
 async fn max_retries_counts_the_requests_sent_not_only_the_reconnects() {
     let server = TestServer::start(Script::new().then(refused(503))).unwrap();
-    let output = run(&[
-        "--retry-statuses",
-        "503",
-        "--max-retries",
-        "1",
-        &server.url_for("/feed"),
-    ])
-    .await;
+    let url = server.url_for("/feed");
+    let output = run(&["--retry-statuses", "503", "--max-retries", "1", &url]).await;
     assert_eq!(output.status.code(), Some(1));
     assert!(
         stderr(&output).ends_with(
@@ -368,13 +370,14 @@ async fn max_retries_counts_the_requests_sent_not_only_the_reconnects() {
             .then(refused(503)),
     )
     .unwrap();
+    let url = server.url_for("/feed");
     let output = run(&[
         "--json",
         "--retry-statuses",
         "503",
         "--max-retries",
         "1",
-        &server.url_for("/feed"),
+        &url,
     ])
     .await;
     let all = objects(&output);
@@ -470,7 +473,8 @@ async fn include_shows_the_opening_response() {
         ),
     )
     .unwrap();
-    let output = run(&["-i", "--max-events", "1", &server.url_for("/feed")]).await;
+    let url = server.url_for("/feed");
+    let output = run(&["-i", "--max-events", "1", &url]).await;
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         text.starts_with(
@@ -478,14 +482,7 @@ async fn include_shows_the_opening_response() {
         ),
         "{text}"
     );
-    let output = run(&[
-        "--json",
-        "--include",
-        "--max-events",
-        "1",
-        &server.url_for("/feed"),
-    ])
-    .await;
+    let output = run(&["--json", "--include", "--max-events", "1", &url]).await;
     let all = objects(&output);
     assert_eq!(all[0]["headers"]["x-ratelimit-remaining"], "99");
     assert_eq!(all[0]["headers"]["content-type"], "text/event-stream");
@@ -501,7 +498,8 @@ async fn include_shows_a_refused_response_too() {
         ),
     )
     .unwrap();
-    let output = run(&["-i", &server.url_for("/feed")]).await;
+    let url = server.url_for("/feed");
+    let output = run(&["-i", &url]).await;
     assert_eq!(output.status.code(), Some(1));
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
@@ -525,7 +523,8 @@ async fn json_comments_go_to_stderr_and_leave_stdout_to_the_four_kinds() {
         ),
     )
     .unwrap();
-    let output = run(&["--json", "--comments", "-n", "1", &server.url_for("/feed")]).await;
+    let url = server.url_for("/feed");
+    let output = run(&["--json", "--comments", "-n", "1", &url]).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(
         contract(&output),
@@ -540,7 +539,7 @@ async fn json_comments_go_to_stderr_and_leave_stdout_to_the_four_kinds() {
         "{\"kind\":\"comment\",\"text\":\"keep-alive\"}\n{\"kind\":\"comment\",\"text\":\"\"}\n"
     );
 
-    let output = run(&["--comments", "-n", "1", &server.url_for("/feed")]).await;
+    let output = run(&["--comments", "-n", "1", &url]).await;
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
         ": keep-alive\n: \nmessage\n  a\n"
@@ -555,7 +554,8 @@ async fn no_color_turns_colour_off_on_a_terminal() {
         Script::new().then(Response::sse().body("id: 7\ndata: a\n\n").hold_open()),
     )
     .unwrap();
-    let command = format!("'{}' -n 1 {}", ssecat(), server.url_for("/feed"));
+    let url = server.url_for("/feed");
+    let command = format!("'{}' -n 1 {url}", ssecat());
     for (no_color, coloured) in [(None, true), (Some(""), true), (Some("1"), false)] {
         let mut script = tokio::process::Command::new("script");
         script
@@ -588,7 +588,8 @@ async fn max_events_exits_0_after_n_messages() {
             .pause(Duration::from_millis(5));
     }
     let server = TestServer::start(Script::new().then(response)).unwrap();
-    let output = run(&["--json", "--max-events", "3", &server.url_for("/feed")]).await;
+    let url = server.url_for("/feed");
+    let output = run(&["--json", "--max-events", "3", &url]).await;
     let got = objects(&output);
     assert_eq!(got.len(), 5, "{got:?}");
     assert_eq!(
@@ -606,6 +607,7 @@ async fn max_events_exits_0_after_n_messages() {
 async fn sends_method_headers_body_from_a_file_and_last_event_id() {
     let server =
         TestServer::start(Script::new().then(Response::sse().body("data: ok\n\n"))).unwrap();
+    let url = server.url_for("/feed");
     let body = std::env::temp_dir().join(format!("ssecat-body-{}.json", std::process::id()));
     std::fs::write(&body, r#"{"prompt":"hi"}"#).unwrap();
     let data = format!("@{}", body.display());
@@ -622,7 +624,7 @@ async fn sends_method_headers_body_from_a_file_and_last_event_id() {
         &data,
         "--last-event-id",
         "41",
-        &server.url_for("/feed"),
+        &url,
     ])
     .await;
     std::fs::remove_file(&body).ok();
@@ -655,7 +657,8 @@ async fn data_is_a_form_post_sent_once_as_curl_sends_it() {
     let server =
         TestServer::start(Script::new().then(Response::sse().body("retry: 1\ndata: ok\n\n")))
             .unwrap();
-    let output = run(&["--json", "-d", "q=sse&n=1", &server.url_for("/feed")]).await;
+    let url = server.url_for("/feed");
+    let output = run(&["--json", "-d", "q=sse&n=1", &url]).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(objects(&output).last().unwrap()["reason"], "completed");
     let seen = server.requests();
@@ -677,7 +680,7 @@ async fn data_is_a_form_post_sent_once_as_curl_sends_it() {
         "hello",
         "-H",
         "content-type: text/plain",
-        &server.url_for("/feed"),
+        &url,
     ])
     .await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
@@ -691,14 +694,10 @@ async fn data_is_a_form_post_sent_once_as_curl_sends_it() {
 async fn json_body_posts_json_and_accepts_a_stream_first() {
     let server =
         TestServer::start(Script::new().then(Response::sse().body("data: ok\n\n"))).unwrap();
+    let url = server.url_for("/feed");
     let body = std::env::temp_dir().join(format!("ssecat-json-{}.json", std::process::id()));
     std::fs::write(&body, r#"{"stream":true}"#).unwrap();
-    let output = run(&[
-        "--json-body",
-        &format!("@{}", body.display()),
-        &server.url_for("/feed"),
-    ])
-    .await;
+    let output = run(&["--json-body", &format!("@{}", body.display()), &url]).await;
     std::fs::remove_file(&body).ok();
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let post = server.requests().pop().unwrap();
@@ -711,14 +710,7 @@ async fn json_body_posts_json_and_accepts_a_stream_first() {
     );
 
     // A caller's Accept is kept, and the library adds the stream to it.
-    let output = run(&[
-        "--json-body",
-        "{}",
-        "-H",
-        "Accept: application/json",
-        &server.url_for("/feed"),
-    ])
-    .await;
+    let output = run(&["--json-body", "{}", "-H", "Accept: application/json", &url]).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let post = server.requests().pop().unwrap();
     assert_eq!(
@@ -737,12 +729,12 @@ async fn retry_statuses_sends_a_refused_post_again_and_never_after_its_stream() 
                 .then(Response::sse().body("data: a\n\n")),
         )
         .unwrap();
+        let url = server.url_for("/feed");
         let mut args = vec!["--json", "-d", "x", "--retry-statuses", "503"];
         if once {
             args.push("--once");
         }
-        let feed = server.url_for("/feed");
-        args.push(&feed);
+        args.push(&url);
         let output = run(&args).await;
         assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
         let kinds: Vec<_> = objects(&output)
@@ -766,21 +758,13 @@ async fn a_post_is_sent_once_unless_reconnect_is_asked() {
     let token = Response::sse().body("retry: 1\ndata: tok\n\n");
     let server =
         TestServer::start(Script::new().connection(token.clone()).connection(token)).unwrap();
-    let output = run(&["--json", "-X", "POST", "-d", "{}", &server.url_for("/feed")]).await;
+    let url = server.url_for("/feed");
+    let output = run(&["--json", "-X", "POST", "-d", "{}", &url]).await;
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(objects(&output).last().unwrap()["reason"], "completed");
     assert_eq!(server.requests().len(), 1);
 
-    let output = run(&[
-        "--json",
-        "-X",
-        "POST",
-        "-d",
-        "{}",
-        "--reconnect",
-        &server.url_for("/feed"),
-    ])
-    .await;
+    let output = run(&["--json", "-X", "POST", "-d", "{}", "--reconnect", &url]).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(objects(&output).last().unwrap()["reason"], "no_content");
     assert_eq!(server.requests().len(), 3, "sent again, then the 204");
@@ -796,16 +780,9 @@ async fn until_prints_the_sentinel_and_exits_0_while_the_server_holds_the_connec
         ),
     )
     .unwrap();
+    let url = server.url_for("/feed");
     let started = std::time::Instant::now();
-    let output = run(&[
-        "--json",
-        "-X",
-        "POST",
-        "--until",
-        "[DONE]",
-        &server.url_for("/feed"),
-    ])
-    .await;
+    let output = run(&["--json", "-X", "POST", "--until", "[DONE]", &url]).await;
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(
@@ -822,7 +799,7 @@ async fn until_prints_the_sentinel_and_exits_0_while_the_server_holds_the_connec
         json!({"kind": "closed", "reason": "completed", "message": "received \"[DONE]\""})
     );
 
-    let output = run(&["-X", "POST", "--until", "[DONE]", &server.url_for("/feed")]).await;
+    let output = run(&["-X", "POST", "--until", "[DONE]", &url]).await;
     assert_eq!(output.status.code(), Some(0));
     assert!(
         String::from_utf8_lossy(&output.stdout).ends_with("message\n  [DONE]\n"),
@@ -839,15 +816,8 @@ async fn until_prints_the_sentinel_and_exits_0_while_the_server_holds_the_connec
 async fn until_fails_a_one_shot_stream_that_ends_before_the_sentinel() {
     let server =
         TestServer::start(Script::new().then(Response::sse().body("data: partial\n\n"))).unwrap();
-    let output = run(&[
-        "--json",
-        "-X",
-        "POST",
-        "--until",
-        "[DONE]",
-        &server.url_for("/feed"),
-    ])
-    .await;
+    let url = server.url_for("/feed");
+    let output = run(&["--json", "-X", "POST", "--until", "[DONE]", &url]).await;
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
         contract(&output),
@@ -860,7 +830,7 @@ async fn until_fails_a_one_shot_stream_that_ends_before_the_sentinel() {
     );
     assert_eq!(objects(&output)[3]["reason"], "error");
 
-    let output = run(&["-X", "POST", "--until", "[DONE]", &server.url_for("/feed")]).await;
+    let output = run(&["-X", "POST", "--until", "[DONE]", &url]).await;
     assert_eq!(output.status.code(), Some(1));
     assert!(
         stderr(&output).ends_with("ssecat: the stream ended before it was complete\n"),
@@ -881,6 +851,7 @@ async fn resume_get_resumes_a_cut_post_with_a_get_carrying_the_headers_but_no_bo
         }
     }))
     .unwrap();
+    let url = server.url_for("/feed");
     let args = [
         "-X",
         "POST",
@@ -893,7 +864,7 @@ async fn resume_get_resumes_a_cut_post_with_a_get_carrying_the_headers_but_no_bo
         "--until",
         "[DONE]",
         "--resume-get",
-        &server.url_for("/feed"),
+        &url,
     ];
     let output = run(&[&["--json"], &args[..]].concat()).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
@@ -947,8 +918,8 @@ async fn resume_get_resumes_a_cut_post_with_a_get_carrying_the_headers_but_no_bo
 #[tokio::test]
 async fn resume_get_is_refused_with_a_method_that_reconnects_once_or_reconnect() {
     let server = TestServer::start(Script::new()).unwrap();
-    let feed = server.url_for("/feed");
-    let url = feed.as_str();
+    let url = server.url_for("/feed");
+    let url = url.as_str();
     for args in [
         &["--resume-get", url][..],
         &["-X", "get", "--resume-get", url],
