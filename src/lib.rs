@@ -247,7 +247,9 @@ pub use reqwest;
 /// The string type of event data, re-exported from the `bytestring` crate.
 pub use bytestring::ByteString;
 
-/// The README's examples, compiled and run as doc tests so they stay true.
-#[cfg(all(doctest, feature = "client"))]
+/// The README's examples, compiled and run as doc tests so they stay true
+/// (the `#[tokio::test]`s of "Testing with ssefeed" are compiled here and
+/// run by `.ci/readme-deps.sh`, as a user's `tests/` would).
+#[cfg(all(doctest, feature = "client", feature = "testing"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
