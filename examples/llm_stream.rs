@@ -53,12 +53,13 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    // The demo server, when there is no URL: it serves until dropped.
+    let mut demo_server = None;
     let url = match std::env::args().nth(1) {
         Some(url) => url,
-        None => format!(
-            "http://{}/v1/chat/completions",
-            demo::start(demo::DemoConfig::default()).await?
-        ),
+        None => demo_server
+            .insert(demo::start(demo::DemoConfig::default())?)
+            .url_for("/v1/chat/completions"),
     };
     let key = std::env::var("API_KEY").unwrap_or_else(|_| "demo-key".to_owned());
     let body = serde_json::json!({

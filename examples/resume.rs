@@ -76,7 +76,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         drop_every: 0,
         ..Default::default()
     };
-    let url = format!("http://{}/events", demo::start(config).await?);
+    let server = demo::start(config)?;
+    let url = server.url_for("/events");
     let state = std::env::temp_dir().join(format!("ssefeed-resume-{}.id", std::process::id()));
     run_once(&url, &state, 5).await?;
     println!("-- restart --");

@@ -80,7 +80,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         interval: Duration::from_millis(100),
         ..Default::default()
     };
-    let url = format!("http://{}/home", demo::start(config).await?);
+    let server = demo::start(config)?;
+    let url = server.url_for("/home");
     let mut source = EventSource::new(reqwest::Client::new().get(url))?;
     while let Some(event) = source.next().await {
         let Event::Message(message) = event? else {

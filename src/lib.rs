@@ -12,8 +12,11 @@
 //!   and tokio, as a [`Stream`](futures_core::Stream) of [`Event`]s; in the
 //!   browser (`wasm32-unknown-unknown`), by reqwest's fetch backend and the
 //!   browser's timers, with no tokio runtime;
-//! - [`EventStream`]: the parser over any byte stream or `AsyncRead`, for
-//!   other HTTP stacks, test servers and captured files.
+//! - [`EventStream`]: the parser over any byte stream, `AsyncRead` or HTTP
+//!   body, for other HTTP stacks, test servers and captured files;
+//! - `testing` (feature `testing`): a scripted SSE server for tests of SSE
+//!   clients, and the events of an in-process response for tests of SSE
+//!   servers.
 //!
 //! # Example
 //!
@@ -188,12 +191,20 @@
 )]
 //! - `tracing`: debug-level `tracing` events for connect, open, reconnect and
 //!   close; nothing the server sends is logged above debug.
+//! - `http-body`: `EventStream::from_body`, the events of any
+//!   `http_body::Body` (a hyper response, an axum handler's answer read in
+//!   process).
+//! - `testing`: `ssefeed::testing`, a scripted SSE server on loopback for
+//!   tests (not on wasm32), and `http-body`. For dev-dependencies: it adds
+//!   nothing to a build without it.
 //!
 //! # Minimum supported Rust version
 //!
 //! Rust 1.88.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "http-body")]
+mod body;
 #[cfg(feature = "client")]
 mod client;
 mod error;
@@ -203,7 +214,16 @@ pub mod parser;
 mod response;
 mod retry;
 mod stream;
+#[cfg(all(
+    feature = "testing",
+    not(all(target_arch = "wasm32", any(target_os = "unknown", target_os = "none")))
+))]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 
+#[cfg(feature = "http-body")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http-body")))]
+pub use body::BodySource;
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub use client::{EventSource, EventSourceBuilder, MaybeSend, RequestContext};
@@ -228,7 +248,9 @@ pub use reqwest;
 /// The string type of event data, re-exported from the `bytestring` crate.
 pub use bytestring::ByteString;
 
-/// The README's examples, compiled and run as doc tests so they stay true.
-#[cfg(all(doctest, feature = "client"))]
+/// The README's examples, compiled and run as doc tests so they stay true
+/// (the `#[tokio::test]`s of "Testing with ssefeed" are compiled here and
+/// run by `.ci/readme-deps.sh`, as a user's `tests/` would).
+#[cfg(all(doctest, feature = "client", feature = "testing"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

@@ -1,7 +1,8 @@
 //! Against a server nobody here wrote: axum's `Sse` response, with its own
 //! framing of multi-line data, `retry`, ids, named events and keep-alive
 //! comments, over hyper. Then the stream ends, the client resumes with
-//! `Last-Event-ID`, and a 204 stops it.
+//! `Last-Event-ID`, and a 204 stops it. And the same handler read in
+//! process (`Router::oneshot`, `EventStream::from_body`), with no socket.
 
 #![cfg(feature = "client")]
 
@@ -13,12 +14,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Request, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::stream::{self, StreamExt};
-use ssefeed::{CloseReason, Error, Event, EventSource};
+use ssefeed::{CloseReason, Error, Event, EventSource, EventStream};
 use support::{fast, next};
 
 /// The feed: which connection this is decides what it sends.
@@ -153,4 +154,33 @@ async fn reads_an_axum_sse_stream_resumes_and_stops_on_204() {
         Some(CloseReason::NoContent(head)) if head.status() == 204
     ));
     assert_eq!(connections.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn an_axum_handler_is_read_in_process_without_a_socket() {
+    use tower::ServiceExt;
+
+    let app = axum::Router::new()
+        .route("/feed", get(feed))
+        .with_state(Arc::new(AtomicUsize::new(0)));
+    let request = Request::get("/feed")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = app.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let mut events = EventStream::from_body(response.into_body());
+    let first = events.next().await.unwrap().unwrap();
+    assert_eq!(
+        (first.event_type(), first.data(), first.last_event_id()),
+        ("message", "line one\nline two", "1")
+    );
+    let second = events.next().await.unwrap().unwrap();
+    assert_eq!(
+        (second.event_type(), second.data(), second.last_event_id()),
+        ("update", r#"{"price": 101}"#, "2")
+    );
+    // The keep-alive comments are dropped; then the body ends.
+    assert!(events.next().await.is_none());
+    assert_eq!(events.reconnection_time(), Some(Duration::from_millis(5)));
 }

@@ -11,11 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use ssefeed::testing::{Response, Script, TestServer};
 use ssefeed::{CloseReason, Error, Event, EventSource, RetryDecision};
-use support::{
-    NO_CONTENT, RawServer, Step, collect_all, fast, get_source, head, next, sse_head,
-    untrusted_tls_server, write,
-};
+use support::{collect_all, fast, get_source, next, untrusted_tls_server};
 use wiremock::matchers::{header, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -103,8 +101,12 @@ async fn a_refused_connection_is_still_retried() {
 }
 
 /// A server that ends every stream cleanly after one event.
-async fn ending_server() -> RawServer {
-    RawServer::start(|n, _| vec![sse_head(), write(format!("id: {n}\ndata: {n}\n\n"))]).await
+async fn ending_server() -> TestServer {
+    TestServer::start(Script::from_fn(|request| {
+        let n = request.index();
+        Response::sse().body(format!("id: {n}\ndata: {n}\n\n"))
+    }))
+    .unwrap()
 }
 
 #[tokio::test]
@@ -125,10 +127,10 @@ async fn the_hook_can_stop_and_its_cause_is_the_final_error() {
             RetryDecision::Default
         }
     });
-    let mut source = get_source(&server.url, policy);
+    let mut source = get_source(&server.url_for("/feed"), policy);
     let got = collect_all(&mut source).await;
     assert_eq!(got.last().unwrap(), "error: the server ended the stream");
-    assert_eq!(server.seen().len(), 3);
+    assert_eq!(server.requests().len(), 3);
     let seen = seen.lock().unwrap();
     // Each connection delivered an event, so every attempt is the first in
     // a row, and the default is the reconnection time (1 ms).
@@ -148,13 +150,10 @@ async fn the_hook_can_stop_and_its_cause_is_the_final_error() {
 
 #[tokio::test]
 async fn the_hook_can_set_the_delay() {
-    let server = RawServer::start(|n, _| match n {
-        0 => vec![sse_head(), write("data: a\n\n")],
-        _ => vec![write(NO_CONTENT)],
-    })
-    .await;
+    let server =
+        TestServer::start(Script::new().connection(Response::sse().body("data: a\n\n"))).unwrap();
     let policy = fast().on_retry(|_| RetryDecision::RetryAfter(Duration::from_millis(300)));
-    let mut source = get_source(&server.url, policy);
+    let mut source = get_source(&server.url_for("/feed"), policy);
     let mut delays = Vec::new();
     while let Some(item) = next(&mut source).await {
         if let Event::Reconnecting { delay, .. } = item.unwrap() {
@@ -162,22 +161,23 @@ async fn the_hook_can_set_the_delay() {
         }
     }
     assert_eq!(delays, [Duration::from_millis(300)]);
-    let requests = server.seen();
+    let requests = server.requests();
     assert_eq!(requests.len(), 2);
-    assert!(requests[1].at - requests[0].at >= Duration::from_millis(300));
+    assert!(requests[1].at() - requests[0].at() >= Duration::from_millis(300));
 }
 
 #[tokio::test]
 async fn the_hook_can_retry_a_status_the_policy_would_not() {
     // A 500 the policy does not retry: the hook retries it twice, then lets
     // the default (stop) stand.
-    let server = RawServer::start(|_, _| {
-        vec![
-            head("500 Internal Server Error", &[("content-length", "4")]),
-            write("oops"),
-        ]
-    })
-    .await;
+    let server = TestServer::start(
+        Script::new().then(
+            Response::status(500)
+                .header("content-length", "4")
+                .body("oops"),
+        ),
+    )
+    .unwrap();
     let policy = fast().on_retry(|ctx| {
         assert_eq!(ctx.default_delay(), None);
         assert!(!ctx.has_opened());
@@ -188,7 +188,7 @@ async fn the_hook_can_retry_a_status_the_policy_would_not() {
             RetryDecision::Default
         }
     });
-    let mut source = get_source(&server.url, policy);
+    let mut source = get_source(&server.url_for("/feed"), policy);
     let got = collect_all(&mut source).await;
     assert_eq!(
         got,
@@ -198,7 +198,7 @@ async fn the_hook_can_retry_a_status_the_policy_would_not() {
             "error: the server answered with status 500 Internal Server Error",
         ]
     );
-    assert_eq!(server.seen().len(), 3);
+    assert_eq!(server.requests().len(), 3);
 }
 
 #[tokio::test]
@@ -355,21 +355,26 @@ async fn an_async_factory_awaits_its_token_and_its_failure_is_retried() {
 
 #[tokio::test]
 async fn the_factory_can_put_the_last_event_id_in_the_url() {
-    let server = RawServer::start(|n, request| {
-        let since = request.head.lines().next().unwrap_or_default().to_owned();
-        match n {
+    let server = TestServer::start(Script::from_fn(|request| {
+        let since = format!(
+            "{} {} {}",
+            request.method(),
+            request.target(),
+            request.version()
+        );
+        match request.index() {
             0 => {
                 assert!(since.starts_with("GET /feed?since= "), "{since}");
-                vec![sse_head(), write("retry: 1\nid: 41\ndata: a\n\n")]
+                Response::sse().body("retry: 1\nid: 41\ndata: a\n\n")
             }
             _ => {
                 assert!(since.starts_with("GET /feed?since=41 "), "{since}");
-                vec![write(NO_CONTENT)]
+                Response::no_content()
             }
         }
-    })
-    .await;
-    let feed = reqwest::Url::parse(&server.url).unwrap();
+    }))
+    .unwrap();
+    let feed = reqwest::Url::parse(&server.url_for("/feed")).unwrap();
     let mut source = EventSource::builder_fn(move |ctx| {
         let mut url = feed.clone();
         url.query_pairs_mut()
@@ -380,27 +385,25 @@ async fn the_factory_can_put_the_last_event_id_in_the_url() {
     .unwrap();
     let got = collect_all(&mut source).await;
     assert_eq!(got.len(), 3, "{got:?}");
-    assert_eq!(server.seen().len(), 2);
+    assert_eq!(server.requests().len(), 2);
 }
 
 #[tokio::test]
 async fn reconnect_now_resumes_with_last_event_id_at_once() {
     // The first connection delivers one event and then idles; the second
     // must come at once (not after the 1 h reconnection time) with the ID.
-    let server = RawServer::start(|n, request| match n {
-        0 => vec![
-            sse_head(),
-            write("retry: 3600000\nid: 5\ndata: first\n\nid: 6\ndata: cut"),
-            Step::Sleep(Duration::from_secs(60)),
-        ],
+    let server = TestServer::start(Script::from_fn(|request| match request.index() {
+        0 => Response::sse()
+            .body("retry: 3600000\nid: 5\ndata: first\n\nid: 6\ndata: cut")
+            .hold_open(),
         1 => {
-            assert_eq!(request.header("last-event-id").as_deref(), Some("5"));
-            vec![sse_head(), write("id: 6\ndata: again\n\n")]
+            assert_eq!(request.header("last-event-id"), Some("5"));
+            Response::sse().body("id: 6\ndata: again\n\n")
         }
-        _ => vec![write(NO_CONTENT)],
-    })
-    .await;
-    let mut source = EventSource::builder(reqwest::Client::new().get(&server.url))
+        _ => Response::no_content(),
+    }))
+    .unwrap();
+    let mut source = EventSource::builder(reqwest::Client::new().get(server.url_for("/feed")))
         .build()
         .unwrap();
     assert!(matches!(next(&mut source).await, Some(Ok(Event::Open(_)))));
@@ -417,17 +420,16 @@ async fn reconnect_now_resumes_with_last_event_id_at_once() {
     assert_eq!(source.last_event_id(), "6");
     source.close();
     assert!(!source.reconnect_now());
-    assert_eq!(server.seen().len(), 2);
+    assert_eq!(server.requests().len(), 2);
 }
 
 #[tokio::test]
 async fn reconnect_now_cuts_a_reconnect_wait_short() {
-    let server = RawServer::start(|n, _| match n {
-        0 => vec![sse_head(), write("retry: 3600000\nid: 1\ndata: a\n\n")],
-        _ => vec![write(NO_CONTENT)],
-    })
-    .await;
-    let mut source = EventSource::builder(reqwest::Client::new().get(&server.url))
+    let server = TestServer::start(
+        Script::new().connection(Response::sse().body("retry: 3600000\nid: 1\ndata: a\n\n")),
+    )
+    .unwrap();
+    let mut source = EventSource::builder(reqwest::Client::new().get(server.url_for("/feed")))
         .build()
         .unwrap();
     let mut waiting = false;
@@ -444,24 +446,23 @@ async fn reconnect_now_cuts_a_reconnect_wait_short() {
         source.close_reason(),
         Some(CloseReason::NoContent(_))
     ));
-    assert_eq!(
-        server.seen()[1].header("last-event-id").as_deref(),
-        Some("1")
-    );
+    assert_eq!(server.requests()[1].header("last-event-id"), Some("1"));
 }
 
 #[tokio::test]
 async fn reconnect_now_does_nothing_in_one_shot_mode() {
-    let server = RawServer::start(|_, _| {
-        vec![
-            sse_head(),
-            write("data: a\n\n"),
-            Step::Sleep(Duration::from_millis(300)),
-            write("data: b\n\n"),
-        ]
-    })
-    .await;
-    let request = reqwest::Client::new().post(&server.url).body("{}");
+    let server = TestServer::start(
+        Script::new().then(
+            Response::sse()
+                .body("data: a\n\n")
+                .pause(Duration::from_millis(300))
+                .body("data: b\n\n"),
+        ),
+    )
+    .unwrap();
+    let request = reqwest::Client::new()
+        .post(server.url_for("/feed"))
+        .body("{}");
     let mut source = EventSource::new(request).unwrap();
     assert!(matches!(next(&mut source).await, Some(Ok(Event::Open(_)))));
     assert!(!source.reconnect_now());
@@ -470,5 +471,5 @@ async fn reconnect_now_does_nothing_in_one_shot_mode() {
         got,
         ["message message \"a\" id=", "message message \"b\" id="]
     );
-    assert_eq!(server.seen().len(), 1);
+    assert_eq!(server.requests().len(), 1);
 }

@@ -9,7 +9,7 @@ mod support;
 use std::process::Output;
 use std::time::Duration;
 
-use support::{RawServer, head, write};
+use ssefeed::testing::{Response, Script, TestServer};
 
 async fn run(example: &str, args: &[&str]) -> Output {
     let child = tokio::process::Command::new(support::example(example))
@@ -24,26 +24,22 @@ async fn run(example: &str, args: &[&str]) -> Output {
 
 const BODY: &str = r#"{"error": {"message": "invalid api key"}}"#;
 
-async fn unauthorized() -> RawServer {
-    RawServer::start(|_, _| {
-        vec![
-            head(
-                "401 Unauthorized",
-                &[
-                    ("content-type", "application/json"),
-                    ("content-length", &BODY.len().to_string()),
-                ],
-            ),
-            write(BODY),
-        ]
-    })
-    .await
+async fn unauthorized() -> TestServer {
+    TestServer::start(
+        Script::new().then(
+            Response::status(401)
+                .header("content-type", "application/json")
+                .header("content-length", BODY.len().to_string())
+                .body(BODY),
+        ),
+    )
+    .unwrap()
 }
 
 #[tokio::test]
 async fn llm_stream_tells_a_refusal_once_with_the_api_explanation() {
     let server = unauthorized().await;
-    let output = run("llm_stream", &[&server.url]).await;
+    let output = run("llm_stream", &[&server.url_for("/feed")]).await;
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&output.stderr),
@@ -55,7 +51,11 @@ async fn llm_stream_tells_a_refusal_once_with_the_api_explanation() {
 async fn resume_tells_a_refusal_once() {
     let server = unauthorized().await;
     let state = std::env::temp_dir().join(format!("ssefeed-resume-test-{}.id", std::process::id()));
-    let output = run("resume", &[&server.url, &state.display().to_string()]).await;
+    let output = run(
+        "resume",
+        &[&server.url_for("/feed"), &state.display().to_string()],
+    )
+    .await;
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&output.stderr),
@@ -66,9 +66,9 @@ async fn resume_tells_a_refusal_once() {
 #[tokio::test]
 async fn llm_stream_tells_a_bad_chunk_once() {
     let server =
-        RawServer::start(|_, _| vec![support::sse_head(), write("data: {\"choices\": 7}\n\n")])
-            .await;
-    let output = run("llm_stream", &[&server.url]).await;
+        TestServer::start(Script::new().then(Response::sse().body("data: {\"choices\": 7}\n\n")))
+            .unwrap();
+    let output = run("llm_stream", &[&server.url_for("/feed")]).await;
     assert_eq!(output.status.code(), Some(1));
     let text = String::from_utf8_lossy(&output.stderr);
     assert!(

@@ -8,8 +8,9 @@ mod support;
 
 use std::time::Duration;
 
+use ssefeed::testing::{Response, Script, TestServer, Writes};
 use ssefeed::{EventSource, ReadyState, RetryPolicy};
-use support::{NO_CONTENT, RawServer, Step, collect, collect_all, one_shot_post, sse_head, write};
+use support::{collect, collect_all, one_shot_post};
 use tokio::time::Instant;
 
 /// Reconnects at the server's `retry:` (the default 3 s without one).
@@ -17,8 +18,8 @@ fn fast() -> RetryPolicy {
     support::fast().initial(ssefeed::DEFAULT_RECONNECTION_TIME)
 }
 
-fn source(server: &RawServer, policy: RetryPolicy) -> EventSource {
-    let request = reqwest::Client::new().get(&server.url);
+fn source(server: &TestServer, policy: RetryPolicy) -> EventSource {
+    let request = reqwest::Client::new().get(server.url_for("/feed"));
     EventSource::builder(request)
         .retry_policy(policy)
         .build()
@@ -27,20 +28,14 @@ fn source(server: &RawServer, policy: RetryPolicy) -> EventSource {
 
 #[tokio::test]
 async fn cut_mid_event_resumes_from_the_last_complete_id_and_delivers_once() {
-    let server = RawServer::start(|n, request| match n {
-        0 => vec![
-            sse_head(),
-            write("retry: 10\nid: 1\ndata: one\n\nid: 2\ndata: tw"),
-        ],
-        1 if request.header("last-event-id").as_deref() == Some("1") => {
-            vec![
-                sse_head(),
-                write("id: 2\ndata: two\n\nid: 3\ndata: three\n\n"),
-            ]
+    let server = TestServer::start(Script::from_fn(|request| {
+        match (request.index(), request.last_event_id()) {
+            (0, _) => Response::sse().body("retry: 10\nid: 1\ndata: one\n\nid: 2\ndata: tw"),
+            (1, Some("1")) => Response::sse().body("id: 2\ndata: two\n\nid: 3\ndata: three\n\n"),
+            _ => Response::no_content(),
         }
-        _ => vec![write(NO_CONTENT)],
-    })
-    .await;
+    }))
+    .unwrap();
     let mut source = source(&server, fast());
     let got = collect_all(&mut source).await;
     assert_eq!(
@@ -55,23 +50,23 @@ async fn cut_mid_event_resumes_from_the_last_complete_id_and_delivers_once() {
             "reconnecting: the server ended the stream",
         ]
     );
-    let seen = server.seen();
+    let seen = server.requests();
     assert_eq!(seen.len(), 3);
     assert_eq!(seen[0].header("last-event-id"), None);
-    assert_eq!(seen[2].header("last-event-id").as_deref(), Some("3"));
+    assert_eq!(seen[2].header("last-event-id"), Some("3"));
 }
 
 #[tokio::test]
 async fn cut_inside_a_multibyte_character_and_a_crlf_loses_only_the_partial_event() {
-    let server = RawServer::start(|n, _| match n {
-        0 => vec![
-            sse_head(),
-            write(b"retry: 1\r\nid: a\r\ndata: \xE2\x82\xAC\r\n\r\nid: b\r\ndata: \xE2\x82"),
-        ],
-        1 => vec![sse_head(), write("data: after\r")],
-        _ => vec![write(NO_CONTENT)],
-    })
-    .await;
+    let server =
+        TestServer::start(
+            Script::new()
+                .connection(Response::sse().body(
+                    b"retry: 1\r\nid: a\r\ndata: \xE2\x82\xAC\r\n\r\nid: b\r\ndata: \xE2\x82",
+                ))
+                .connection(Response::sse().body("data: after\r")),
+        )
+        .unwrap();
     let mut source = source(&server, fast());
     let got = collect_all(&mut source).await;
     assert_eq!(
@@ -84,24 +79,16 @@ async fn cut_inside_a_multibyte_character_and_a_crlf_loses_only_the_partial_even
             "reconnecting: the stream ended before it was complete",
         ]
     );
-    assert_eq!(
-        server.seen()[1].header("last-event-id").as_deref(),
-        Some("a")
-    );
+    assert_eq!(server.requests()[1].header("last-event-id"), Some("a"));
 }
 
 #[tokio::test]
 async fn stalled_body_is_reconnected_by_the_idle_timeout() {
-    let server = RawServer::start(|n, _| match n {
-        0 => vec![
-            sse_head(),
-            write("id: 1\ndata: a\n\n"),
-            Step::Sleep(Duration::from_secs(60)),
-        ],
-        _ => vec![write(NO_CONTENT)],
-    })
-    .await;
-    let request = reqwest::Client::new().get(&server.url);
+    let server = TestServer::start(
+        Script::new().connection(Response::sse().body("id: 1\ndata: a\n\n").hold_open()),
+    )
+    .unwrap();
+    let request = reqwest::Client::new().get(server.url_for("/feed"));
     let mut source = EventSource::builder(request)
         .retry_policy(fast().initial(Duration::from_millis(10)))
         .idle_timeout(Duration::from_millis(300))
@@ -118,29 +105,20 @@ async fn stalled_body_is_reconnected_by_the_idle_timeout() {
         ]
     );
     assert!(start.elapsed() < Duration::from_secs(10));
-    assert_eq!(
-        server.seen()[1].header("last-event-id").as_deref(),
-        Some("1")
-    );
+    assert_eq!(server.requests()[1].header("last-event-id"), Some("1"));
 }
 
 #[tokio::test]
 async fn keep_alive_comments_keep_an_idle_connection_open() {
-    let mut steps = vec![sse_head()];
+    let mut response = Response::sse();
     for _ in 0..6 {
-        steps.push(Step::Sleep(Duration::from_millis(100)));
-        steps.push(write(": keep-alive\n"));
+        response = response
+            .pause(Duration::from_millis(100))
+            .comment("keep-alive");
     }
-    steps.push(write("data: still here\n\n"));
-    let server = RawServer::start(move |n, _| {
-        if n == 0 {
-            steps.clone()
-        } else {
-            vec![write(NO_CONTENT)]
-        }
-    })
-    .await;
-    let request = reqwest::Client::new().get(&server.url);
+    response = response.message("still here");
+    let server = TestServer::start(Script::new().connection(response)).unwrap();
+    let request = reqwest::Client::new().get(server.url_for("/feed"));
     let mut source = EventSource::builder(request)
         .retry_policy(fast())
         .idle_timeout(Duration::from_millis(400))
@@ -157,14 +135,10 @@ async fn keep_alive_comments_keep_an_idle_connection_open() {
 async fn body_sent_one_byte_at_a_time() {
     let body =
         "\u{FEFF}event: add\r\ndata: 73857293\r\n\r\n: c\rid: 7\rdata: a\rdata: \u{20AC}\r\r";
-    let server = RawServer::start(move |n, _| match n {
-        0 => vec![
-            sse_head(),
-            Step::Trickle(body.as_bytes().to_vec(), Duration::ZERO),
-        ],
-        _ => vec![write(NO_CONTENT)],
-    })
-    .await;
+    let server = TestServer::start(
+        Script::new().connection(Response::sse().body(body).writes(Writes::ByteByByte)),
+    )
+    .unwrap();
     let mut source = source(&server, fast());
     let got = collect_all(&mut source).await;
     assert_eq!(
@@ -180,8 +154,8 @@ async fn body_sent_one_byte_at_a_time() {
 
 #[tokio::test]
 async fn accept_and_close_with_retry_zero_does_not_spin() {
-    let server = RawServer::start(|_, _| vec![sse_head(), write("retry: 0\n")]).await;
-    let request = reqwest::Client::new().get(&server.url);
+    let server = TestServer::start(Script::new().then(Response::sse().body("retry: 0\n"))).unwrap();
+    let request = reqwest::Client::new().get(server.url_for("/feed"));
     let mut source = EventSource::builder(request)
         .retry_policy(RetryPolicy::new().jitter(0.0))
         .build()
@@ -189,21 +163,23 @@ async fn accept_and_close_with_retry_zero_does_not_spin() {
     let _ = tokio::time::timeout(Duration::from_millis(1600), collect_all(&mut source)).await;
     // Delays 100, 200, 400, 800 ms: at most 5 connections in 1.6 s, however
     // fast the machine.
-    let count = server.seen().len();
+    let count = server.requests().len();
     assert!((3..=5).contains(&count), "{count} connections");
     assert_eq!(source.ready_state(), ReadyState::Connecting);
 }
 
 #[tokio::test]
 async fn retry_zero_with_events_reconnects_at_the_floor_rate() {
-    let server = RawServer::start(|_, _| vec![sse_head(), write("retry: 0\ndata: x\n\n")]).await;
-    let request = reqwest::Client::new().get(&server.url);
+    let server =
+        TestServer::start(Script::new().then(Response::sse().body("retry: 0\ndata: x\n\n")))
+            .unwrap();
+    let request = reqwest::Client::new().get(server.url_for("/feed"));
     let mut source = EventSource::builder(request)
         .retry_policy(RetryPolicy::new().jitter(0.0))
         .build()
         .unwrap();
     let _ = tokio::time::timeout(Duration::from_millis(1000), collect_all(&mut source)).await;
-    let count = server.seen().len();
+    let count = server.requests().len();
     assert!(
         (3..=11).contains(&count),
         "{count} connections in 1 s at a 100 ms floor"
@@ -233,8 +209,9 @@ async fn refused_connections_back_off_and_max_retries_fires() {
 
 #[tokio::test]
 async fn one_shot_network_error_mid_event_is_final() {
-    let server = RawServer::start(|_, _| vec![sse_head(), write("data: a\n\ndata: b")]).await;
-    let mut source = one_shot_post(&server.url);
+    let server =
+        TestServer::start(Script::new().then(Response::sse().body("data: a\n\ndata: b"))).unwrap();
+    let mut source = one_shot_post(&server.url_for("/feed"));
     let got = collect_all(&mut source).await;
     assert_eq!(
         got,
@@ -244,19 +221,19 @@ async fn one_shot_network_error_mid_event_is_final() {
             "error: the stream ended before it was complete"
         ]
     );
-    assert_eq!(server.seen().len(), 1);
+    assert_eq!(server.requests().len(), 1);
 }
 
 #[tokio::test]
 async fn chunked_body_cut_mid_chunk_is_a_network_error_that_reconnects() {
-    let server = RawServer::start(|n, _| match n {
-        0 => vec![
-            write("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"),
-            write("f\r\nid: 1\ndata: a\n\n\r\n20\r\ndata: cut"),
-        ],
-        _ => vec![write(NO_CONTENT)],
-    })
-    .await;
+    let server = TestServer::start(
+        Script::new().connection(
+            Response::sse()
+                .header("transfer-encoding", "chunked")
+                .body("f\r\nid: 1\ndata: a\n\n\r\n20\r\ndata: cut"),
+        ),
+    )
+    .unwrap();
     let mut source = source(&server, fast().initial(Duration::from_millis(5)));
     let got = collect_all(&mut source).await;
     assert_eq!(
@@ -267,8 +244,5 @@ async fn chunked_body_cut_mid_chunk_is_a_network_error_that_reconnects() {
             "reconnecting: the event stream was cut off"
         ]
     );
-    assert_eq!(
-        server.seen()[1].header("last-event-id").as_deref(),
-        Some("1")
-    );
+    assert_eq!(server.requests()[1].header("last-event-id"), Some("1"));
 }

@@ -7,66 +7,32 @@
 
 mod support;
 
-use std::io::Write;
-
-use flate2::Compression;
-use flate2::write::GzEncoder;
+use ssefeed::testing::{Gate, Response, Script, TestServer};
 use ssefeed::{CloseReason, Event, EventSource};
 use support::next;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot};
 
-/// What one event's bytes are, compressed and sync-flushed onto `gzip`'s
-/// output so far.
-fn flushed(gzip: &mut GzEncoder<Vec<u8>>, event: &str) -> Vec<u8> {
-    gzip.write_all(event.as_bytes()).unwrap();
-    // A sync flush: everything written so far can be decompressed now.
-    gzip.flush().unwrap();
-    std::mem::take(gzip.get_mut())
-}
-
-/// A server that sends one gzip-compressed event, waits until `sent_next`
-/// says the client has it, then sends a second and ends the body. The
-/// request's head goes to `requests`.
-async fn gzip_server(
-    requests: mpsc::UnboundedSender<String>,
-    sent_next: oneshot::Receiver<()>,
-) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/feed", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        let (mut socket, _) = listener.accept().await.unwrap();
-        let mut head = Vec::new();
-        let mut byte = [0; 1];
-        while !head.ends_with(b"\r\n\r\n") {
-            socket.read_exact(&mut byte).await.unwrap();
-            head.push(byte[0]);
-        }
-        requests.send(String::from_utf8(head).unwrap()).unwrap();
-        socket
-            .write_all(
-                b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\
-                  content-encoding: gzip\r\nconnection: close\r\n\r\n",
-            )
-            .await
-            .unwrap();
-        let mut gzip = GzEncoder::new(Vec::new(), Compression::default());
-        let first = flushed(&mut gzip, "id: 1\ndata: first, alone on the wire\n\n");
-        socket.write_all(&first).await.unwrap();
-        sent_next.await.unwrap();
-        let second = flushed(&mut gzip, "id: 2\ndata: second\n\n");
-        socket.write_all(&second).await.unwrap();
-        socket.write_all(&gzip.finish().unwrap()).await.unwrap();
-    });
-    url
+/// A server that sends one gzip-compressed event, waits at `sent_next`
+/// until the client has it, then sends a second and ends the body; each
+/// event is sync-flushed, as a compressing proxy or middleware that streams
+/// does.
+fn gzip_server(sent_next: &Gate) -> TestServer {
+    TestServer::start(
+        Script::new().connection(
+            Response::sse()
+                .body("id: 1\ndata: first, alone on the wire\n\n")
+                .wait_for(sent_next)
+                .body("id: 2\ndata: second\n\n")
+                .gzip(),
+        ),
+    )
+    .unwrap()
 }
 
 #[tokio::test]
 async fn gzip_events_arrive_as_they_are_sent() {
-    let (requests, mut seen) = mpsc::unbounded_channel();
-    let (send_next, sent_next) = oneshot::channel();
-    let url = gzip_server(requests, sent_next).await;
+    let send_next = Gate::new();
+    let server = gzip_server(&send_next);
+    let url = server.url_for("/feed");
     // One-shot, so that the end of the body ends the test.
     let mut source = EventSource::builder(reqwest::Client::new().get(&url))
         .reconnect(false)
@@ -74,7 +40,8 @@ async fn gzip_events_arrive_as_they_are_sent() {
         .unwrap();
 
     assert!(matches!(next(&mut source).await, Some(Ok(Event::Open(_)))));
-    let head = seen.recv().await.unwrap().to_ascii_lowercase();
+    let request = server.request(0).await.unwrap();
+    let head = String::from_utf8_lossy(request.raw_head()).to_ascii_lowercase();
     assert!(head.contains("accept-encoding: gzip"), "{head}");
 
     // The server sends the second event only after the first has arrived:
@@ -84,7 +51,7 @@ async fn gzip_events_arrive_as_they_are_sent() {
         panic!("expected the first event");
     };
     assert_eq!(first.data(), "first, alone on the wire");
-    send_next.send(()).unwrap();
+    send_next.open();
 
     let Some(Ok(Event::Message(second))) = next(&mut source).await else {
         panic!("expected the second event");

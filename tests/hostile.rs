@@ -10,14 +10,12 @@
 mod support;
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use ssefeed::testing::{Response, Script, TestServer, Writes};
 use ssefeed::{Error, Event, EventSource, ReadyState, RetryPolicy};
-use support::{
-    NO_CONTENT, RawServer, SSE_HEAD, Step, TEST_TIMEOUT, cut, flood, head, sse_head, write,
-};
+use support::{SSE_HEAD, TEST_TIMEOUT};
 use tokio::time::{Instant, timeout};
 
 fn ms(millis: u64) -> Duration {
@@ -34,8 +32,12 @@ fn builder(url: &str, policy: RetryPolicy) -> ssefeed::EventSourceBuilder {
     EventSource::builder(reqwest::Client::new().get(url)).retry_policy(policy)
 }
 
-fn source(server: &RawServer, policy: RetryPolicy) -> EventSource {
-    builder(&server.url, policy).build().unwrap()
+fn source(server: &TestServer, policy: RetryPolicy) -> EventSource {
+    builder(&feed(server), policy).build().unwrap()
+}
+
+fn feed(server: &TestServer) -> String {
+    server.url_for("/feed")
 }
 
 /// One item of the stream, keeping the error values for `matches!`.
@@ -188,7 +190,7 @@ async fn bounded<F: Future>(what: &str, case: F) -> F::Output {
 
 /// A stream built line by line that knows, for every byte offset, what a
 /// client cut off there has seen.
-struct Script {
+struct Reference {
     body: Vec<u8>,
     /// `clean[k]`: a cut after `k` bytes discards nothing (no partial line,
     /// no fields of an undispatched event).
@@ -199,7 +201,7 @@ struct Script {
     pending: bool,
 }
 
-impl Script {
+impl Reference {
     fn new() -> Self {
         Self {
             body: Vec::new(),
@@ -247,8 +249,8 @@ impl Script {
 
 /// BOM, `retry:`, comments, LF, CR and CRLF line endings, 2-, 3- and 4-byte
 /// UTF-8 characters, multi-line data, an event type.
-fn reference_stream() -> Script {
-    let mut s = Script::new();
+fn reference_stream() -> Reference {
+    let mut s = Reference::new();
     s.raw("\u{FEFF}".as_bytes());
     s.line("retry: 1", "\r\n", false);
     s.line(": hi \u{e9}", "\n", false);
@@ -297,13 +299,12 @@ async fn cut_at_every_byte_offset_delivers_each_event_exactly_once() {
         let delivered: Vec<_> = script.events.iter().filter(|e| e.0 <= k).collect();
         let resume_id = delivered.last().map(|e| e.2.clone());
         let resume_at = delivered.last().map_or(0, |e| e.1);
-        let server_script = script.clone();
-        let server = RawServer::start(move |n, _| match n {
-            0 => vec![sse_head(), cut(&server_script.body, k)],
-            1 => vec![sse_head(), write(&server_script.body[resume_at..])],
-            _ => vec![write(NO_CONTENT)],
-        })
-        .await;
+        let server = TestServer::start(
+            Script::new()
+                .connection(Response::sse().body(&script.body).cut_after(k))
+                .connection(Response::sse().body(&script.body[resume_at..])),
+        )
+        .unwrap();
         let mut source = source(&server, fast());
         let seen = bounded(&format!("cut at {k}"), observe_all(&mut source)).await;
 
@@ -328,15 +329,15 @@ async fn cut_at_every_byte_offset_delivers_each_event_exactly_once() {
         let second = if rest.is_empty() { 2 } else { 1 };
         assert_eq!(reconnect_at(&seen, last).2, second, "cut after {k} bytes");
 
-        let requests = server.seen();
+        let requests = server.requests();
         assert_eq!(requests.len(), 3, "cut after {k} bytes");
         assert_eq!(requests[0].header("last-event-id"), None);
         assert_eq!(
             requests[1].header("last-event-id"),
-            resume_id,
+            resume_id.as_deref(),
             "cut after {k} bytes"
         );
-        assert_eq!(requests[2].header("last-event-id").as_deref(), Some("4"));
+        assert_eq!(requests[2].header("last-event-id"), Some("4"));
     }
     assert!(
         mid_line > 50 && mid_crlf >= 5 && mid_char >= 10 && clean >= 10,
@@ -347,12 +348,12 @@ async fn cut_at_every_byte_offset_delivers_each_event_exactly_once() {
 #[tokio::test]
 async fn cut_inside_the_response_head_at_every_offset_is_a_transport_error_that_reconnects() {
     for k in 0..SSE_HEAD.len() {
-        let server = RawServer::start(move |n, _| match n {
-            0 => vec![cut(SSE_HEAD, k)],
-            1 => vec![sse_head(), write("id: 1\ndata: a\n\n")],
-            _ => vec![write(NO_CONTENT)],
-        })
-        .await;
+        let server = TestServer::start(
+            Script::new()
+                .connection(Response::verbatim(SSE_HEAD).cut_after(k))
+                .connection(Response::sse().body("id: 1\ndata: a\n\n")),
+        )
+        .unwrap();
         let mut source = source(&server, fast());
         let seen = bounded(&format!("head cut at {k}"), observe_all(&mut source)).await;
         assert_eq!(
@@ -369,32 +370,30 @@ async fn cut_inside_the_response_head_at_every_offset_is_a_transport_error_that_
             reconnect_at(&seen, 0),
             (Error::Transport(_), _, 1)
         ));
-        assert_eq!(server.seen().len(), 3);
+        assert_eq!(server.requests().len(), 3);
     }
 }
 
 #[tokio::test]
 async fn reset_mid_event_is_an_interrupted_stream_and_the_event_is_resent_once() {
-    let server = RawServer::start(|n, request| match n {
-        0 => vec![
-            sse_head(),
-            write("id: 1\ndata: one\n\nid: 2\ndata: tw"),
-            Step::Sleep(ms(100)),
-            Step::Reset,
-        ],
+    let server = TestServer::start(Script::from_fn(|request| match request.index() {
+        0 => Response::sse()
+            .body("id: 1\ndata: one\n\nid: 2\ndata: tw")
+            .pause(ms(100))
+            .reset(),
         1 => {
             // Whether the reset overtook "one" or not, resume from what the
             // client committed.
-            let body = match request.header("last-event-id").as_deref() {
+            let body = match request.header("last-event-id") {
                 None => "id: 1\ndata: one\n\nid: 2\ndata: two\n\n",
                 Some("1") => "id: 2\ndata: two\n\n",
                 Some(other) => panic!("unexpected last-event-id {other}"),
             };
-            vec![sse_head(), write(body)]
+            Response::sse().body(body)
         }
-        _ => vec![write(NO_CONTENT)],
-    })
-    .await;
+        _ => Response::no_content(),
+    }))
+    .unwrap();
     let mut source = source(&server, fast());
     let seen = observe_all(&mut source).await;
     let messages: Vec<_> = shorts(&seen)
@@ -416,7 +415,7 @@ async fn reset_mid_event_is_an_interrupted_stream_and_the_event_is_resent_once()
         reconnect_at(&seen, first).0,
         Error::Interrupted(_)
     ));
-    assert_eq!(server.seen().len(), 3);
+    assert_eq!(server.requests().len(), 3);
 }
 
 // ---------------------------------------------------------------------------
@@ -424,17 +423,16 @@ async fn reset_mid_event_is_an_interrupted_stream_and_the_event_is_resent_once()
 
 #[tokio::test]
 async fn stall_mid_line_shorter_than_the_idle_timeout_delivers_the_event_intact() {
-    let server = RawServer::start(|n, _| match n {
-        0 => vec![
-            sse_head(),
-            write("id: 1\ndata: hel"),
-            Step::Sleep(ms(300)),
-            write("lo\n\n"),
-        ],
-        _ => vec![write(NO_CONTENT)],
-    })
-    .await;
-    let mut source = builder(&server.url, fast())
+    let server = TestServer::start(
+        Script::new().connection(
+            Response::sse()
+                .body("id: 1\ndata: hel")
+                .pause(ms(300))
+                .body("lo\n\n"),
+        ),
+    )
+    .unwrap();
+    let mut source = builder(&feed(&server), fast())
         .idle_timeout(Duration::from_secs(3))
         .build()
         .unwrap();
@@ -447,18 +445,18 @@ async fn stall_mid_line_shorter_than_the_idle_timeout_delivers_the_event_intact(
             "reconnecting StreamEnded"
         ]
     );
-    assert_eq!(server.seen().len(), 2);
+    assert_eq!(server.requests().len(), 2);
 }
 
 #[tokio::test]
 async fn stall_before_the_response_head_is_an_idle_timeout_that_reconnects() {
-    let server = RawServer::start(|n, _| match n {
-        0 => vec![Step::Sleep(Duration::from_secs(60)), sse_head()],
-        1 => vec![sse_head(), write("id: 1\ndata: a\n\n")],
-        _ => vec![write(NO_CONTENT)],
-    })
-    .await;
-    let mut source = builder(&server.url, fast())
+    let server = TestServer::start(
+        Script::new()
+            .connection(Response::sse().delay(Duration::from_secs(60)))
+            .connection(Response::sse().body("id: 1\ndata: a\n\n")),
+    )
+    .unwrap();
+    let mut source = builder(&feed(&server), fast())
         .idle_timeout(ms(200))
         .build()
         .unwrap();
@@ -478,25 +476,23 @@ async fn stall_before_the_response_head_is_an_idle_timeout_that_reconnects() {
         (Error::IdleTimeout { timeout }, _, 1) if *timeout == ms(200)
     ));
     assert!(start.elapsed() >= ms(200));
-    assert_eq!(server.seen().len(), 3);
+    assert_eq!(server.requests().len(), 3);
 }
 
 #[tokio::test]
 async fn stall_mid_event_past_the_idle_timeout_reconnects_and_the_event_is_resent_once() {
-    let server = RawServer::start(|n, request| match n {
-        0 => vec![
-            sse_head(),
-            write("id: 1\ndata: one\n\nid: 2\ndata: tw"),
-            Step::Sleep(Duration::from_secs(60)),
-        ],
+    let server = TestServer::start(Script::from_fn(|request| match request.index() {
+        0 => Response::sse()
+            .body("id: 1\ndata: one\n\nid: 2\ndata: tw")
+            .hold_open(),
         1 => {
-            assert_eq!(request.header("last-event-id").as_deref(), Some("1"));
-            vec![sse_head(), write("id: 2\ndata: two\n\n")]
+            assert_eq!(request.header("last-event-id"), Some("1"));
+            Response::sse().body("id: 2\ndata: two\n\n")
         }
-        _ => vec![write(NO_CONTENT)],
-    })
-    .await;
-    let mut source = builder(&server.url, fast())
+        _ => Response::no_content(),
+    }))
+    .unwrap();
+    let mut source = builder(&feed(&server), fast())
         .idle_timeout(ms(200))
         .build()
         .unwrap();
@@ -512,7 +508,7 @@ async fn stall_mid_event_past_the_idle_timeout_reconnects_and_the_event_is_resen
             "reconnecting StreamEnded"
         ]
     );
-    assert_eq!(server.seen().len(), 3);
+    assert_eq!(server.requests().len(), 3);
 }
 
 // ---------------------------------------------------------------------------
@@ -523,11 +519,10 @@ async fn head_and_body_one_byte_at_a_time() {
     let script = reference_stream();
     let mut bytes = SSE_HEAD.to_vec();
     bytes.extend_from_slice(&script.body);
-    let server = RawServer::start(move |n, _| match n {
-        0 => vec![Step::Trickle(bytes.clone(), Duration::ZERO)],
-        _ => vec![write(NO_CONTENT)],
-    })
-    .await;
+    let server = TestServer::start(
+        Script::new().connection(Response::verbatim(bytes).writes(Writes::ByteByByte)),
+    )
+    .unwrap();
     let mut source = source(&server, RetryPolicy::new().jitter(0.0));
     let seen = observe_all(&mut source).await;
     let mut expected = vec!["open".to_owned()];
@@ -537,7 +532,7 @@ async fn head_and_body_one_byte_at_a_time() {
     // The trickled `retry: 1` was applied (then floored at 100 ms).
     assert_eq!(source.reconnection_time(), ms(1));
     assert_eq!(reconnect_at(&seen, seen.len() - 1).1, ms(100));
-    assert_eq!(server.seen().len(), 2);
+    assert_eq!(server.requests().len(), 2);
 }
 
 // ---------------------------------------------------------------------------
@@ -554,11 +549,8 @@ async fn retry_zero_one_and_overflow_are_floored_or_ignored() {
     ];
     for (value, time, delay) in rows {
         let body = format!("retry: {value}\ndata: x\n\n");
-        let server = RawServer::start(move |n, _| match n {
-            0 => vec![sse_head(), write(&body)],
-            _ => vec![write(NO_CONTENT)],
-        })
-        .await;
+        let server =
+            TestServer::start(Script::new().connection(Response::sse().body(&body))).unwrap();
         let policy = RetryPolicy::new().initial(ms(250)).jitter(0.0);
         let mut source = source(&server, policy);
         let seen = bounded(value, observe_all(&mut source)).await;
@@ -573,22 +565,22 @@ async fn retry_zero_one_and_overflow_are_floored_or_ignored() {
         );
         assert_eq!(reconnect_at(&seen, 2).1, delay, "retry: {value}");
         assert_eq!(source.reconnection_time(), time, "retry: {value}");
-        let requests = server.seen();
+        let requests = server.requests();
         assert_eq!(requests.len(), 2);
         // Timers never fire early: the gap is at least the delay.
-        assert!(requests[1].at - requests[0].at >= delay, "retry: {value}");
+        assert!(
+            requests[1].at() - requests[0].at() >= delay,
+            "retry: {value}"
+        );
     }
 }
 
 #[tokio::test]
 async fn retry_of_u64_max_milliseconds_waits_without_overflowing() {
-    let server = RawServer::start(|_, _| {
-        vec![
-            sse_head(),
-            write("retry: 18446744073709551615\ndata: x\n\n"),
-        ]
-    })
-    .await;
+    let server = TestServer::start(
+        Script::new().then(Response::sse().body("retry: 18446744073709551615\ndata: x\n\n")),
+    )
+    .unwrap();
     // With the default cap lifted, as the spec has none.
     let mut source = source(&server, fast().max_server_delay(Duration::MAX));
     let seen = observe(&mut source, 3).await;
@@ -606,7 +598,7 @@ async fn retry_of_u64_max_milliseconds_waits_without_overflowing() {
     // It waits (no panic, no spin, no early attempt) until closed.
     assert!(timeout(ms(300), source.next()).await.is_err());
     assert_eq!(source.ready_state(), ReadyState::Connecting);
-    assert_eq!(server.seen().len(), 1);
+    assert_eq!(server.requests().len(), 1);
     source.close();
     assert!(source.next().await.is_none());
 }
@@ -616,16 +608,15 @@ async fn retry_of_u64_max_milliseconds_waits_without_overflowing() {
 
 #[tokio::test]
 async fn endless_line_fails_with_line_too_long_and_does_not_reconnect() {
-    let (endless, sent) = flood(b'x', 64 << 20, 64 << 10);
-    let server = RawServer::start(move |_, _| {
-        vec![
-            sse_head(),
-            write("id: 1\ndata: before\n\ndata: "),
-            endless.clone(),
-        ]
-    })
-    .await;
-    let mut source = builder(&server.url, fast())
+    let server = TestServer::start(
+        Script::new().then(
+            Response::sse()
+                .body("id: 1\ndata: before\n\ndata: ")
+                .repeat(b'x', 64 << 20),
+        ),
+    )
+    .unwrap();
+    let mut source = builder(&feed(&server), fast())
         .max_line_len(64 << 10)
         .build()
         .unwrap();
@@ -640,45 +631,45 @@ async fn endless_line_fails_with_line_too_long_and_does_not_reconnect() {
     );
     assert!(matches!(failure(&seen), Error::LineTooLong { limit } if *limit == 64 << 10));
     // The client hung up: the server's writes failed long before 64 MiB.
-    server.wait_closed().await;
-    let sent = sent.load(Ordering::SeqCst);
+    server.wait_closed().await.unwrap();
+    let sent = server.bytes_written();
     assert!(sent < 64 << 20, "{sent} bytes sent");
-    assert_eq!(server.seen().len(), 1);
+    assert_eq!(server.requests().len(), 1);
 }
 
 #[tokio::test]
 async fn endless_event_fails_with_event_too_large_and_does_not_reconnect() {
-    let server =
-        RawServer::start(|_, _| vec![sse_head(), write("data: 0123456789abcdef\n".repeat(10_000))])
-            .await;
-    let mut source = builder(&server.url, fast())
+    let server = TestServer::start(
+        Script::new().then(Response::sse().body("data: 0123456789abcdef\n".repeat(10_000))),
+    )
+    .unwrap();
+    let mut source = builder(&feed(&server), fast())
         .max_event_len(64 << 10)
         .build()
         .unwrap();
     let seen = observe_all(&mut source).await;
     assert_eq!(shorts(&seen), ["open", "failed EventTooLarge"]);
     assert!(matches!(failure(&seen), Error::EventTooLarge { limit } if *limit == 64 << 10));
-    assert_eq!(server.seen().len(), 1);
+    assert_eq!(server.requests().len(), 1);
 }
 
 #[tokio::test]
 async fn endless_response_head_is_a_transport_error() {
-    let (endless, _) = flood(b'a', 64 << 20, 64 << 10);
-    let server = RawServer::start(move |_, _| {
-        vec![
-            write("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nx-junk: "),
-            endless.clone(),
-        ]
-    })
-    .await;
-    let mut source = builder(&server.url, fast())
+    let server = TestServer::start(
+        Script::new().then(
+            Response::verbatim("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nx-junk: ")
+                .repeat(b'a', 64 << 20),
+        ),
+    )
+    .unwrap();
+    let mut source = builder(&feed(&server), fast())
         .reconnect(false)
         .build()
         .unwrap();
     let seen = observe_all(&mut source).await;
     assert_eq!(shorts(&seen), ["failed Transport"]);
-    server.wait_closed().await;
-    assert_eq!(server.seen().len(), 1);
+    server.wait_closed().await.unwrap();
+    assert_eq!(server.requests().len(), 1);
 }
 
 // ---------------------------------------------------------------------------
@@ -696,11 +687,7 @@ async fn invalid_utf8_becomes_replacement_characters_and_nul_passes_through() {
         da\x00ta: not data\n\n\
         \x00: not a comment\n\n\
         id: \xFF\ndata: ff\n\n";
-    let server = RawServer::start(move |n, _| match n {
-        0 => vec![sse_head(), write(body)],
-        _ => vec![write(NO_CONTENT)],
-    })
-    .await;
+    let server = TestServer::start(Script::new().connection(Response::sse().body(body))).unwrap();
     let mut source = source(&server, fast());
     let seen = observe_all(&mut source).await;
     assert_eq!(
@@ -719,13 +706,16 @@ async fn invalid_utf8_becomes_replacement_characters_and_nul_passes_through() {
             "reconnecting StreamEnded"
         ]
     );
-    let requests = server.seen();
+    let requests = server.requests();
     assert_eq!(requests.len(), 2);
     // The replacement character goes out as its UTF-8 bytes.
     assert!(
-        contains(&requests[1].raw, b"\r\nlast-event-id: \xEF\xBF\xBD\r\n"),
+        contains(
+            requests[1].raw_head(),
+            b"\r\nlast-event-id: \xEF\xBF\xBD\r\n"
+        ),
         "{:?}",
-        requests[1].head
+        String::from_utf8_lossy(requests[1].raw_head())
     );
 }
 
@@ -734,16 +724,14 @@ async fn invalid_utf8_becomes_replacement_characters_and_nul_passes_through() {
 
 #[tokio::test]
 async fn status_500_fails_without_reconnecting_by_default() {
-    let server = RawServer::start(|_, _| {
-        vec![
-            head(
-                "500 Internal Server Error",
-                &[("content-type", "text/plain")],
-            ),
-            write("oops"),
-        ]
-    })
-    .await;
+    let server = TestServer::start(
+        Script::new().then(
+            Response::status(500)
+                .header("content-type", "text/plain")
+                .body("oops"),
+        ),
+    )
+    .unwrap();
     let mut source = source(&server, fast());
     let seen = observe_all(&mut source).await;
     assert_eq!(shorts(&seen), ["failed Status"]);
@@ -754,17 +742,17 @@ async fn status_500_fails_without_reconnecting_by_default() {
             && refused.head().content_type() == Some("text/plain")
             && refused.body_text() == "oops"
     ));
-    assert_eq!(server.seen().len(), 1);
+    assert_eq!(server.requests().len(), 1);
 }
 
 #[tokio::test]
 async fn status_500_with_the_transient_policy_reconnects() {
-    let server = RawServer::start(|n, _| match n {
-        0 => vec![head("500 Internal Server Error", &[])],
-        1 => vec![sse_head(), write("id: 1\ndata: back\n\n")],
-        _ => vec![write(NO_CONTENT)],
-    })
-    .await;
+    let server = TestServer::start(
+        Script::new()
+            .connection(Response::status(500))
+            .connection(Response::sse().body("id: 1\ndata: back\n\n")),
+    )
+    .unwrap();
     let mut source = source(&server, fast().retry_transient_statuses());
     let seen = observe_all(&mut source).await;
     assert_eq!(
@@ -780,17 +768,17 @@ async fn status_500_with_the_transient_policy_reconnects() {
         reconnect_at(&seen, 0),
         (error, delay, 1) if error.status() == Some(500) && delay == ms(1)
     ));
-    assert_eq!(server.seen().len(), 3);
+    assert_eq!(server.requests().len(), 3);
 }
 
 #[tokio::test]
 async fn status_503_with_retry_after_waits_exactly_that_long() {
-    let server = RawServer::start(|n, _| match n {
-        0 => vec![head("503 Service Unavailable", &[("retry-after", "1")])],
-        1 => vec![sse_head(), write("id: 1\ndata: back\n\n")],
-        _ => vec![write(NO_CONTENT)],
-    })
-    .await;
+    let server = TestServer::start(
+        Script::new()
+            .connection(Response::status(503).header("retry-after", "1"))
+            .connection(Response::sse().body("id: 1\ndata: back\n\n")),
+    )
+    .unwrap();
     let mut source = source(&server, fast().retry_transient_statuses());
     let seen = observe_all(&mut source).await;
     assert_eq!(
@@ -808,24 +796,24 @@ async fn status_503_with_retry_after_waits_exactly_that_long() {
             && error.response().unwrap().retry_after() == Some(Duration::from_secs(1))
             && delay == Duration::from_secs(1)
     ));
-    let requests = server.seen();
+    let requests = server.requests();
     assert_eq!(requests.len(), 3);
-    assert!(requests[1].at - requests[0].at >= Duration::from_secs(1));
+    assert!(requests[1].at() - requests[0].at() >= Duration::from_secs(1));
 }
 
 #[tokio::test]
 async fn status_503_with_an_http_date_retry_after_waits_until_that_date() {
     // Two seconds from the server's clock (which is the client's here); the
     // date has whole seconds, so the wait is between one and two seconds.
-    let server = RawServer::start(|n, _| match n {
+    let server = TestServer::start(Script::from_fn(|request| match request.index() {
         0 => {
             let at = std::time::SystemTime::now() + Duration::from_secs(2);
             let date = httpdate::fmt_http_date(at);
-            vec![head("503 Service Unavailable", &[("retry-after", &date)])]
+            Response::status(503).header("retry-after", date)
         }
-        _ => vec![write(NO_CONTENT)],
-    })
-    .await;
+        _ => Response::no_content(),
+    }))
+    .unwrap();
     let mut source = source(&server, fast().retry_transient_statuses());
     let seen = observe_all(&mut source).await;
     assert_eq!(shorts(&seen), ["reconnecting Status"]);
@@ -835,36 +823,31 @@ async fn status_503_with_an_http_date_retry_after_waits_until_that_date() {
         delay >= Duration::from_millis(900) && delay <= Duration::from_secs(2),
         "{delay:?}"
     );
-    let requests = server.seen();
+    let requests = server.requests();
     assert_eq!(requests.len(), 2);
-    assert!(requests[1].at - requests[0].at >= Duration::from_millis(900));
+    assert!(requests[1].at() - requests[0].at() >= Duration::from_millis(900));
 }
 
 #[tokio::test]
 async fn server_delays_are_capped_when_asked() {
     // A Retry-After date decades away and a retry: of a day: both cut to
     // the cap of 50 ms.
-    let server = RawServer::start(|n, _| match n {
-        0 => vec![head(
-            "503 Service Unavailable",
-            &[
-                ("retry-after", "Wed, 21 Oct 2099 07:28:00 GMT"),
-                ("date", "Wed, 21 Oct 2026 07:28:00 GMT"),
-            ],
-        )],
-        1 => vec![
-            sse_head(),
-            write(
+    let server = TestServer::start(
+        Script::new()
+            .connection(
+                Response::status(503)
+                    .header("retry-after", "Wed, 21 Oct 2099 07:28:00 GMT")
+                    .header("date", "Wed, 21 Oct 2026 07:28:00 GMT"),
+            )
+            .connection(Response::sse().body(
                 "retry: 86400000
 id: 1
 data: x
 
 ",
-            ),
-        ],
-        _ => vec![write(NO_CONTENT)],
-    })
-    .await;
+            )),
+    )
+    .unwrap();
     let policy = fast().retry_transient_statuses().max_server_delay(ms(50));
     let mut source = source(&server, policy);
     let seen = observe_all(&mut source).await;
@@ -880,35 +863,36 @@ data: x
     assert_eq!(reconnect_at(&seen, 0).1, ms(50));
     assert_eq!(reconnect_at(&seen, 3).1, ms(50));
     assert_eq!(source.reconnection_time(), ms(50));
-    assert_eq!(server.seen().len(), 3);
+    assert_eq!(server.requests().len(), 3);
 }
 
 #[tokio::test]
 async fn status_204_first_ends_the_stream_with_no_items() {
-    let server = RawServer::start(|_, _| vec![write(NO_CONTENT)]).await;
+    let server = TestServer::start(Script::new()).unwrap();
     let mut source = source(&server, fast());
     let seen = observe_all(&mut source).await;
     assert!(seen.is_empty(), "{seen:?}");
     tokio::time::sleep(ms(50)).await;
-    assert_eq!(server.seen().len(), 1);
+    assert_eq!(server.requests().len(), 1);
 }
 
 #[tokio::test]
 async fn other_2xx_statuses_fail() {
     for status in ["201 Created", "206 Partial Content"] {
-        let server = RawServer::start(move |_, _| {
-            vec![
-                head(status, &[("content-type", "text/event-stream")]),
-                write("data: no\n\n"),
-            ]
-        })
-        .await;
+        let code: u16 = status[..3].parse().unwrap();
+        let server = TestServer::start(
+            Script::new().then(
+                Response::status(code)
+                    .header("content-type", "text/event-stream")
+                    .body("data: no\n\n"),
+            ),
+        )
+        .unwrap();
         let mut source = source(&server, fast().retry_transient_statuses());
         let seen = bounded(status, observe_all(&mut source)).await;
         assert_eq!(shorts(&seen), ["failed Status"], "{status}");
-        let code: u16 = status[..3].parse().unwrap();
         assert_eq!(failure(&seen).status(), Some(code));
-        assert_eq!(server.seen().len(), 1);
+        assert_eq!(server.requests().len(), 1);
     }
 }
 
@@ -922,13 +906,14 @@ async fn near_miss_content_types_fail_without_reconnecting() {
         "text/event-stream, text/plain",
         "",
     ] {
-        let server = RawServer::start(move |_, _| {
-            vec![
-                head("200 OK", &[("content-type", content_type)]),
-                write("data: no\n\n"),
-            ]
-        })
-        .await;
+        let server = TestServer::start(
+            Script::new().then(
+                Response::sse()
+                    .header("content-type", content_type)
+                    .body("data: no\n\n"),
+            ),
+        )
+        .unwrap();
         let mut source = source(&server, fast().retry_transient_statuses());
         let seen = bounded(content_type, observe_all(&mut source)).await;
         assert_eq!(shorts(&seen), ["failed ContentType"], "{content_type:?}");
@@ -938,7 +923,7 @@ async fn near_miss_content_types_fail_without_reconnecting() {
                     && refused.body_text() == "data: no\n\n"),
             "{content_type:?}"
         );
-        assert_eq!(server.seen().len(), 1);
+        assert_eq!(server.requests().len(), 1);
     }
 }
 
@@ -951,20 +936,15 @@ async fn redirects_of_every_kind_are_followed_to_the_stream() {
         "307 Temporary Redirect",
         "308 Permanent Redirect",
     ] {
-        let server = RawServer::start(move |_, request| {
-            if request.head.starts_with("GET /feed ") {
-                vec![head(status, &[("location", "/moved")])]
-            } else if request.head.starts_with("GET /moved ") {
-                vec![
-                    sse_head(),
-                    write("id: 1\ndata: here\n\n"),
-                    Step::Sleep(ms(50)),
-                ]
-            } else {
-                vec![head("404 Not Found", &[])]
+        let code: u16 = status[..3].parse().unwrap();
+        let server = TestServer::start(Script::from_fn(move |request| {
+            match (request.method(), request.path()) {
+                ("GET", "/feed") => Response::redirect(code, "/moved"),
+                ("GET", "/moved") => Response::sse().body("id: 1\ndata: here\n\n").pause(ms(50)),
+                _ => Response::status(404),
             }
-        })
-        .await;
+        }))
+        .unwrap();
         let mut source = source(&server, fast());
         let seen = bounded(status, observe(&mut source, 2)).await;
         assert_eq!(
@@ -972,34 +952,33 @@ async fn redirects_of_every_kind_are_followed_to_the_stream() {
             ["open", "message message \"here\" id=\"1\""],
             "{status}"
         );
-        let requests = server.seen();
+        let requests = server.requests();
         assert_eq!(requests.len(), 2, "{status}");
-        assert!(requests[1].head.starts_with("GET /moved "), "{status}");
         assert_eq!(
-            requests[1].header("accept").as_deref(),
-            Some("text/event-stream")
+            (requests[1].method(), requests[1].path()),
+            ("GET", "/moved"),
+            "{status}"
         );
+        assert_eq!(requests[1].header("accept"), Some("text/event-stream"));
     }
 }
 
 #[tokio::test]
 async fn redirect_loop_is_a_transport_error_final_in_one_shot_mode() {
-    let server = RawServer::start(|_, _| vec![head("302 Found", &[("location", "/feed")])]).await;
-    let mut source = builder(&server.url, fast())
+    let server = TestServer::start(Script::new().then(Response::redirect(302, "/feed"))).unwrap();
+    let mut source = builder(&feed(&server), fast())
         .reconnect(false)
         .build()
         .unwrap();
     let seen = observe_all(&mut source).await;
     assert_eq!(shorts(&seen), ["failed Transport"]);
     // reqwest follows up to 10 redirects: 11 requests, then gives up.
-    assert_eq!(server.seen().len(), 11);
+    assert_eq!(server.requests().len(), 11);
 }
 
 #[tokio::test]
 async fn redirect_loop_with_reconnects_ends_when_retries_run_out() {
-    let server =
-        RawServer::start(|_, _| vec![head("307 Temporary Redirect", &[("location", "/feed")])])
-            .await;
+    let server = TestServer::start(Script::new().then(Response::redirect(307, "/feed"))).unwrap();
     let mut source = source(&server, fast().max_retries(1));
     let seen = observe_all(&mut source).await;
     assert_eq!(
@@ -1010,17 +989,17 @@ async fn redirect_loop_with_reconnects_ends_when_retries_run_out() {
         failure(&seen),
         Error::RetriesExhausted { attempts: 1, last_error } if matches!(**last_error, Error::Transport(_))
     ));
-    assert_eq!(server.seen().len(), 22);
+    assert_eq!(server.requests().len(), 22);
 }
 
 #[tokio::test]
 async fn redirect_without_location_is_a_status_error() {
-    let server = RawServer::start(|_, _| vec![head("302 Found", &[])]).await;
+    let server = TestServer::start(Script::new().then(Response::status(302))).unwrap();
     let mut source = source(&server, fast());
     let seen = observe_all(&mut source).await;
     assert_eq!(shorts(&seen), ["failed Status"]);
     assert_eq!(failure(&seen).status(), Some(302));
-    assert_eq!(server.seen().len(), 1);
+    assert_eq!(server.requests().len(), 1);
 }
 
 #[tokio::test]
@@ -1033,8 +1012,8 @@ async fn redirect_to_a_non_http_scheme_is_not_followed() {
         ("ftp://127.0.0.1/feed", "failed InvalidRequest"),
     ] {
         let server =
-            RawServer::start(move |_, _| vec![head("302 Found", &[("location", location)])]).await;
-        let mut source = builder(&server.url, fast())
+            TestServer::start(Script::new().then(Response::redirect(302, location))).unwrap();
+        let mut source = builder(&feed(&server), fast())
             .reconnect(false)
             .build()
             .unwrap();
@@ -1047,7 +1026,7 @@ async fn redirect_to_a_non_http_scheme_is_not_followed() {
             ) || matches!(failure(&seen), Error::InvalidRequest(_)),
             "{location}"
         );
-        assert_eq!(server.seen().len(), 1, "{location}");
+        assert_eq!(server.requests().len(), 1, "{location}");
     }
 }
 
@@ -1056,31 +1035,31 @@ async fn redirect_to_a_non_http_scheme_is_not_followed() {
 
 #[tokio::test]
 async fn non_http_reply_is_a_transport_error() {
-    let server = RawServer::start(|_, _| vec![write("SSH-2.0-OpenSSH_9.6\r\n\r\n")]).await;
-    let mut source = builder(&server.url, fast())
+    let server =
+        TestServer::start(Script::new().then(Response::verbatim("SSH-2.0-OpenSSH_9.6\r\n\r\n")))
+            .unwrap();
+    let mut source = builder(&feed(&server), fast())
         .reconnect(false)
         .build()
         .unwrap();
     let seen = observe_all(&mut source).await;
     assert_eq!(shorts(&seen), ["failed Transport"]);
-    assert_eq!(server.seen().len(), 1);
+    assert_eq!(server.requests().len(), 1);
 }
 
 #[tokio::test]
 async fn server_restart_between_connections_resumes_with_last_event_id() {
-    let mut server = RawServer::start(|n, request| match n {
-        0 => vec![
-            sse_head(),
-            write("id: 1\ndata: one\n\nid: 2\ndata: two\n\nid: 3\ndata: thr"),
-            Step::Sleep(Duration::from_secs(60)),
-        ],
+    let mut server = TestServer::start(Script::from_fn(|request| match request.index() {
+        0 => Response::sse()
+            .body("id: 1\ndata: one\n\nid: 2\ndata: two\n\nid: 3\ndata: thr")
+            .hold_open(),
         1 => {
-            assert_eq!(request.header("last-event-id").as_deref(), Some("2"));
-            vec![sse_head(), write("id: 3\ndata: three\n\n")]
+            assert_eq!(request.header("last-event-id"), Some("2"));
+            Response::sse().body("id: 3\ndata: three\n\n")
         }
-        _ => vec![write(NO_CONTENT)],
-    })
-    .await;
+        _ => Response::no_content(),
+    }))
+    .unwrap();
     let mut source = source(&server, fast().initial(ms(20)));
     let first = observe(&mut source, 3).await;
     assert_eq!(
@@ -1104,7 +1083,7 @@ async fn server_restart_between_connections_resumes_with_last_event_id() {
         ]
     );
     assert!(matches!(reconnect_at(&down, 1), (Error::Transport(e), _, 2) if e.is_connect()));
-    server.restart().await;
+    server.restart().unwrap();
     let after = observe_all(&mut source).await;
     let tail: Vec<_> = shorts(&after)
         .into_iter()
@@ -1118,7 +1097,7 @@ async fn server_restart_between_connections_resumes_with_last_event_id() {
             "reconnecting StreamEnded"
         ]
     );
-    assert_eq!(server.seen().len(), 3);
+    assert_eq!(server.requests().len(), 3);
 }
 
 // ---------------------------------------------------------------------------
@@ -1127,16 +1106,13 @@ async fn server_restart_between_connections_resumes_with_last_event_id() {
 
 #[tokio::test]
 async fn server_sent_ids_cannot_inject_header_bytes() {
-    let server = RawServer::start(|n, _| match n {
-        0 => vec![sse_head(), write("id: a\rX-Injected: 1\ndata: one\n\n")],
-        1 => vec![
-            sse_head(),
-            write("id: b\x0bX-Injected: 2\x0cY: 3\x7f\ndata: two\n\n"),
-        ],
-        2 => vec![sse_head(), write("id: \u{e9}t\u{e9}\ndata: three\n\n")],
-        _ => vec![write(NO_CONTENT)],
-    })
-    .await;
+    let server = TestServer::start(
+        Script::new()
+            .connection(Response::sse().body("id: a\rX-Injected: 1\ndata: one\n\n"))
+            .connection(Response::sse().body("id: b\x0bX-Injected: 2\x0cY: 3\x7f\ndata: two\n\n"))
+            .connection(Response::sse().body("id: \u{e9}t\u{e9}\ndata: three\n\n")),
+    )
+    .unwrap();
     let mut source = source(&server, fast());
     let seen = observe_all(&mut source).await;
     assert_eq!(
@@ -1153,23 +1129,26 @@ async fn server_sent_ids_cannot_inject_header_bytes() {
             "reconnecting StreamEnded"
         ]
     );
-    let requests = server.seen();
+    let requests = server.requests();
     assert_eq!(requests.len(), 4);
     // The CR ended the `id:` line: "a" and nothing else.
-    assert_eq!(requests[1].header("last-event-id").as_deref(), Some("a"));
+    assert_eq!(requests[1].header("last-event-id"), Some("a"));
     // Control characters no header can carry: the ID is not sent at all.
     assert_eq!(requests[2].header("last-event-id"), None);
     // Non-ASCII goes out as its UTF-8 bytes.
     assert!(
         contains(
-            &requests[3].raw,
+            requests[3].raw_head(),
             b"\r\nlast-event-id: \xC3\xA9t\xC3\xA9\r\n"
         ),
         "{}",
-        requests[3].head
+        String::from_utf8_lossy(requests[3].raw_head())
     );
     for request in &requests {
-        let head = request.raw.strip_suffix(b"\r\n\r\n").expect("a whole head");
+        let head = request
+            .raw_head()
+            .strip_suffix(b"\r\n\r\n")
+            .expect("a whole head");
         for line in String::from_utf8_lossy(head).split("\r\n") {
             assert!(
                 !line.chars().any(|c| c.is_control() && c != '\t'),
@@ -1179,7 +1158,7 @@ async fn server_sent_ids_cannot_inject_header_bytes() {
             assert!(
                 name != "x-injected" && name != "y",
                 "injected header: {:?}",
-                request.head
+                String::from_utf8_lossy(request.raw_head())
             );
         }
     }
@@ -1221,7 +1200,7 @@ mod logging {
     //! Nothing the server sends is logged above debug level — nor at all.
 
     use std::fmt::Write as _;
-    use std::sync::atomic::AtomicU64;
+    use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::{Arc, Mutex};
 
     use tracing::field::{Field, Visit};
@@ -1325,27 +1304,26 @@ mod logging {
         }
         let recorder = Recorder::default();
         let _guard = tracing::subscriber::set_default(recorder.clone());
-        let server = RawServer::start(|n, _| match n {
-            0 => vec![
-                sse_head(),
-                write(
+        let server = TestServer::start(
+            Script::new()
+                .connection(Response::sse().body(
                     "id: SECRET-ID\nevent: SECRET-TYPE\ndata: SECRET-DATA\n: SECRET-COMMENT\n\n\
                      retry: 1\ndata: SECRET-PARTIAL",
+                ))
+                .connection(
+                    Response::status(503)
+                        .reason("SECRET-REASON")
+                        .header("retry-after", "0")
+                        .header("x-secret", "SECRET-HEADER"),
+                )
+                .connection(
+                    Response::sse()
+                        .body("data: SECRET-TWO\n\ndata: SECRET-LONG")
+                        .body("x".repeat(4096)),
                 ),
-            ],
-            1 => vec![head(
-                "503 SECRET-REASON",
-                &[("retry-after", "0"), ("x-secret", "SECRET-HEADER")],
-            )],
-            2 => vec![
-                sse_head(),
-                write("data: SECRET-TWO\n\ndata: SECRET-LONG"),
-                write("x".repeat(4096)),
-            ],
-            _ => vec![write(NO_CONTENT)],
-        })
-        .await;
-        let mut source = builder(&server.url, fast().retry_transient_statuses())
+        )
+        .unwrap();
+        let mut source = builder(&feed(&server), fast().retry_transient_statuses())
             .comments(true)
             .max_line_len(1024)
             .build()

@@ -11,35 +11,34 @@ mod support;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{RawServer, SSE_HEAD, SeenRequest, Step, write};
+use ssefeed::testing::{RecordedRequest, Response, Script, ServerEvent, TestServer};
 
-/// A JSON response with these extra header lines.
-fn json_response(body: &Value, extra: &str) -> Step {
+/// A JSON response.
+fn json_response(body: &Value) -> Response {
     let body = body.to_string();
-    write(format!(
-        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n{extra}content-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    ))
+    Response::status(200)
+        .header("content-type", "application/json")
+        .header("content-length", body.len().to_string())
+        .body(body)
 }
 
-fn event(id: &str, message: &Value) -> Step {
-    write(format!("id: {id}\nevent: message\ndata: {message}\n\n"))
+fn event(id: &str, message: &Value) -> ServerEvent {
+    ServerEvent::data(message.to_string())
+        .id(id)
+        .event_type("message")
 }
 
 /// The server's answer to one request, by its JSON-RPC method.
-fn answer(request: &SeenRequest) -> Vec<Step> {
+fn answer(request: &RecordedRequest) -> Response {
     if request.method() == "GET" {
         // The resumed stream: what came after the priming event.
         let result = json!({"content": [{"type": "text", "text": "3"}], "isError": false});
-        return vec![
-            Step::Write(SSE_HEAD.to_vec()),
-            event(
-                "call-1",
-                &json!({"jsonrpc": "2.0", "id": 3, "result": result}),
-            ),
-        ];
+        return Response::sse().event(event(
+            "call-1",
+            &json!({"jsonrpc": "2.0", "id": 3, "result": result}),
+        ));
     }
-    let message: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+    let message: Value = serde_json::from_slice(request.body()).unwrap_or_default();
     match message["method"].as_str() {
         Some("initialize") => {
             let result = json!({
@@ -48,41 +47,32 @@ fn answer(request: &SeenRequest) -> Vec<Step> {
                 "serverInfo": {"name": "test-server", "version": "1"}
             });
             let body = json!({"jsonrpc": "2.0", "id": message["id"], "result": result});
-            vec![json_response(&body, "mcp-session-id: s-42\r\n")]
+            json_response(&body).header("mcp-session-id", "s-42")
         }
-        Some("notifications/initialized") => vec![write(
-            "HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-        )],
+        Some("notifications/initialized") => Response::status(202).header("content-length", "0"),
         Some("tools/list") => {
             let log = json!({"jsonrpc": "2.0", "method": "notifications/message", "params": {"level": "info", "data": "listing"}});
             let tools = json!({"tools": [{"name": "add", "inputSchema": {"type": "object"}}]});
-            vec![
-                Step::Write(SSE_HEAD.to_vec()),
-                event("list-0", &log),
-                event(
+            Response::sse()
+                .event(event("list-0", &log))
+                .event(event(
                     "list-1",
                     &json!({"jsonrpc": "2.0", "id": message["id"], "result": tools}),
-                ),
+                ))
                 // The server holds the stream open after the answer.
-                Step::Sleep(Duration::from_secs(60)),
-            ]
+                .hold_open()
         }
         // The priming event, then a close before the answer.
-        Some("tools/call") => vec![
-            Step::Write(SSE_HEAD.to_vec()),
-            write("id: call-0\nretry: 500\ndata:\n\n"),
-        ],
-        _ => vec![write(
-            "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-        )],
+        Some("tools/call") => Response::sse().body("id: call-0\nretry: 500\ndata:\n\n"),
+        _ => Response::status(400).header("content-length", "0"),
     }
 }
 
 #[tokio::test]
 async fn a_tool_call_closed_after_its_priming_event_is_resumed_with_a_get() {
-    let server = RawServer::start(|_, request| answer(request)).await;
+    let server = TestServer::start(Script::from_fn(answer)).unwrap();
     let run = tokio::process::Command::new(support::example("mcp_client"))
-        .args([&server.url, "add", r#"{"a":1,"b":2}"#])
+        .args([&server.url_for("/feed"), "add", r#"{"a":1,"b":2}"#])
         .kill_on_drop(true)
         .output();
     let output = tokio::time::timeout(Duration::from_secs(30), run)
@@ -100,11 +90,11 @@ async fn a_tool_call_closed_after_its_priming_event_is_resumed_with_a_get() {
     assert!(stderr.contains("resuming in"), "{stderr}");
     assert!(stderr.contains("notifications/message"), "{stderr}");
 
-    let seen = server.seen();
+    let seen = server.requests();
     let methods: Vec<String> = seen
         .iter()
         .map(|request| {
-            let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+            let body: Value = serde_json::from_slice(request.body()).unwrap_or_default();
             format!(
                 "{} {}",
                 request.method(),
@@ -124,25 +114,19 @@ async fn a_tool_call_closed_after_its_priming_event_is_resumed_with_a_get() {
     );
     for request in &seen[..4] {
         assert_eq!(
-            request.header("accept").as_deref(),
+            request.header("accept"),
             Some("application/json, text/event-stream")
         );
     }
     for request in &seen[1..] {
-        assert_eq!(request.header("mcp-session-id").as_deref(), Some("s-42"));
-        assert_eq!(
-            request.header("mcp-protocol-version").as_deref(),
-            Some("2025-11-25")
-        );
+        assert_eq!(request.header("mcp-session-id"), Some("s-42"));
+        assert_eq!(request.header("mcp-protocol-version"), Some("2025-11-25"));
     }
     let resume = &seen[4];
-    assert_eq!(resume.header("last-event-id").as_deref(), Some("call-0"));
-    assert_eq!(
-        resume.header("accept").as_deref(),
-        Some("text/event-stream")
-    );
-    assert!(resume.body.is_empty());
-    let waited = resume.at - seen[3].at;
+    assert_eq!(resume.header("last-event-id"), Some("call-0"));
+    assert_eq!(resume.header("accept"), Some("text/event-stream"));
+    assert!(resume.body().is_empty());
+    let waited = resume.at() - seen[3].at();
     assert!(
         waited >= Duration::from_millis(500),
         "resumed after {waited:?}"

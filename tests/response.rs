@@ -6,11 +6,11 @@
 
 mod support;
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use ssefeed::testing::{Response, Script, TestServer, Writes};
 use ssefeed::{CloseReason, Error, Event, EventSource, HttpVersion};
-use support::{RawServer, Step, collect_all, fast, flood, head, next, write};
+use support::{collect_all, fast, next};
 use tokio::time::Instant;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -65,21 +65,14 @@ async fn open_carries_headers_the_final_url_and_the_version_after_a_redirect() {
 
 #[tokio::test]
 async fn each_connection_reports_its_own_response() {
-    let server = RawServer::start(|n, _| match n {
-        0 | 1 => vec![
-            head(
-                "200 OK",
-                &[
-                    ("content-type", "text/event-stream"),
-                    ("x-connection", &n.to_string()),
-                ],
-            ),
-            write("retry: 1\ndata: x\n\n"),
-        ],
-        _ => vec![head("204 No Content", &[("x-reason", "done")])],
-    })
-    .await;
-    let request = reqwest::Client::new().get(&server.url);
+    let server = TestServer::start(Script::from_fn(|request| match request.index() {
+        n @ (0 | 1) => Response::sse()
+            .header("x-connection", n.to_string())
+            .body("retry: 1\ndata: x\n\n"),
+        _ => Response::no_content().header("x-reason", "done"),
+    }))
+    .unwrap();
+    let request = reqwest::Client::new().get(server.url_for("/feed"));
     let mut source = EventSource::builder(request)
         .retry_policy(fast())
         .build()
@@ -132,19 +125,16 @@ async fn a_401_json_error_body_is_readable_from_the_error() {
 
 #[tokio::test]
 async fn an_endless_error_body_is_cut_at_the_limit() {
-    let (endless, sent) = flood(b'x', 64 << 20, 16 << 10);
-    let server = RawServer::start(move |_, _| {
-        vec![
-            head(
-                "500 Internal Server Error",
-                &[("content-type", "text/plain")],
-            ),
-            endless.clone(),
-        ]
-    })
-    .await;
+    let server = TestServer::start(
+        Script::new().then(
+            Response::status(500)
+                .header("content-type", "text/plain")
+                .repeat(b'x', 64 << 20),
+        ),
+    )
+    .unwrap();
     for (limit, expected) in [(None, 64 * 1024), (Some(1000), 1000), (Some(0), 0)] {
-        let request = reqwest::Client::new().get(&server.url);
+        let request = reqwest::Client::new().get(server.url_for("/feed"));
         let mut builder = EventSource::builder(request).retry_policy(fast());
         if let Some(limit) = limit {
             builder = builder.refusal_body_limit(limit);
@@ -157,21 +147,23 @@ async fn an_endless_error_body_is_cut_at_the_limit() {
         assert!(!refusal.body_is_complete());
     }
     // The client stopped reading: the server could not send it all.
-    server.wait_closed().await;
-    assert!(sent.load(Ordering::SeqCst) < 3 * (64 << 20));
+    server.wait_closed().await.unwrap();
+    assert!(server.bytes_written() < 3 * (64 << 20));
 }
 
 #[tokio::test]
 async fn a_trickling_error_body_is_cut_by_the_read_timeout() {
-    let server = RawServer::start(|_, _| {
-        vec![
-            head("429 Too Many Requests", &[("content-type", "text/plain")]),
-            write("slow"),
-            Step::Trickle(b"down please".to_vec(), Duration::from_secs(1)),
-        ]
-    })
-    .await;
-    let request = reqwest::Client::new().get(&server.url);
+    let server = TestServer::start(
+        Script::new().then(
+            Response::status(429)
+                .header("content-type", "text/plain")
+                .body("slowdown please")
+                .writes(Writes::At((4..15).collect()))
+                .write_gap(Duration::from_secs(1)),
+        ),
+    )
+    .unwrap();
+    let request = reqwest::Client::new().get(server.url_for("/feed"));
     let mut source = EventSource::builder(request)
         .refusal_body_timeout(Duration::from_millis(300))
         .build()
@@ -190,14 +182,15 @@ async fn a_trickling_error_body_is_cut_by_the_read_timeout() {
 
 #[tokio::test]
 async fn a_body_that_is_not_utf8_is_shown_lossily_and_kept_as_sent() {
-    let server = RawServer::start(|_, _| {
-        vec![
-            head("400 Bad Request", &[("content-length", "4")]),
-            write(b"ok\xff!"),
-        ]
-    })
-    .await;
-    let mut source = EventSource::new(reqwest::Client::new().get(&server.url)).unwrap();
+    let server = TestServer::start(
+        Script::new().then(
+            Response::status(400)
+                .header("content-length", "4")
+                .body(b"ok\xff!"),
+        ),
+    )
+    .unwrap();
+    let mut source = EventSource::new(reqwest::Client::new().get(server.url_for("/feed"))).unwrap();
     let error = refusal_of(&mut source).await;
     assert_eq!(error.refusal().unwrap().body(), b"ok\xff!");
     assert_eq!(error.body().as_deref(), Some("ok\u{fffd}!"));
@@ -220,19 +213,20 @@ async fn a_wrong_content_type_keeps_the_body_it_refused() {
 
 #[tokio::test]
 async fn a_missing_content_type_is_accepted_only_when_asked() {
-    let server = RawServer::start(|n, _| match n {
-        0 | 1 => vec![
-            write("HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n"),
-            write("id: 1\ndata: {\"token\":\"hi\"}\n\n"),
-        ],
-        2 => vec![
-            head("200 OK", &[("content-type", "application/json")]),
-            write("data: also\n\n"),
-        ],
-        _ => vec![head("204 No Content", &[])],
-    })
-    .await;
-    let strict = reqwest::Client::new().get(&server.url);
+    // A 200 with no content type at all.
+    let untyped = Response::status(200).body("id: 1\ndata: {\"token\":\"hi\"}\n\n");
+    let server = TestServer::start(
+        Script::new()
+            .connection(untyped.clone())
+            .connection(untyped)
+            .connection(
+                Response::sse()
+                    .header("content-type", "application/json")
+                    .body("data: also\n\n"),
+            ),
+    )
+    .unwrap();
+    let strict = reqwest::Client::new().get(server.url_for("/feed"));
     let mut source = EventSource::builder(strict).build().unwrap();
     let error = refusal_of(&mut source).await;
     assert!(matches!(error, Error::ContentType(_)), "{error:?}");
@@ -241,7 +235,7 @@ async fn a_missing_content_type_is_accepted_only_when_asked() {
         "the server answered with content type (none), not text/event-stream"
     );
 
-    let lenient = reqwest::Client::new().get(&server.url);
+    let lenient = reqwest::Client::new().get(server.url_for("/feed"));
     let mut source = EventSource::builder(lenient)
         .retry_policy(fast())
         .accept_any_content_type(true)

@@ -27,8 +27,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use ssefeed::testing::{Response, Script, TestServer};
 use ssefeed::{Error, Event, EventSource, RetryPolicy};
-use support::{NO_CONTENT, RawServer, SSE_HEAD, Step, cut, memory, sse_head, write};
+use support::{SSE_HEAD, memory};
 use tokio::time::{Instant, timeout};
 
 /// SplitMix64: a small seeded PRNG, so a failing run can be replayed.
@@ -235,34 +236,35 @@ async fn soak(events: usize, disconnects: usize, seed: u64) -> Figures {
     let server = {
         let (feed, plans) = (feed.clone(), plans.clone());
         let (anomalies, final_stream) = (anomalies.clone(), final_stream.clone());
-        RawServer::start(move |n, request| {
+        TestServer::start(Script::from_fn(move |request| {
             let resume = match request.header("last-event-id") {
                 None => 0,
                 Some(id) => feed.ends[id.parse::<usize>().expect("an ID the server sent")],
             };
-            let Some(plan) = plans.get(n) else {
+            let Some(plan) = plans.get(request.index()) else {
                 if resume == feed.body.len() {
-                    return vec![write(NO_CONTENT)];
+                    return Response::no_content();
                 }
                 final_stream.store(true, Ordering::SeqCst);
-                return vec![sse_head(), write(&feed.body[resume..])];
+                return Response::sse().body(&feed.body[resume..]);
             };
-            let mut steps = match plan.cut {
-                Cut::Head(at) => vec![cut(SSE_HEAD, at)],
-                Cut::Body(at) if at > resume => vec![sse_head(), write(&feed.body[resume..at])],
+            let response = match plan.cut {
+                Cut::Head(at) => Response::verbatim(SSE_HEAD).cut_after(at),
+                Cut::Body(at) if at > resume => Response::sse().body(&feed.body[resume..at]),
                 Cut::Body(_) => {
                     // The client resumed past this cut: it claims an
                     // event it cannot have had.
                     anomalies.fetch_add(1, Ordering::SeqCst);
-                    vec![sse_head()]
+                    Response::sse()
                 }
             };
             if plan.reset {
-                steps.push(Step::Reset);
+                response.reset()
+            } else {
+                response
             }
-            steps
-        })
-        .await
+        }))
+        .unwrap()
     };
 
     let policy = RetryPolicy::new()
@@ -270,7 +272,7 @@ async fn soak(events: usize, disconnects: usize, seed: u64) -> Figures {
         .min_delay(Duration::from_millis(1))
         .max_delay(Duration::from_millis(4))
         .jitter(0.0);
-    let mut source = EventSource::builder(reqwest::Client::new().get(&server.url))
+    let mut source = EventSource::builder(reqwest::Client::new().get(server.url_for("/feed")))
         .retry_policy(policy)
         .build()
         .unwrap();
@@ -335,7 +337,7 @@ async fn soak(events: usize, disconnects: usize, seed: u64) -> Figures {
             .map(|(cause, n)| format!("{cause} {n}"))
             .collect::<Vec<_>>()
             .join(", "),
-        requests: server.seen().len(),
+        requests: server.requests().len(),
         final_stream: final_stream.load(Ordering::SeqCst),
         anomalies: anomalies.load(Ordering::SeqCst),
         wall,
@@ -404,7 +406,6 @@ async fn soak_full() {
 
 #[cfg(target_os = "linux")]
 mod memory_check {
-    use super::support::flood;
     use super::*;
 
     const MEMCHECK_CHILD: &str = "SSEFEED_MEMCHECK_CHILD";
@@ -464,10 +465,11 @@ mod memory_check {
             return;
         }
         let total = 100 << 20;
-        let (endless, sent) = flood(b'x', total, 64 << 10);
-        let server =
-            RawServer::start(move |_, _| vec![sse_head(), write("data: "), endless.clone()]).await;
-        let mut source = EventSource::builder(reqwest::Client::new().get(&server.url))
+        let server = TestServer::start(
+            Script::new().then(Response::sse().body("data: ").repeat(b'x', total)),
+        )
+        .unwrap();
+        let mut source = EventSource::builder(reqwest::Client::new().get(server.url_for("/feed")))
             .max_line_len(LINE_LIMIT)
             .build()
             .unwrap();
@@ -488,10 +490,10 @@ mod memory_check {
             matches!(items[1], Err(Error::LineTooLong { limit }) if limit == LINE_LIMIT),
             "{items:?}"
         );
-        server.wait_closed().await;
-        let sent = sent.load(Ordering::SeqCst);
+        server.wait_closed().await.unwrap();
+        let sent = server.bytes_written() as usize;
         assert!(sent < total, "the client never hung up: {sent} bytes sent");
-        assert_eq!(server.seen().len(), 1);
+        assert_eq!(server.requests().len(), 1);
         println!(
             "MEMCHECK limit={LINE_LIMIT} baseline_rss={baseline} peak_rss={peak} growth={} sent={sent}",
             peak.saturating_sub(baseline)

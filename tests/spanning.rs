@@ -10,8 +10,9 @@ mod support;
 
 use std::time::Duration;
 
+use ssefeed::testing::{Response, Script, TestServer};
 use ssefeed::{CloseReason, Error, Event, EventSource, ReadyState};
-use support::{RawServer, SSE_HEAD, Step, collect_all, cut, fast, head, next, sse_head, write};
+use support::{collect_all, fast, next};
 use tokio::time::Instant;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -151,16 +152,16 @@ async fn a_response_taken_over_cannot_reconnect_without_a_resume_request() {
     assert!(matches!(built, Err(Error::BodyNotCloneable)), "{built:?}");
 }
 
-/// The request line of a request the raw server saw.
-fn request_line(server: &RawServer, n: usize) -> String {
-    server.seen()[n].head.lines().next().unwrap().to_owned()
+/// The request line of request `n` the test server saw.
+fn request_line(server: &TestServer, n: usize) -> String {
+    support::request_line(&server.requests()[n])
 }
 
 /// A one-shot POST to `server` that resumes with a GET to the same URL and
 /// ends on the data `answer`.
-fn mcp_call(server: &RawServer) -> EventSource {
+fn mcp_call(server: &TestServer) -> EventSource {
     let client = reqwest::Client::new();
-    let url = server.url.clone();
+    let url = server.url_for("/feed");
     let call = client
         .post(&url)
         .header("accept", "application/json, text/event-stream")
@@ -175,13 +176,14 @@ fn mcp_call(server: &RawServer) -> EventSource {
 
 #[tokio::test]
 async fn a_priming_event_then_a_close_resumes_with_a_get_after_retry() {
-    let server = RawServer::start(|n, _| match n {
-        // The priming event: an ID, empty data, `retry: 500`; then a close
-        // before the answer.
-        0 => vec![sse_head(), write("id: p-1\nretry: 500\ndata:\n\n")],
-        _ => vec![sse_head(), write("id: p-2\ndata: answer\n\n")],
-    })
-    .await;
+    let server = TestServer::start(
+        Script::new()
+            // The priming event: an ID, empty data, `retry: 500`; then a
+            // close before the answer.
+            .connection(Response::sse().body("id: p-1\nretry: 500\ndata:\n\n"))
+            .then(Response::sse().body("id: p-2\ndata: answer\n\n")),
+    )
+    .unwrap();
     let mut source = mcp_call(&server);
     assert_eq!(
         collect_all(&mut source).await,
@@ -194,34 +196,32 @@ async fn a_priming_event_then_a_close_resumes_with_a_get_after_retry() {
         ]
     );
     assert_eq!(source.close_reason(), Some(&CloseReason::Completed));
-    let seen = server.seen();
+    let seen = server.requests();
     assert_eq!(seen.len(), 2, "the POST is sent once, then one GET");
     assert!(request_line(&server, 0).starts_with("POST /feed "));
     assert!(request_line(&server, 1).starts_with("GET /feed "));
     assert_eq!(seen[0].header("last-event-id"), None);
-    assert_eq!(seen[1].header("last-event-id").as_deref(), Some("p-1"));
+    assert_eq!(seen[1].header("last-event-id"), Some("p-1"));
     // The GET keeps the POST's Accept only if asked: it asks for the stream.
-    assert_eq!(
-        seen[1].header("accept").as_deref(),
-        Some("text/event-stream")
-    );
-    let waited = seen[1].at - seen[0].at;
+    assert_eq!(seen[1].header("accept"), Some("text/event-stream"));
+    let waited = seen[1].at() - seen[0].at();
     assert!(waited >= Duration::from_millis(500), "{waited:?}");
 }
 
 #[tokio::test]
 async fn a_body_cut_mid_event_or_reset_resumes_until_complete() {
     let stream = "id: 1\ndata: one\n\nid: 2\ndata: two\n\n";
-    let server = RawServer::start(move |n, _| match n {
-        // Cut inside the second event: its ID is not committed.
-        0 => vec![sse_head(), cut(stream, 25)],
-        // A reset after the second event.
-        1 => vec![sse_head(), write("id: 2\ndata: two\n\n"), Step::Reset],
-        _ => vec![sse_head(), write("id: 3\ndata: three\n\n")],
-    })
-    .await;
+    let server = TestServer::start(
+        Script::new()
+            // Cut inside the second event: its ID is not committed.
+            .connection(Response::sse().body(stream).cut_after(25))
+            // A reset after the second event.
+            .connection(Response::sse().body("id: 2\ndata: two\n\n").reset())
+            .then(Response::sse().body("id: 3\ndata: three\n\n")),
+    )
+    .unwrap();
     let client = reqwest::Client::new();
-    let url = server.url.clone();
+    let url = server.url_for("/feed");
     let mut source = EventSource::builder(client.post(&url).body("{}"))
         .retry_policy(fast())
         .resume_with(move |ctx| {
@@ -248,19 +248,27 @@ async fn a_body_cut_mid_event_or_reset_resumes_until_complete() {
     assert_eq!(items[5], "reconnecting: the event stream was cut off");
     // Without a sentinel, the clean end of the resumed stream completes it.
     assert_eq!(source.close_reason(), Some(&CloseReason::Completed));
-    let seen = server.seen();
-    let ids: Vec<_> = seen.iter().map(|r| r.header("last-event-id")).collect();
+    let seen = server.requests();
+    let ids: Vec<_> = seen
+        .iter()
+        .map(|r| r.header("last-event-id").map(str::to_owned))
+        .collect();
     assert_eq!(ids, [None, Some("1".to_owned()), Some("2".to_owned())]);
     assert!(request_line(&server, 0).starts_with("POST "));
     assert!(request_line(&server, 1).starts_with("GET "));
     assert!(request_line(&server, 2).starts_with("GET "));
-    let attempts: Vec<_> = seen.iter().map(|r| r.header("x-attempt")).collect();
+    let attempts: Vec<_> = seen
+        .iter()
+        .map(|r| r.header("x-attempt").map(str::to_owned))
+        .collect();
     assert_eq!(attempts, [None, Some("1".to_owned()), Some("1".to_owned())]);
 }
 
 #[tokio::test]
 async fn with_no_event_id_there_is_nothing_to_resume_from() {
-    let server = RawServer::start(|_, _| vec![sse_head(), write("data: partial answer\n\n")]).await;
+    let server =
+        TestServer::start(Script::new().then(Response::sse().body("data: partial answer\n\n")))
+            .unwrap();
     let mut source = mcp_call(&server);
     assert_eq!(
         collect_all(&mut source).await,
@@ -271,18 +279,21 @@ async fn with_no_event_id_there_is_nothing_to_resume_from() {
         ]
     );
     assert!(matches!(source.close_reason(), Some(CloseReason::Failed)));
-    assert_eq!(server.seen().len(), 1);
+    assert_eq!(server.requests().len(), 1);
 }
 
 #[tokio::test]
 async fn a_refused_post_is_sent_again_when_the_policy_retries_its_status_never_resumed() {
-    let server = RawServer::start(|n, _| match n {
-        0 | 1 => vec![head("429 Too Many Requests", &[("retry-after", "0")])],
-        _ => vec![sse_head(), write("id: 1\ndata: answer\n\n")],
-    })
-    .await;
+    let refused = Response::status(429).header("retry-after", "0");
+    let server = TestServer::start(
+        Script::new()
+            .connection(refused.clone())
+            .connection(refused)
+            .then(Response::sse().body("id: 1\ndata: answer\n\n")),
+    )
+    .unwrap();
     let client = reqwest::Client::new();
-    let url = server.url.clone();
+    let url = server.url_for("/feed");
     let mut source = EventSource::builder(client.post(&url).body("{}"))
         .retry_policy(fast().retry_status(429))
         .last_event_id("seeded")
@@ -300,31 +311,35 @@ async fn a_refused_post_is_sent_again_when_the_policy_retries_its_status_never_r
         ]
     );
     // The POST, body and all, three times: the server did not act on it.
-    let seen = server.seen();
+    let seen = server.requests();
     assert_eq!(seen.len(), 3);
     for request in &seen {
         assert_eq!(request.method(), "POST");
-        assert_eq!(request.body, b"{}");
+        assert_eq!(request.body(), b"{}");
     }
     // A status the policy does not retry is final.
-    let server = RawServer::start(|_, _| vec![head("503 Service Unavailable", &[])]).await;
-    let mut source = EventSource::builder(reqwest::Client::new().post(&server.url).body("{}"))
-        .retry_policy(fast().retry_status(429))
-        .build()
-        .unwrap();
+    let server = TestServer::start(Script::new().then(Response::status(503))).unwrap();
+    let mut source = EventSource::builder(
+        reqwest::Client::new()
+            .post(server.url_for("/feed"))
+            .body("{}"),
+    )
+    .retry_policy(fast().retry_status(429))
+    .build()
+    .unwrap();
     assert_eq!(
         collect_all(&mut source).await,
         ["error: the server answered with status 503 Service Unavailable"]
     );
-    assert_eq!(server.seen().len(), 1);
+    assert_eq!(server.requests().len(), 1);
 }
 
 #[tokio::test]
 async fn a_streamed_post_refused_cannot_be_sent_again_and_says_why() {
-    let server = RawServer::start(|_, _| vec![head("429 Too Many Requests", &[])]).await;
+    let server = TestServer::start(Script::new().then(Response::status(429))).unwrap();
     let chunks = futures_util::stream::iter([Ok::<_, std::io::Error>("{}")]);
     let post = reqwest::Client::new()
-        .post(&server.url)
+        .post(server.url_for("/feed"))
         .body(reqwest::Body::wrap_stream(chunks));
     let mut source = EventSource::builder(post)
         .retry_policy(fast().retry_status(429))
@@ -334,21 +349,23 @@ async fn a_streamed_post_refused_cannot_be_sent_again_and_says_why() {
         collect_all(&mut source).await,
         ["error: the server answered with status 429 Too Many Requests"]
     );
-    assert_eq!(server.seen().len(), 1);
+    assert_eq!(server.requests().len(), 1);
 }
 
 #[tokio::test]
 async fn the_sentinel_ends_a_stream_the_server_holds_open() {
-    let server = RawServer::start(|_, _| {
-        vec![
-            Step::Write(SSE_HEAD.to_vec()),
-            write("data: token\n\ndata: [DONE]\n\ndata: never delivered\n\n"),
-            // The server would hold the connection for a minute.
-            Step::Sleep(Duration::from_secs(60)),
-        ]
-    })
-    .await;
-    let request = reqwest::Client::new().post(&server.url).body("{}");
+    let server = TestServer::start(
+        Script::new().then(
+            Response::sse()
+                .body("data: token\n\ndata: [DONE]\n\ndata: never delivered\n\n")
+                // The server would hold the connection for a minute.
+                .hold_open(),
+        ),
+    )
+    .unwrap();
+    let request = reqwest::Client::new()
+        .post(server.url_for("/feed"))
+        .body("{}");
     let mut source = EventSource::builder(request)
         .complete_on(|message| message.data() == "[DONE]")
         .build()
@@ -365,20 +382,20 @@ async fn the_sentinel_ends_a_stream_the_server_holds_open() {
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(source.ready_state(), ReadyState::Closed);
     assert_eq!(source.close_reason(), Some(&CloseReason::Completed));
-    assert_eq!(server.seen().len(), 1);
+    assert_eq!(server.requests().len(), 1);
 }
 
 #[tokio::test]
 async fn a_feed_that_replays_the_named_event_delivers_it_once_with_dedupe() {
     for (window, want) in [(0, ["a", "b", "b", "c"].as_slice()), (8, &["a", "b", "c"])] {
-        let server = RawServer::start(|n, _| match n {
-            0 => vec![sse_head(), write("id: 1\ndata: a\n\nid: 2\ndata: b\n\n")],
-            // Resends the event the request names, then goes on.
-            1 => vec![sse_head(), write("id: 2\ndata: b\n\nid: 3\ndata: c\n\n")],
-            _ => vec![Step::Write(support::NO_CONTENT.to_vec())],
-        })
-        .await;
-        let mut source = EventSource::builder(reqwest::Client::new().get(&server.url))
+        let server = TestServer::start(
+            Script::new()
+                .connection(Response::sse().body("id: 1\ndata: a\n\nid: 2\ndata: b\n\n"))
+                // Resends the event the request names, then goes on.
+                .connection(Response::sse().body("id: 2\ndata: b\n\nid: 3\ndata: c\n\n")),
+        )
+        .unwrap();
+        let mut source = EventSource::builder(reqwest::Client::new().get(server.url_for("/feed")))
             .retry_policy(fast())
             .dedupe_ids(window)
             .build()
@@ -390,22 +407,17 @@ async fn a_feed_that_replays_the_named_event_delivers_it_once_with_dedupe() {
             }
         }
         assert_eq!(data, want, "window {window}");
-        assert_eq!(
-            server.seen()[1].header("last-event-id").as_deref(),
-            Some("2")
-        );
+        assert_eq!(server.requests()[1].header("last-event-id"), Some("2"));
     }
 }
 
 #[tokio::test]
 async fn a_streamed_post_can_start_a_reconnecting_feed_that_goes_on_with_gets() {
-    let server = RawServer::start(|n, _| match n {
-        0 => vec![sse_head(), write("id: 1\ndata: a\n\n")],
-        _ => vec![Step::Write(support::NO_CONTENT.to_vec())],
-    })
-    .await;
+    let server =
+        TestServer::start(Script::new().connection(Response::sse().body("id: 1\ndata: a\n\n")))
+            .unwrap();
     let client = reqwest::Client::new();
-    let url = server.url.clone();
+    let url = server.url_for("/feed");
     let chunks = futures_util::stream::iter([Ok::<_, std::io::Error>("{}")]);
     let post = client.post(&url).body(reqwest::Body::wrap_stream(chunks));
     // The body cannot be sent twice, and need not be: GETs follow it.
@@ -429,13 +441,14 @@ async fn a_streamed_post_can_start_a_reconnecting_feed_that_goes_on_with_gets() 
 async fn an_async_resume_factory_may_fail_and_is_retried() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU32, Ordering};
-    let server = RawServer::start(|n, _| match n {
-        0 => vec![sse_head(), write("id: 1\ndata: a\n\n")],
-        _ => vec![sse_head(), write("id: 2\ndata: [DONE]\n\n")],
-    })
-    .await;
+    let server = TestServer::start(
+        Script::new()
+            .connection(Response::sse().body("id: 1\ndata: a\n\n"))
+            .then(Response::sse().body("id: 2\ndata: [DONE]\n\n")),
+    )
+    .unwrap();
     let client = reqwest::Client::new();
-    let url = server.url.clone();
+    let url = server.url_for("/feed");
     let calls = Arc::new(AtomicU32::new(0));
     let made = calls.clone();
     let mut source = EventSource::builder(client.post(&url).body("{}"))
@@ -467,11 +480,8 @@ async fn an_async_resume_factory_may_fail_and_is_retried() {
         ]
     );
     assert_eq!(calls.load(Ordering::SeqCst), 2);
-    let seen = server.seen();
+    let seen = server.requests();
     assert_eq!(seen.len(), 2);
-    assert_eq!(
-        seen[1].header("authorization").as_deref(),
-        Some("Bearer token-1-1")
-    );
-    assert_eq!(seen[1].header("last-event-id").as_deref(), Some("1"));
+    assert_eq!(seen[1].header("authorization"), Some("Bearer token-1-1"));
+    assert_eq!(seen[1].header("last-event-id"), Some("1"));
 }

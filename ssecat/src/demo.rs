@@ -7,14 +7,13 @@
 //! `204 No Content`, which tells the client to stop.
 //!
 //! ssecat's `--demo`, and the library's examples (`#[path]`-included); not
-//! part of the library.
+//! part of the library. It is a script for the library's test kit
+//! (`ssefeed::testing`), which does the HTTP.
 #![allow(dead_code)] // each example uses part of it
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use ssefeed::testing::{RecordedRequest, Response, Script, ServerError, ServerEvent, TestServer};
 
 /// How the demo feed behaves.
 #[derive(Debug, Clone)]
@@ -41,19 +40,17 @@ impl Default for DemoConfig {
     }
 }
 
-/// Starts the demo server on 127.0.0.1 (a free port); returns its address.
-/// The server runs until the process exits.
-pub(crate) async fn start(config: DemoConfig) -> std::io::Result<SocketAddr> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(async move {
-        let mut connection = 0u64;
-        while let Ok((socket, _)) = listener.accept().await {
-            connection += 1;
-            tokio::spawn(serve(socket, config.clone(), connection));
+/// Starts the demo server on 127.0.0.1 (a free port): ssefeed's test kit,
+/// answering each request as the feed goes. It runs until the returned
+/// server is dropped.
+pub(crate) fn start(config: DemoConfig) -> Result<TestServer, ServerError> {
+    TestServer::start(Script::from_fn(move |request| {
+        if request.method() == "POST" {
+            completion(request)
+        } else {
+            feed(&config, request)
         }
-    });
-    Ok(addr)
+    }))
 }
 
 /// The `n`-th event of the feed (from 1), as SSE text with its `id:`.
@@ -74,108 +71,65 @@ pub(crate) fn event(n: u64) -> String {
     }
 }
 
-async fn serve(mut socket: TcpStream, config: DemoConfig, connection: u64) {
-    let Some(head) = read_head(&mut socket).await else {
-        return;
-    };
-    if head.starts_with("POST ") {
-        return serve_completion(socket, &head).await;
-    }
-    let last: u64 = header(&head, "last-event-id")
+/// The feed from the event after `Last-Event-ID`; 204 once it is over.
+fn feed(config: &DemoConfig, request: &RecordedRequest) -> Response {
+    let connection = request.index() as u64 + 1;
+    let last: u64 = request
+        .last_event_id()
         .and_then(|id| id.parse().ok())
         .unwrap_or(0);
     if last >= config.events {
-        let _ = socket
-            .write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n")
-            .await;
-        return;
+        return Response::no_content();
     }
-    let mut out = format!(
-        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-store\r\nconnection: close\r\n\r\n\
-         : welcome, connection {connection}\nretry: {}\n\n",
-        config.retry_ms
-    );
-    if socket.write_all(out.as_bytes()).await.is_err() {
-        return;
-    }
+    let mut response = Response::sse()
+        .header("cache-control", "no-store")
+        .comment(format!("welcome, connection {connection}"))
+        .event(ServerEvent::new().retry(Duration::from_millis(config.retry_ms)));
     for (sent, n) in (last + 1..=config.events).enumerate() {
-        let sent = sent as u64;
-        tokio::time::sleep(config.interval).await;
-        out = event(n);
-        if config.drop_every > 0 && sent == config.drop_every {
+        response = response.pause(config.interval);
+        let out = event(n);
+        if config.drop_every > 0 && sent as u64 == config.drop_every {
             // Drop the connection, every other time in the middle of the
             // event: the client must discard the partial event and resume
             // from the previous ID.
             if connection.is_multiple_of(2) {
-                let _ = socket.write_all(&out.as_bytes()[..out.len() / 2]).await;
+                response = response.body(&out.as_bytes()[..out.len() / 2]);
             }
-            return;
+            return response;
         }
         if n.is_multiple_of(4) {
-            out.insert_str(0, ": keep-alive\n");
+            response = response.comment("keep-alive");
         }
-        if socket.write_all(out.as_bytes()).await.is_err() {
-            return;
-        }
+        response = response.body(out);
     }
     // The feed is over: end this stream; the reconnect gets a 204.
+    response
 }
 
 /// A POST gets an LLM-style completion: one token per event as a JSON
-/// delta, then `data: [DONE]`, then the end of the body. The prompt is read
-/// from the request body (`{"prompt": ...}`) only to echo its length.
-async fn serve_completion(mut socket: TcpStream, head: &str) {
-    let authorized =
-        header(head, "authorization").is_some_and(|value| value.starts_with("Bearer "));
+/// delta, then `data: [DONE]`, then the end of the body; without a bearer
+/// token, 401.
+fn completion(request: &RecordedRequest) -> Response {
+    let authorized = request
+        .header("authorization")
+        .is_some_and(|value| value.starts_with("Bearer "));
     if !authorized {
-        let _ = socket
-            .write_all(
-                b"HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-            )
-            .await;
-        return;
+        return Response::status(401).header("content-length", "0");
     }
-    let mut out = String::from(
-        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n",
-    );
+    let mut response = Response::sse();
     for token in [
         "Server", "-sent", " events", " stream", " tokens", " as", " they", " come", ".",
     ] {
-        out.push_str(&format!(
-            "data: {{\"choices\":[{{\"delta\":{{\"content\":{}}}}}]}}\n\n",
-            json_string(token)
-        ));
-        if socket.write_all(out.as_bytes()).await.is_err() {
-            return;
-        }
-        out.clear();
-        tokio::time::sleep(Duration::from_millis(60)).await;
+        response = response
+            .message(format!(
+                "{{\"choices\":[{{\"delta\":{{\"content\":{}}}}}]}}",
+                json_string(token)
+            ))
+            .pause(Duration::from_millis(60));
     }
-    let _ = socket.write_all(b"data: [DONE]\n\n").await;
+    response.message("[DONE]")
 }
 
 fn json_string(text: &str) -> String {
     format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
-async fn read_head(socket: &mut TcpStream) -> Option<String> {
-    let mut head = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = socket.read(&mut buf).await.ok()?;
-        if n == 0 || head.len() > 64 * 1024 {
-            return None;
-        }
-        head.extend_from_slice(&buf[..n]);
-    }
-    Some(String::from_utf8_lossy(&head).into_owned())
-}
-
-fn header(head: &str, name: &str) -> Option<String> {
-    head.lines().skip(1).find_map(|line| {
-        let (key, value) = line.split_once(':')?;
-        key.trim()
-            .eq_ignore_ascii_case(name)
-            .then(|| value.trim().to_owned())
-    })
 }

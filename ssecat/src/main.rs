@@ -70,10 +70,12 @@ impl End {
 }
 
 async fn run(args: Args) -> ExitCode {
+    // The demo server serves until ssecat exits.
+    let mut demo_server = None;
     let url = if args.demo {
-        match demo::start(demo::DemoConfig::default()).await {
-            Ok(addr) => {
-                let url = format!("http://{addr}/events");
+        match demo::start(demo::DemoConfig::default()) {
+            Ok(server) => {
+                let url = demo_server.insert(server).url_for("/events");
                 eprintln!(
                     "ssecat: demo feed at {url} (drops the connection after every 7 events, \
                      sometimes mid-event; ends with 204)"

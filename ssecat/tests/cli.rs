@@ -10,7 +10,8 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{NO_CONTENT, RawServer, Step, head, sse_head, write};
+use ssefeed::testing::{RecordedRequest, Response, Script, TestServer};
+use support::request_line;
 
 /// The binary under test, built by `cargo test` with its tests.
 fn ssecat() -> &'static str {
@@ -71,19 +72,17 @@ fn stderr(output: &Output) -> String {
 
 #[tokio::test]
 async fn json_lines_show_open_messages_reconnect_and_resume_then_close_on_204() {
-    let server =
-        RawServer::start(
-            |n, request| match (n, request.header("last-event-id").as_deref()) {
-                (0, None) => vec![
-                    sse_head(),
-                    write("retry: 10\nid: 1\nevent: update\ndata: a\n\nid: 2\ndata: b-cut"),
-                ],
-                (1, Some("1")) => vec![sse_head(), write("id: 2\ndata: b\ndata: \"two\"\n\n")],
-                _ => vec![write(NO_CONTENT)],
-            },
-        )
-        .await;
-    let output = run(&["--json", &server.url]).await;
+    let server = TestServer::start(Script::from_fn(|request| {
+        match (request.index(), request.last_event_id()) {
+            (0, None) => Response::sse()
+                .body("retry: 10\nid: 1\nevent: update\ndata: a\n\nid: 2\ndata: b-cut"),
+            (1, Some("1")) => Response::sse().body("id: 2\ndata: b\ndata: \"two\"\n\n"),
+            _ => Response::no_content(),
+        }
+    }))
+    .unwrap();
+    let url = server.url_for("/feed");
+    let output = run(&["--json", &url]).await;
     assert_eq!(
         contract(&output),
         [
@@ -99,7 +98,7 @@ async fn json_lines_show_open_messages_reconnect_and_resume_then_close_on_204() 
     let all = objects(&output);
     assert_eq!(all[0]["status"], 200);
     assert_eq!(all[0]["http_version"], "HTTP/1.1");
-    assert_eq!(all[0]["url"], server.url.as_str());
+    assert_eq!(all[0]["url"], url.as_str());
     assert!(all[0].get("headers").is_none(), "headers only with -i");
     assert_eq!(
         all[6],
@@ -110,20 +109,21 @@ async fn json_lines_show_open_messages_reconnect_and_resume_then_close_on_204() 
 
 #[tokio::test]
 async fn reconnect_lines_give_the_delay_and_attempt_the_server_sees() {
-    let server = RawServer::start(|n, _| match n {
-        0 => vec![sse_head(), write("retry: 200\ndata: a\n\n")],
-        1 => vec![sse_head()],
-        _ => vec![write(NO_CONTENT)],
-    })
-    .await;
-    let output = run(&["--json", &server.url]).await;
+    let server = TestServer::start(
+        Script::new()
+            .connection(Response::sse().body("retry: 200\ndata: a\n\n"))
+            .connection(Response::sse()),
+    )
+    .unwrap();
+    let url = server.url_for("/feed");
+    let output = run(&["--json", &url]).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let reconnects: Vec<Value> = objects(&output)
         .into_iter()
         .filter(|line| line["kind"] == "error")
         .collect();
     assert_eq!(reconnects.len(), 2, "{reconnects:?}");
-    let seen = server.seen();
+    let seen = server.requests();
     assert_eq!(seen.len(), 3);
     // 200 ms, then doubled after a connection without a message; jitter
     // adds at most a quarter.
@@ -131,19 +131,19 @@ async fn reconnect_lines_give_the_delay_and_attempt_the_server_sees() {
         assert_eq!(line["attempt"], attempt, "{line}");
         let delay = line["delay_ms"].as_u64().unwrap();
         assert!((base..=base * 5 / 4).contains(&delay), "{line}");
-        let waited = seen[n + 1].at - seen[n].at;
+        let waited = seen[n + 1].at() - seen[n].at();
         assert!(waited >= Duration::from_millis(delay), "{waited:?} {line}");
     }
 }
 
 #[tokio::test]
 async fn human_mode_prints_delays_for_people() {
-    let server = RawServer::start(|n, _| match n {
-        0 => vec![sse_head(), write("retry: 1500\ndata: a\n\n")],
-        _ => vec![write(NO_CONTENT)],
-    })
-    .await;
-    let output = run(&[&server.url]).await;
+    let server = TestServer::start(
+        Script::new().connection(Response::sse().body("retry: 1500\ndata: a\n\n")),
+    )
+    .unwrap();
+    let url = server.url_for("/feed");
+    let output = run(&[&url]).await;
     assert_eq!(output.status.code(), Some(0));
     let text = stderr(&output);
     let shown = text
@@ -165,12 +165,11 @@ async fn human_mode_prints_delays_for_people() {
 
 #[tokio::test]
 async fn human_mode_says_why_the_feed_closed() {
-    let server = RawServer::start(|n, _| match n {
-        0 => vec![sse_head(), write("retry: 1\ndata: a\n\n")],
-        _ => vec![write(NO_CONTENT)],
-    })
-    .await;
-    let output = run(&[&server.url]).await;
+    let server =
+        TestServer::start(Script::new().connection(Response::sse().body("retry: 1\ndata: a\n\n")))
+            .unwrap();
+    let url = server.url_for("/feed");
+    let output = run(&[&url]).await;
     assert_eq!(output.status.code(), Some(0));
     assert!(
         stderr(&output).ends_with("ssecat: server ended the feed (204 No Content)\n"),
@@ -182,28 +181,25 @@ async fn human_mode_says_why_the_feed_closed() {
 #[tokio::test]
 async fn refusal_shows_the_error_body_on_stderr_and_in_json_and_exits_1() {
     let body = r#"{"error": {"type": "authentication_error", "message": "invalid x-api-key"}}"#;
-    let server = RawServer::start(move |_, _| {
-        vec![
-            head(
-                "401 Unauthorized",
-                &[
-                    ("content-type", "application/json"),
-                    ("content-length", &body.len().to_string()),
-                    ("x-request-id", "req-42"),
-                ],
-            ),
-            write(body),
-        ]
-    })
-    .await;
-    let output = run(&[&server.url]).await;
+    let server = TestServer::start(
+        Script::new().then(
+            Response::status(401)
+                .header("content-type", "application/json")
+                .header("content-length", body.len().to_string())
+                .header("x-request-id", "req-42")
+                .body(body),
+        ),
+    )
+    .unwrap();
+    let url = server.url_for("/feed");
+    let output = run(&[&url]).await;
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
         stderr(&output),
         format!("ssecat: the server answered with status 401 Unauthorized\n  {body}\n")
     );
 
-    let output = run(&["--json", &server.url]).await;
+    let output = run(&["--json", &url]).await;
     assert_eq!(output.status.code(), Some(1));
     let all = objects(&output);
     assert_eq!(all.len(), 2, "{all:?}");
@@ -214,20 +210,22 @@ async fn refusal_shows_the_error_body_on_stderr_and_in_json_and_exits_1() {
     assert_eq!(all[0]["headers"]["x-request-id"], "req-42");
     assert_eq!(all[1]["kind"], "closed");
     assert_eq!(all[1]["reason"], "error");
-    assert_eq!(server.seen().len(), 2, "one request per run");
+    assert_eq!(server.requests().len(), 2, "one request per run");
 }
 
 #[tokio::test]
 async fn long_error_bodies_are_cut_to_their_first_lines_on_stderr() {
     let body: String = (1..=30).map(|n| format!("line {n}\n")).collect();
-    let server = RawServer::start(move |_, _| {
-        vec![
-            head("400 Bad Request", &[("content-type", "text/plain")]),
-            write(&body),
-        ]
-    })
-    .await;
-    let output = run(&[&server.url]).await;
+    let server = TestServer::start(
+        Script::new().then(
+            Response::status(400)
+                .header("content-type", "text/plain")
+                .body(&body),
+        ),
+    )
+    .unwrap();
+    let url = server.url_for("/feed");
+    let output = run(&[&url]).await;
     let text = stderr(&output);
     assert!(text.contains("  line 20\n  … (10 more lines)\n"), "{text}");
     assert!(!text.contains("line 21"), "{text}");
@@ -296,21 +294,22 @@ async fn a_dead_port_fails_in_under_a_second_by_default() {
     );
 }
 
-/// A response refused with `status` (e.g. "503 Service Unavailable").
-fn refused(status: &str) -> Vec<Step> {
-    vec![head(status, &[("content-length", "0")])]
+/// A response refused with `status` (e.g. 503).
+fn refused(status: u16) -> Response {
+    Response::status(status).header("content-length", "0")
 }
 
 #[tokio::test]
 async fn a_refusal_the_policy_does_not_retry_is_one_attempt_not_a_giving_up() {
-    let server = RawServer::start(|_, _| refused("429 Too Many Requests")).await;
-    let output = run(&[&server.url]).await;
+    let server = TestServer::start(Script::new().then(refused(429))).unwrap();
+    let url = server.url_for("/feed");
+    let output = run(&[&url]).await;
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
         stderr(&output),
         "ssecat: the server answered with status 429 Too Many Requests\n"
     );
-    assert_eq!(server.seen().len(), 1);
+    assert_eq!(server.requests().len(), 1);
 
     let port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -328,14 +327,15 @@ async fn a_refusal_the_policy_does_not_retry_is_one_attempt_not_a_giving_up() {
 
 #[tokio::test]
 async fn giving_up_on_a_retried_status_counts_the_requests_sent() {
-    let server = RawServer::start(|_, _| refused("503 Service Unavailable")).await;
+    let server = TestServer::start(Script::new().then(refused(503))).unwrap();
+    let url = server.url_for("/feed");
     let output = run(&[
         "--json",
         "--retry-statuses",
         "503",
         "--connect-attempts",
         "2",
-        &server.url,
+        &url,
     ])
     .await;
     assert_eq!(output.status.code(), Some(1));
@@ -344,13 +344,14 @@ async fn giving_up_on_a_retried_status_counts_the_requests_sent() {
         closed["message"],
         "gave up after 2 attempts: the server answered with status 503 Service Unavailable"
     );
-    assert_eq!(server.seen().len(), 2);
+    assert_eq!(server.requests().len(), 2);
 }
 
 #[tokio::test]
 async fn max_retries_counts_the_requests_sent_not_only_the_reconnects() {
-    let server = RawServer::start(|_, _| refused("503 Service Unavailable")).await;
-    let output = run(&["--retry-statuses", "503", "--max-retries", "1", &server.url]).await;
+    let server = TestServer::start(Script::new().then(refused(503))).unwrap();
+    let url = server.url_for("/feed");
+    let output = run(&["--retry-statuses", "503", "--max-retries", "1", &url]).await;
     assert_eq!(output.status.code(), Some(1));
     assert!(
         stderr(&output).ends_with(
@@ -360,21 +361,23 @@ async fn max_retries_counts_the_requests_sent_not_only_the_reconnects() {
         "{}",
         stderr(&output)
     );
-    assert_eq!(server.seen().len(), 2, "the request and one reconnect");
+    assert_eq!(server.requests().len(), 2, "the request and one reconnect");
 
     // After a message, the count starts again: the reconnects since it.
-    let server = RawServer::start(|n, _| match n {
-        0 => vec![sse_head(), write("retry: 10\ndata: a\n\n")],
-        _ => refused("503 Service Unavailable"),
-    })
-    .await;
+    let server = TestServer::start(
+        Script::new()
+            .connection(Response::sse().body("retry: 10\ndata: a\n\n"))
+            .then(refused(503)),
+    )
+    .unwrap();
+    let url = server.url_for("/feed");
     let output = run(&[
         "--json",
         "--retry-statuses",
         "503",
         "--max-retries",
         "1",
-        &server.url,
+        &url,
     ])
     .await;
     let all = objects(&output);
@@ -388,7 +391,7 @@ async fn max_retries_counts_the_requests_sent_not_only_the_reconnects() {
         all[all.len() - 2]["message"],
         "the server answered with status 503 Service Unavailable"
     );
-    assert_eq!(server.seen().len(), 2, "the feed and one reconnect");
+    assert_eq!(server.requests().len(), 2, "the feed and one reconnect");
 }
 
 #[tokio::test]
@@ -462,20 +465,16 @@ async fn cacert_that_is_not_a_pem_certificate_exits_2() {
 
 #[tokio::test]
 async fn include_shows_the_opening_response() {
-    let server = RawServer::start(|_, _| {
-        vec![
-            head(
-                "200 OK",
-                &[
-                    ("content-type", "text/event-stream"),
-                    ("x-ratelimit-remaining", "99"),
-                ],
-            ),
-            write("data: a\n\n"),
-        ]
-    })
-    .await;
-    let output = run(&["-i", "--max-events", "1", &server.url]).await;
+    let server = TestServer::start(
+        Script::new().then(
+            Response::sse()
+                .header("x-ratelimit-remaining", "99")
+                .body("data: a\n\n"),
+        ),
+    )
+    .unwrap();
+    let url = server.url_for("/feed");
+    let output = run(&["-i", "--max-events", "1", &url]).await;
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         text.starts_with(
@@ -483,7 +482,7 @@ async fn include_shows_the_opening_response() {
         ),
         "{text}"
     );
-    let output = run(&["--json", "--include", "--max-events", "1", &server.url]).await;
+    let output = run(&["--json", "--include", "--max-events", "1", &url]).await;
     let all = objects(&output);
     assert_eq!(all[0]["headers"]["x-ratelimit-remaining"], "99");
     assert_eq!(all[0]["headers"]["content-type"], "text/event-stream");
@@ -491,17 +490,16 @@ async fn include_shows_the_opening_response() {
 
 #[tokio::test]
 async fn include_shows_a_refused_response_too() {
-    let server = RawServer::start(|_, _| {
-        vec![head(
-            "401 Unauthorized",
-            &[
-                ("www-authenticate", r#"Bearer realm="feed""#),
-                ("content-length", "0"),
-            ],
-        )]
-    })
-    .await;
-    let output = run(&["-i", &server.url]).await;
+    let server = TestServer::start(
+        Script::new().then(
+            Response::status(401)
+                .header("www-authenticate", r#"Bearer realm="feed""#)
+                .header("content-length", "0"),
+        ),
+    )
+    .unwrap();
+    let url = server.url_for("/feed");
+    let output = run(&["-i", &url]).await;
     assert_eq!(output.status.code(), Some(1));
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
@@ -517,15 +515,16 @@ async fn include_shows_a_refused_response_too() {
 
 #[tokio::test]
 async fn json_comments_go_to_stderr_and_leave_stdout_to_the_four_kinds() {
-    let server = RawServer::start(|_, _| {
-        vec![
-            sse_head(),
-            write(": keep-alive\n:\ndata: a\n\n"),
-            Step::Sleep(Duration::from_secs(60)),
-        ]
-    })
-    .await;
-    let output = run(&["--json", "--comments", "-n", "1", &server.url]).await;
+    let server = TestServer::start(
+        Script::new().then(
+            Response::sse()
+                .body(": keep-alive\n:\ndata: a\n\n")
+                .hold_open(),
+        ),
+    )
+    .unwrap();
+    let url = server.url_for("/feed");
+    let output = run(&["--json", "--comments", "-n", "1", &url]).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(
         contract(&output),
@@ -540,7 +539,7 @@ async fn json_comments_go_to_stderr_and_leave_stdout_to_the_four_kinds() {
         "{\"kind\":\"comment\",\"text\":\"keep-alive\"}\n{\"kind\":\"comment\",\"text\":\"\"}\n"
     );
 
-    let output = run(&["--comments", "-n", "1", &server.url]).await;
+    let output = run(&["--comments", "-n", "1", &url]).await;
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
         ": keep-alive\n: \nmessage\n  a\n"
@@ -551,15 +550,12 @@ async fn json_comments_go_to_stderr_and_leave_stdout_to_the_four_kinds() {
 #[cfg(target_os = "linux")]
 #[tokio::test]
 async fn no_color_turns_colour_off_on_a_terminal() {
-    let server = RawServer::start(|_, _| {
-        vec![
-            sse_head(),
-            write("id: 7\ndata: a\n\n"),
-            Step::Sleep(Duration::from_secs(60)),
-        ]
-    })
-    .await;
-    let command = format!("'{}' -n 1 {}", ssecat(), server.url);
+    let server = TestServer::start(
+        Script::new().then(Response::sse().body("id: 7\ndata: a\n\n").hold_open()),
+    )
+    .unwrap();
+    let url = server.url_for("/feed");
+    let command = format!("'{}' -n 1 {url}", ssecat());
     for (no_color, coloured) in [(None, true), (Some(""), true), (Some("1"), false)] {
         let mut script = tokio::process::Command::new("script");
         script
@@ -585,16 +581,15 @@ async fn no_color_turns_colour_off_on_a_terminal() {
 
 #[tokio::test]
 async fn max_events_exits_0_after_n_messages() {
-    let server = RawServer::start(|_, _| {
-        let mut steps = vec![sse_head()];
-        for n in 0..1000 {
-            steps.push(write(format!("id: {n}\ndata: {n}\n\n")));
-            steps.push(Step::Sleep(Duration::from_millis(5)));
-        }
-        steps
-    })
-    .await;
-    let output = run(&["--json", "--max-events", "3", &server.url]).await;
+    let mut response = Response::sse();
+    for n in 0..1000 {
+        response = response
+            .body(format!("id: {n}\ndata: {n}\n\n"))
+            .pause(Duration::from_millis(5));
+    }
+    let server = TestServer::start(Script::new().then(response)).unwrap();
+    let url = server.url_for("/feed");
+    let output = run(&["--json", "--max-events", "3", &url]).await;
     let got = objects(&output);
     assert_eq!(got.len(), 5, "{got:?}");
     assert_eq!(
@@ -610,7 +605,9 @@ async fn max_events_exits_0_after_n_messages() {
 
 #[tokio::test]
 async fn sends_method_headers_body_from_a_file_and_last_event_id() {
-    let server = RawServer::start(|_, _| vec![sse_head(), write("data: ok\n\n")]).await;
+    let server =
+        TestServer::start(Script::new().then(Response::sse().body("data: ok\n\n"))).unwrap();
+    let url = server.url_for("/feed");
     let body = std::env::temp_dir().join(format!("ssecat-body-{}.json", std::process::id()));
     std::fs::write(&body, r#"{"prompt":"hi"}"#).unwrap();
     let data = format!("@{}", body.display());
@@ -627,7 +624,7 @@ async fn sends_method_headers_body_from_a_file_and_last_event_id() {
         &data,
         "--last-event-id",
         "41",
-        &server.url,
+        &url,
     ])
     .await;
     std::fs::remove_file(&body).ok();
@@ -641,48 +638,38 @@ async fn sends_method_headers_body_from_a_file_and_last_event_id() {
     );
     assert_eq!(objects(&output)[2]["reason"], "completed");
     assert_eq!(output.status.code(), Some(0));
-    let seen = server.seen();
+    let seen = server.requests();
     assert_eq!(seen.len(), 1, "--once never reconnects");
-    assert!(seen[0].head.starts_with("POST /feed "));
-    assert_eq!(
-        seen[0].header("authorization").as_deref(),
-        Some("Bearer t0k")
-    );
-    assert_eq!(seen[0].header("x-trace").as_deref(), Some("1"));
-    assert_eq!(seen[0].header("last-event-id").as_deref(), Some("41"));
-    assert_eq!(seen[0].header("content-length").as_deref(), Some("15"));
+    assert!(request_line(&seen[0]).starts_with("POST /feed "));
+    assert_eq!(seen[0].header("authorization"), Some("Bearer t0k"));
+    assert_eq!(seen[0].header("x-trace"), Some("1"));
+    assert_eq!(seen[0].header("last-event-id"), Some("41"));
+    assert_eq!(seen[0].header("content-length"), Some("15"));
 }
 
 /// How many times the request's head names `name`.
-fn header_count(request: &support::SeenRequest, name: &str) -> usize {
-    request
-        .head
-        .lines()
-        .filter(|line| {
-            line.split_once(':')
-                .is_some_and(|(key, _)| key.trim().eq_ignore_ascii_case(name))
-        })
-        .count()
+fn header_count(request: &RecordedRequest, name: &str) -> usize {
+    request.header_all(name).count()
 }
 
 #[tokio::test]
 async fn data_is_a_form_post_sent_once_as_curl_sends_it() {
-    let server = RawServer::start(|_, _| vec![sse_head(), write("retry: 1\ndata: ok\n\n")]).await;
-    let output = run(&["--json", "-d", "q=sse&n=1", &server.url]).await;
+    let server =
+        TestServer::start(Script::new().then(Response::sse().body("retry: 1\ndata: ok\n\n")))
+            .unwrap();
+    let url = server.url_for("/feed");
+    let output = run(&["--json", "-d", "q=sse&n=1", &url]).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(objects(&output).last().unwrap()["reason"], "completed");
-    let seen = server.seen();
+    let seen = server.requests();
     assert_eq!(seen.len(), 1, "a POST is not sent again");
     assert_eq!(seen[0].method(), "POST");
-    assert_eq!(seen[0].body, b"q=sse&n=1");
+    assert_eq!(seen[0].body(), b"q=sse&n=1");
     assert_eq!(
-        seen[0].header("content-type").as_deref(),
+        seen[0].header("content-type"),
         Some("application/x-www-form-urlencoded")
     );
-    assert_eq!(
-        seen[0].header("accept").as_deref(),
-        Some("text/event-stream")
-    );
+    assert_eq!(seen[0].header("accept"), Some("text/event-stream"));
 
     // -H replaces the form's Content-Type; -X keeps its method.
     let output = run(&[
@@ -693,49 +680,41 @@ async fn data_is_a_form_post_sent_once_as_curl_sends_it() {
         "hello",
         "-H",
         "content-type: text/plain",
-        &server.url,
+        &url,
     ])
     .await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let put = server.seen().pop().unwrap();
+    let put = server.requests().pop().unwrap();
     assert_eq!(put.method(), "PUT");
-    assert_eq!(put.header("content-type").as_deref(), Some("text/plain"));
+    assert_eq!(put.header("content-type"), Some("text/plain"));
     assert_eq!(header_count(&put, "content-type"), 1);
 }
 
 #[tokio::test]
 async fn json_body_posts_json_and_accepts_a_stream_first() {
-    let server = RawServer::start(|_, _| vec![sse_head(), write("data: ok\n\n")]).await;
+    let server =
+        TestServer::start(Script::new().then(Response::sse().body("data: ok\n\n"))).unwrap();
+    let url = server.url_for("/feed");
     let body = std::env::temp_dir().join(format!("ssecat-json-{}.json", std::process::id()));
     std::fs::write(&body, r#"{"stream":true}"#).unwrap();
-    let output = run(&["--json-body", &format!("@{}", body.display()), &server.url]).await;
+    let output = run(&["--json-body", &format!("@{}", body.display()), &url]).await;
     std::fs::remove_file(&body).ok();
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let post = server.seen().pop().unwrap();
+    let post = server.requests().pop().unwrap();
     assert_eq!(post.method(), "POST");
-    assert_eq!(post.body, br#"{"stream":true}"#);
+    assert_eq!(post.body(), br#"{"stream":true}"#);
+    assert_eq!(post.header("content-type"), Some("application/json"));
     assert_eq!(
-        post.header("content-type").as_deref(),
-        Some("application/json")
-    );
-    assert_eq!(
-        post.header("accept").as_deref(),
+        post.header("accept"),
         Some("text/event-stream, application/json")
     );
 
     // A caller's Accept is kept, and the library adds the stream to it.
-    let output = run(&[
-        "--json-body",
-        "{}",
-        "-H",
-        "Accept: application/json",
-        &server.url,
-    ])
-    .await;
+    let output = run(&["--json-body", "{}", "-H", "Accept: application/json", &url]).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let post = server.seen().pop().unwrap();
+    let post = server.requests().pop().unwrap();
     assert_eq!(
-        post.header("accept").as_deref(),
+        post.header("accept"),
         Some("application/json, text/event-stream")
     );
     assert_eq!(header_count(&post, "accept"), 1);
@@ -744,16 +723,18 @@ async fn json_body_posts_json_and_accepts_a_stream_first() {
 #[tokio::test]
 async fn retry_statuses_sends_a_refused_post_again_and_never_after_its_stream() {
     for once in [false, true] {
-        let server = RawServer::start(|n, _| match n {
-            0 => vec![head("503 Service Unavailable", &[("retry-after", "0")])],
-            _ => vec![sse_head(), write("data: a\n\n")],
-        })
-        .await;
+        let server = TestServer::start(
+            Script::new()
+                .connection(Response::status(503).header("retry-after", "0"))
+                .then(Response::sse().body("data: a\n\n")),
+        )
+        .unwrap();
+        let url = server.url_for("/feed");
         let mut args = vec!["--json", "-d", "x", "--retry-statuses", "503"];
         if once {
             args.push("--once");
         }
-        args.push(&server.url);
+        args.push(&url);
         let output = run(&args).await;
         assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
         let kinds: Vec<_> = objects(&output)
@@ -763,51 +744,45 @@ async fn retry_statuses_sends_a_refused_post_again_and_never_after_its_stream() 
         assert_eq!(kinds, ["error", "open", "message", "closed"]);
         assert_eq!(objects(&output)[0]["reconnecting"], true);
         // The POST twice, body and all; its clean end is the end.
-        let seen = server.seen();
+        let seen = server.requests();
         assert_eq!(seen.len(), 2, "--once: {once}");
-        assert!(seen.iter().all(|r| r.method() == "POST" && r.body == b"x"));
+        assert!(
+            seen.iter()
+                .all(|r| r.method() == "POST" && r.body() == b"x")
+        );
     }
 }
 
 #[tokio::test]
 async fn a_post_is_sent_once_unless_reconnect_is_asked() {
-    let server = RawServer::start(|n, _| match n {
-        0 | 1 => vec![sse_head(), write("retry: 1\ndata: tok\n\n")],
-        _ => vec![write(NO_CONTENT)],
-    })
-    .await;
-    let output = run(&["--json", "-X", "POST", "-d", "{}", &server.url]).await;
+    let token = Response::sse().body("retry: 1\ndata: tok\n\n");
+    let server =
+        TestServer::start(Script::new().connection(token.clone()).connection(token)).unwrap();
+    let url = server.url_for("/feed");
+    let output = run(&["--json", "-X", "POST", "-d", "{}", &url]).await;
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(objects(&output).last().unwrap()["reason"], "completed");
-    assert_eq!(server.seen().len(), 1);
+    assert_eq!(server.requests().len(), 1);
 
-    let output = run(&[
-        "--json",
-        "-X",
-        "POST",
-        "-d",
-        "{}",
-        "--reconnect",
-        &server.url,
-    ])
-    .await;
+    let output = run(&["--json", "-X", "POST", "-d", "{}", "--reconnect", &url]).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(objects(&output).last().unwrap()["reason"], "no_content");
-    assert_eq!(server.seen().len(), 3, "sent again, then the 204");
+    assert_eq!(server.requests().len(), 3, "sent again, then the 204");
 }
 
 #[tokio::test]
 async fn until_prints_the_sentinel_and_exits_0_while_the_server_holds_the_connection() {
-    let server = RawServer::start(|_, _| {
-        vec![
-            sse_head(),
-            write("data: token\n\ndata: [DONE]\n\ndata: never printed\n\n"),
-            Step::Sleep(Duration::from_secs(60)),
-        ]
-    })
-    .await;
+    let server = TestServer::start(
+        Script::new().then(
+            Response::sse()
+                .body("data: token\n\ndata: [DONE]\n\ndata: never printed\n\n")
+                .hold_open(),
+        ),
+    )
+    .unwrap();
+    let url = server.url_for("/feed");
     let started = std::time::Instant::now();
-    let output = run(&["--json", "-X", "POST", "--until", "[DONE]", &server.url]).await;
+    let output = run(&["--json", "-X", "POST", "--until", "[DONE]", &url]).await;
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(
@@ -824,7 +799,7 @@ async fn until_prints_the_sentinel_and_exits_0_while_the_server_holds_the_connec
         json!({"kind": "closed", "reason": "completed", "message": "received \"[DONE]\""})
     );
 
-    let output = run(&["-X", "POST", "--until", "[DONE]", &server.url]).await;
+    let output = run(&["-X", "POST", "--until", "[DONE]", &url]).await;
     assert_eq!(output.status.code(), Some(0));
     assert!(
         String::from_utf8_lossy(&output.stdout).ends_with("message\n  [DONE]\n"),
@@ -839,8 +814,10 @@ async fn until_prints_the_sentinel_and_exits_0_while_the_server_holds_the_connec
 
 #[tokio::test]
 async fn until_fails_a_one_shot_stream_that_ends_before_the_sentinel() {
-    let server = RawServer::start(|_, _| vec![sse_head(), write("data: partial\n\n")]).await;
-    let output = run(&["--json", "-X", "POST", "--until", "[DONE]", &server.url]).await;
+    let server =
+        TestServer::start(Script::new().then(Response::sse().body("data: partial\n\n"))).unwrap();
+    let url = server.url_for("/feed");
+    let output = run(&["--json", "-X", "POST", "--until", "[DONE]", &url]).await;
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
         contract(&output),
@@ -853,27 +830,28 @@ async fn until_fails_a_one_shot_stream_that_ends_before_the_sentinel() {
     );
     assert_eq!(objects(&output)[3]["reason"], "error");
 
-    let output = run(&["-X", "POST", "--until", "[DONE]", &server.url]).await;
+    let output = run(&["-X", "POST", "--until", "[DONE]", &url]).await;
     assert_eq!(output.status.code(), Some(1));
     assert!(
         stderr(&output).ends_with("ssecat: the stream ended before it was complete\n"),
         "{}",
         stderr(&output)
     );
-    assert_eq!(server.seen().len(), 2, "one request per run");
+    assert_eq!(server.requests().len(), 2, "one request per run");
 }
 
 #[tokio::test]
 async fn resume_get_resumes_a_cut_post_with_a_get_carrying_the_headers_but_no_body() {
-    let server = RawServer::start(|_, request| {
-        if request.head.starts_with("POST ") {
+    let server = TestServer::start(Script::from_fn(|request| {
+        if request.method() == "POST" {
             // Closed before the sentinel: the stream was cut.
-            vec![sse_head(), write("retry: 100\nid: 1\ndata: a\n\n")]
+            Response::sse().body("retry: 100\nid: 1\ndata: a\n\n")
         } else {
-            vec![sse_head(), write("id: 2\ndata: b\n\ndata: [DONE]\n\n")]
+            Response::sse().body("id: 2\ndata: b\n\ndata: [DONE]\n\n")
         }
-    })
-    .await;
+    }))
+    .unwrap();
+    let url = server.url_for("/feed");
     let args = [
         "-X",
         "POST",
@@ -886,7 +864,7 @@ async fn resume_get_resumes_a_cut_post_with_a_get_carrying_the_headers_but_no_bo
         "--until",
         "[DONE]",
         "--resume-get",
-        &server.url,
+        &url,
     ];
     let output = run(&[&["--json"], &args[..]].concat()).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
@@ -903,19 +881,30 @@ async fn resume_get_resumes_a_cut_post_with_a_get_carrying_the_headers_but_no_bo
         ]
     );
     assert_eq!(objects(&output)[6]["reason"], "completed");
-    let seen = server.seen();
+    let seen = server.requests();
     assert_eq!(seen.len(), 2, "the POST is sent once, then one GET");
     let (post, get) = (&seen[0], &seen[1]);
-    assert!(post.head.starts_with("POST /feed "), "{}", post.head);
-    assert_eq!(post.header("content-length").as_deref(), Some("15"));
+    assert!(
+        request_line(post).starts_with("POST /feed "),
+        "{}",
+        request_line(post)
+    );
+    assert_eq!(post.header("content-length"), Some("15"));
     assert_eq!(post.header("last-event-id"), None);
-    assert!(get.head.starts_with("GET /feed "), "{}", get.head);
-    assert_eq!(get.header("last-event-id").as_deref(), Some("1"));
-    assert_eq!(get.header("authorization").as_deref(), Some("Bearer t0k"));
+    assert!(
+        request_line(get).starts_with("GET /feed "),
+        "{}",
+        request_line(get)
+    );
+    assert_eq!(get.header("last-event-id"), Some("1"));
+    assert_eq!(get.header("authorization"), Some("Bearer t0k"));
     for name in ["content-type", "content-length", "transfer-encoding"] {
         assert_eq!(get.header(name), None, "{name}: the GET has no body");
     }
-    assert!(get.at - post.at >= Duration::from_millis(100), "retry: 100");
+    assert!(
+        get.at() - post.at() >= Duration::from_millis(100),
+        "retry: 100"
+    );
 
     let output = run(&args).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
@@ -928,8 +917,9 @@ async fn resume_get_resumes_a_cut_post_with_a_get_carrying_the_headers_but_no_bo
 
 #[tokio::test]
 async fn resume_get_is_refused_with_a_method_that_reconnects_once_or_reconnect() {
-    let server = RawServer::start(|_, _| vec![write(NO_CONTENT)]).await;
-    let url = server.url.as_str();
+    let server = TestServer::start(Script::new()).unwrap();
+    let url = server.url_for("/feed");
+    let url = url.as_str();
     for args in [
         &["--resume-get", url][..],
         &["-X", "get", "--resume-get", url],
@@ -943,7 +933,7 @@ async fn resume_get_is_refused_with_a_method_that_reconnects_once_or_reconnect()
         assert!(output.stdout.is_empty(), "{args:?}");
         assert!(stderr(&output).contains("--resume-get"), "{args:?}");
     }
-    assert!(server.seen().is_empty(), "nothing was sent");
+    assert!(server.requests().is_empty(), "nothing was sent");
 }
 
 #[tokio::test]
