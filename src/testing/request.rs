@@ -127,53 +127,9 @@ pub(super) enum ReadFailure {
 /// chunked framing announces (read whole, since closing a socket with
 /// unread bytes resets the connection).
 pub(super) fn read_request(socket: &mut TcpStream) -> Result<RecordedRequest, ReadFailure> {
-    let mut buffer = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        if let Some(end) = find(&buffer, b"\r\n\r\n") {
-            if end + 4 > MAX_REQUEST_HEAD {
-                return Err(ReadFailure::TooLarge("431 Request Header Fields Too Large"));
-            }
-            break end + 4;
-        }
-        if buffer.len() > MAX_REQUEST_HEAD {
-            return Err(ReadFailure::TooLarge("431 Request Header Fields Too Large"));
-        }
-        match socket.read(&mut chunk) {
-            Ok(0) | Err(_) => return Err(ReadFailure::Gone),
-            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
-        }
-    };
+    let (raw_head, rest) = read_head(socket)?;
     let at = Instant::now();
-    let rest = buffer.split_off(head_end);
-    let raw_head = buffer;
-    let (method, target, version, headers) = {
-        let text = String::from_utf8_lossy(&raw_head);
-        let mut lines = text.split("\r\n");
-        let mut request_line = lines.next().unwrap_or_default().split(' ');
-        let mut word = || request_line.next().unwrap_or_default().to_owned();
-        let (method, target, version) = (word(), word(), word());
-        let headers: Vec<(String, String)> = lines
-            .filter_map(|line| {
-                let (name, value) = line.split_once(':')?;
-                Some((name.trim().to_owned(), value.trim().to_owned()))
-            })
-            .collect();
-        (method, target, version, headers)
-    };
-    if method.is_empty() || target.is_empty() {
-        return Err(ReadFailure::Gone);
-    }
-    let mut request = RecordedRequest {
-        index: 0,
-        method,
-        target,
-        version,
-        headers,
-        raw_head,
-        body: Vec::new(),
-        at,
-    };
+    let mut request = parse_head(raw_head, at).ok_or(ReadFailure::Gone)?;
     let chunked = request
         .header_all("transfer-encoding")
         .any(|value| value.to_ascii_lowercase().contains("chunked"));
@@ -198,6 +154,58 @@ pub(super) fn read_request(socket: &mut TcpStream) -> Result<RecordedRequest, Re
         body
     };
     Ok(request)
+}
+
+/// The request's head (through its blank line), and what was read past it.
+fn read_head(socket: &mut TcpStream) -> Result<(Vec<u8>, Vec<u8>), ReadFailure> {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(end) = find(&buffer, b"\r\n\r\n") {
+            if end + 4 > MAX_REQUEST_HEAD {
+                return Err(ReadFailure::TooLarge("431 Request Header Fields Too Large"));
+            }
+            break end + 4;
+        }
+        if buffer.len() > MAX_REQUEST_HEAD {
+            return Err(ReadFailure::TooLarge("431 Request Header Fields Too Large"));
+        }
+        match socket.read(&mut chunk) {
+            Ok(0) | Err(_) => return Err(ReadFailure::Gone),
+            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+        }
+    };
+    let rest = buffer.split_off(head_end);
+    Ok((buffer, rest))
+}
+
+/// The request line and headers of `raw_head`, with no body yet; `None`
+/// when it is not a request line.
+fn parse_head(raw_head: Vec<u8>, at: Instant) -> Option<RecordedRequest> {
+    let text = String::from_utf8_lossy(&raw_head);
+    let mut lines = text.split("\r\n");
+    let mut request_line = lines.next().unwrap_or_default().split(' ');
+    let mut word = || request_line.next().unwrap_or_default().to_owned();
+    let (method, target, version) = (word(), word(), word());
+    if method.is_empty() || target.is_empty() {
+        return None;
+    }
+    let headers = lines
+        .filter_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            Some((name.trim().to_owned(), value.trim().to_owned()))
+        })
+        .collect();
+    Some(RecordedRequest {
+        index: 0,
+        method,
+        target,
+        version,
+        headers,
+        raw_head,
+        body: Vec::new(),
+        at,
+    })
 }
 
 /// A chunked body, decoded; trailers are read and dropped.
