@@ -123,6 +123,12 @@ pub enum Error {
     #[error("making the event stream request failed")]
     RequestFactory(#[source] BoxError),
 
+    /// A middleware of a `reqwest_middleware` stack failed the request
+    /// (feature `middleware`), with its error as the source. Retried like a
+    /// network error unless the retry hook stops.
+    #[error("a middleware failed the event stream request")]
+    Middleware(#[source] BoxError),
+
     /// Reconnecting would send the request body again, but it is a stream
     /// that cannot be cloned. Use one-shot mode or a cloneable body. Final.
     #[error("the request body cannot be sent again for a reconnect")]
@@ -170,7 +176,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::StreamEnded | Self::Truncated | Self::IdleTimeout { .. } => true,
-            Self::RequestFactory(_) => true,
+            Self::RequestFactory(_) | Self::Middleware(_) => true,
             Self::Status(refusal) => {
                 crate::response::TRANSIENT_STATUSES.contains(&refusal.head().status())
             }

@@ -191,6 +191,8 @@
 )]
 //! - `tracing`: debug-level `tracing` events for connect, open, reconnect and
 //!   close; nothing the server sends is logged above debug.
+//! - `middleware`: `EventSource` over a `reqwest_middleware::RequestBuilder`
+//!   (see [`IntoRequest`]): the middleware stack sees every attempt.
 //! - `http-body`: `EventStream::from_body`, the events of any
 //!   `http_body::Body` (a hyper response, an axum handler's answer read in
 //!   process).
@@ -226,7 +228,7 @@ pub mod testing;
 pub use body::BodySource;
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
-pub use client::{EventSource, EventSourceBuilder, MaybeSend, RequestContext};
+pub use client::{EventSource, EventSourceBuilder, IntoRequest, MaybeSend, RequestContext};
 pub use error::{BoxError, Error, Report, Result};
 pub use event::{CloseReason, DEFAULT_EVENT_TYPE, Event, MessageEvent, ReadyState, SkippedEvent};
 pub use response::{

@@ -7,9 +7,10 @@ use std::time::Duration;
 use super::EventSource;
 use super::platform::MaybeSend;
 use super::request::{
-    AsyncRequestFn, Factory, RequestContext, RequestFn, RequestSource, Requests, boxed_async,
-    is_repeatable,
+    AsyncRequestFn, Factory, Parts, RequestContext, RequestFn, RequestSource, Requests,
+    boxed_async, boxed_fn, is_repeatable,
 };
+use super::send::{IntoRequest, Sender};
 use crate::error::{BoxError, Error};
 use crate::event::MessageEvent;
 use crate::machine::{Machine, MachineConfig};
@@ -19,8 +20,8 @@ use crate::retry::RetryPolicy;
 
 /// What the builder was given to make requests from.
 pub(super) enum Source {
-    Builder(Box<reqwest::RequestBuilder>),
-    Request(reqwest::Client, Box<reqwest::Request>),
+    /// One request, and who sends it.
+    Parts(Box<Parts>),
     Response(Box<reqwest::Response>),
     Factory(RequestFn),
     AsyncFactory(AsyncRequestFn),
@@ -138,11 +139,12 @@ impl EventSourceBuilder {
     ///     .build()?;
     /// # Ok::<(), ssefeed::Error>(())
     /// ```
-    pub fn resume_with<F>(mut self, make_request: F) -> Self
+    pub fn resume_with<F, R>(mut self, make_request: F) -> Self
     where
-        F: FnMut(&RequestContext) -> reqwest::RequestBuilder + MaybeSend + 'static,
+        F: FnMut(&RequestContext) -> R + MaybeSend + 'static,
+        R: IntoRequest,
     {
-        self.resume = Some(Factory::Sync(Box::new(make_request)));
+        self.resume = Some(Factory::Sync(boxed_fn(make_request)));
         self.machine = self.machine.resume(true);
         self
     }
@@ -164,10 +166,11 @@ impl EventSourceBuilder {
     ///     .build()?;
     /// # Ok::<(), ssefeed::Error>(())
     /// ```
-    pub fn resume_with_async<F, Fut, E>(mut self, make_request: F) -> Self
+    pub fn resume_with_async<F, Fut, R, E>(mut self, make_request: F) -> Self
     where
         F: FnMut(RequestContext) -> Fut + MaybeSend + 'static,
-        Fut: Future<Output = Result<reqwest::RequestBuilder, E>> + MaybeSend + 'static,
+        Fut: Future<Output = Result<R, E>> + MaybeSend + 'static,
+        R: IntoRequest,
         E: Into<BoxError>,
     {
         self.resume = Some(Factory::Async(boxed_async(make_request)));
@@ -296,19 +299,16 @@ impl EventSourceBuilder {
     pub fn build(self) -> Result<EventSource, Error> {
         let mut reconnect = self.reconnect.unwrap_or(true);
         let resumes = self.resume.is_some();
-        let mut sent = |client, request: reqwest::Request| {
-            reconnect = self
-                .reconnect
-                .unwrap_or_else(|| is_repeatable(request.method()));
-            sent_again(client, request, reconnect && !resumes)
-        };
         let mut resendable = true;
         let source = match self.source {
-            Source::Builder(builder) => {
-                let (client, request) = (*builder).build_split();
-                sent(client, request.map_err(Error::InvalidRequest)?)?
+            Source::Parts(parts) => {
+                let (sender, request) = *parts;
+                let request = request?;
+                reconnect = self
+                    .reconnect
+                    .unwrap_or_else(|| is_repeatable(request.method()));
+                sent_again(sender, request, reconnect && !resumes)?
             }
-            Source::Request(client, request) => sent(client, *request)?,
             Source::Response(response) => {
                 reconnect = self.reconnect.unwrap_or(false);
                 if reconnect && !resumes {
@@ -347,16 +347,16 @@ impl EventSourceBuilder {
 /// How a fixed request is sent: cloned per attempt when it can be, else
 /// once, which is an error when it must be sent `again` (to reconnect).
 fn sent_again(
-    client: reqwest::Client,
+    sender: Sender,
     request: reqwest::Request,
     again: bool,
 ) -> Result<RequestSource, Error> {
     if request.try_clone().is_some() {
-        Ok(RequestSource::Template(client, request))
+        Ok(RequestSource::Template(sender, request))
     } else if again {
         Err(Error::BodyNotCloneable)
     } else {
-        Ok(RequestSource::Once(Some((client, request))))
+        Ok(RequestSource::Once(Some((sender, request))))
     }
 }
 

@@ -19,12 +19,12 @@ use std::task::{Context, Poll};
 use bytes::{Bytes, BytesMut};
 
 use super::Driver;
-use super::platform::{BoxFuture, BoxStream, Timer, now};
-use super::request::{BuilderFuture, response_head, transport_error};
+use super::platform::{BoxStream, Timer, now};
+use super::request::{BuilderFuture, Parts, response_head};
+use super::send::ResponseFuture;
 use crate::error::{BoxError, Error};
 use crate::response::{Refusal, ResponseHead};
 
-pub(super) type ResponseFuture = BoxFuture<reqwest::Result<reqwest::Response>>;
 pub(super) type BodyStream = BoxStream<reqwest::Result<Bytes>>;
 
 /// What is under way on the wire: see the module's table.
@@ -115,26 +115,25 @@ impl Driver {
     }
 
     /// The async factory made the request (or failed to).
-    fn made(&mut self, made: Result<reqwest::RequestBuilder, BoxError>) {
-        let made = made.map_err(Error::RequestFactory).and_then(|builder| {
-            let (client, request) = builder.build_split();
-            Ok((client, request.map_err(Error::InvalidRequest)?))
-        });
+    fn made(&mut self, made: Result<Parts, BoxError>) {
+        let made = made
+            .map_err(Error::RequestFactory)
+            .and_then(|(sender, request)| Ok((sender, request?)));
         match made {
-            Ok((client, request)) => {
+            Ok((sender, request)) => {
                 let last_event_id = self.machine.last_event_id().to_owned();
-                self.conn = Conn::Requesting(self.send(client, request, &last_event_id));
+                self.conn = Conn::Requesting(self.send(sender, request, &last_event_id));
             }
             Err(error) => self.machine.handle_error(now(), error),
         }
     }
 
     /// The response's head arrived (or the request failed).
-    fn answered(&mut self, answer: reqwest::Result<reqwest::Response>) {
+    fn answered(&mut self, answer: Result<reqwest::Response, Error>) {
         let now = now();
         let response = match answer {
             Ok(response) => response,
-            Err(error) => return self.machine.handle_error(now, transport_error(error)),
+            Err(error) => return self.machine.handle_error(now, error),
         };
         let head = response_head(&response);
         let body: BodyStream = Box::pin(response.bytes_stream());

@@ -27,10 +27,13 @@ pub(crate) mod platform;
 /// The per-attempt request (factories, their context, the headers every
 /// attempt adds) and the owned head of each response.
 mod request;
+/// Who sends a request: reqwest, or a middleware stack.
+mod send;
 
 pub use builder::EventSourceBuilder;
 pub use platform::MaybeSend;
 pub use request::RequestContext;
+pub use send::IntoRequest;
 
 use std::fmt;
 use std::future::Future;
@@ -46,9 +49,10 @@ use crate::error::{BoxError, Error};
 use crate::event::{CloseReason, Event, ReadyState};
 use crate::machine::{Action, Machine};
 use builder::Source;
-use conn::{Conn, ResponseFuture};
+use conn::Conn;
 use platform::{Timer, now};
-use request::{Attempt, Requests, boxed_async, is_repeatable, prepare, request_context};
+use request::{Attempt, Requests, boxed_async, boxed_fn, is_repeatable, prepare, request_context};
+use send::{ResponseFuture, Sender};
 
 /// A `tracing` debug event when the feature is on; nothing otherwise.
 #[cfg(feature = "tracing")]
@@ -153,15 +157,17 @@ struct Driver {
 
 impl EventSource {
     /// An event source with the default options over `request` (any method,
-    /// headers and body). A GET reconnects; a POST (or any other method but
-    /// HEAD and OPTIONS) is sent once.
+    /// headers and body; a reqwest `RequestBuilder`, or a
+    /// `reqwest_middleware::RequestBuilder` with the `middleware` feature:
+    /// see [`IntoRequest`]). A GET reconnects; a POST (or any other method
+    /// but HEAD and OPTIONS) is sent once.
     ///
     /// # Errors
     ///
     /// [`Error::InvalidRequest`] when the request cannot be built;
     /// [`Error::BodyNotCloneable`] when it must be sent again but its body is
     /// a stream.
-    pub fn new(request: reqwest::RequestBuilder) -> Result<Self, Error> {
+    pub fn new(request: impl IntoRequest) -> Result<Self, Error> {
         Self::builder(request).build()
     }
 
@@ -188,9 +194,9 @@ impl EventSource {
         Self::new(reqwest::Client::new().get(url))
     }
 
-    /// Options for an event source over `request`.
-    pub fn builder(request: reqwest::RequestBuilder) -> EventSourceBuilder {
-        EventSourceBuilder::new(Source::Builder(Box::new(request)))
+    /// Options for an event source over `request` (see [`new`](Self::new)).
+    pub fn builder(request: impl IntoRequest) -> EventSourceBuilder {
+        EventSourceBuilder::new(Source::Parts(Box::new(request.into_parts())))
     }
 
     /// Options for an event source that sends `request` with `client` (the
@@ -199,7 +205,8 @@ impl EventSource {
         client: reqwest::Client,
         request: reqwest::Request,
     ) -> EventSourceBuilder {
-        EventSourceBuilder::new(Source::Request(client, Box::new(request)))
+        let parts = (Sender::Reqwest(client), Ok(request));
+        EventSourceBuilder::new(Source::Parts(Box::new(parts)))
     }
 
     /// Options for an event source over a response the caller already has:
@@ -264,11 +271,12 @@ impl EventSource {
     /// .build()?;
     /// # Ok::<(), ssefeed::Error>(())
     /// ```
-    pub fn builder_fn<F>(make_request: F) -> EventSourceBuilder
+    pub fn builder_fn<F, R>(make_request: F) -> EventSourceBuilder
     where
-        F: FnMut(&RequestContext) -> reqwest::RequestBuilder + MaybeSend + 'static,
+        F: FnMut(&RequestContext) -> R + MaybeSend + 'static,
+        R: IntoRequest,
     {
-        EventSourceBuilder::new(Source::Factory(Box::new(make_request)))
+        EventSourceBuilder::new(Source::Factory(boxed_fn(make_request)))
     }
 
     /// Like [`builder_fn`](Self::builder_fn), for a factory that must await
@@ -286,10 +294,11 @@ impl EventSource {
     /// .build()?;
     /// # Ok::<(), ssefeed::Error>(())
     /// ```
-    pub fn builder_async<F, Fut, E>(make_request: F) -> EventSourceBuilder
+    pub fn builder_async<F, Fut, R, E>(make_request: F) -> EventSourceBuilder
     where
         F: FnMut(RequestContext) -> Fut + MaybeSend + 'static,
-        Fut: Future<Output = Result<reqwest::RequestBuilder, E>> + MaybeSend + 'static,
+        Fut: Future<Output = Result<R, E>> + MaybeSend + 'static,
+        R: IntoRequest,
         E: Into<BoxError>,
     {
         EventSourceBuilder::new(Source::AsyncFactory(boxed_async(make_request)))
@@ -415,8 +424,8 @@ impl Driver {
         let machine = &self.machine;
         let context = || request_context(machine, last_event_id, attempt);
         Ok(match self.requests.next(machine.has_opened(), context)? {
-            Attempt::Send(client, request) => {
-                Conn::Requesting(self.send(client, request, last_event_id))
+            Attempt::Send(sender, request) => {
+                Conn::Requesting(self.send(sender, request, last_event_id))
             }
             Attempt::Answered(response) => {
                 Conn::Requesting(Box::pin(std::future::ready(Ok(*response))))
@@ -428,7 +437,7 @@ impl Driver {
     /// Sends an attempt's request, with the headers every attempt carries.
     fn send(
         &mut self,
-        client: reqwest::Client,
+        sender: Sender,
         mut request: reqwest::Request,
         last_event_id: &str,
     ) -> ResponseFuture {
@@ -438,7 +447,7 @@ impl Driver {
         }
         prepare(&mut request, last_event_id);
         debug!(url = %request.url(), resume = !last_event_id.is_empty(), "ssefeed: connecting");
-        Box::pin(client.execute(request))
+        sender.send(request)
     }
 
     /// Arms the timer for the machine's next deadline; true when it fired.

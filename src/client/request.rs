@@ -7,12 +7,17 @@ use std::sync::Arc;
 use reqwest::header::{self, HeaderValue};
 
 pub(super) use super::platform::{AsyncRequestFn, RequestFn};
+use super::send::{IntoRequest, Sender};
+
+/// What a request becomes: who sends it, and the request (or why it cannot
+/// be built).
+pub(crate) type Parts = (Sender, Result<reqwest::Request, Error>);
 use super::platform::{BoxFuture, http_version, wall_clock};
 use crate::error::{BoxError, Error};
 use crate::machine::Machine;
 use crate::response::ResponseHead;
 
-pub(super) type BuilderFuture = BoxFuture<Result<reqwest::RequestBuilder, BoxError>>;
+pub(super) type BuilderFuture = BoxFuture<Result<Parts, BoxError>>;
 
 /// What a request factory is told before each attempt: see
 /// [`EventSource::builder_fn`](crate::EventSource::builder_fn) and
@@ -62,9 +67,9 @@ pub(super) struct Requests {
 /// What the first request is made from.
 pub(super) enum RequestSource {
     /// The same request every time it is sent (cloned per attempt).
-    Template(reqwest::Client, reqwest::Request),
+    Template(Sender, reqwest::Request),
     /// One request that cannot be cloned (a streamed body), sent once.
-    Once(Option<(reqwest::Client, reqwest::Request)>),
+    Once(Option<(Sender, reqwest::Request)>),
     /// A response the caller already has: the first attempt's answer.
     Response(Option<Box<reqwest::Response>>),
     /// Rebuilt before each attempt.
@@ -82,7 +87,7 @@ pub(super) enum Factory {
 impl Factory {
     fn make(&mut self, context: RequestContext) -> Result<Attempt, Error> {
         match self {
-            Self::Sync(make) => built(make(&context)),
+            Self::Sync(make) => sendable(make(&context)),
             Self::Async(make) => Ok(Attempt::Make(make(context))),
         }
     }
@@ -93,7 +98,7 @@ impl Factory {
 #[allow(clippy::large_enum_variant)]
 pub(super) enum Attempt {
     /// Send this request.
-    Send(reqwest::Client, reqwest::Request),
+    Send(Sender, reqwest::Request),
     /// This response is the answer already (a taken-over response).
     Answered(Box<reqwest::Response>),
     /// The async factory is making the request.
@@ -132,44 +137,50 @@ impl Requests {
             return resume.make(context());
         }
         match &mut self.source {
-            RequestSource::Template(client, request) => {
+            RequestSource::Template(sender, request) => {
                 let request = request.try_clone().ok_or(Error::BodyNotCloneable)?;
-                Ok(Attempt::Send(client.clone(), request))
+                Ok(Attempt::Send(sender.clone(), request))
             }
             RequestSource::Once(once) => {
-                let (client, request) = once.take().ok_or(Error::BodyNotCloneable)?;
-                Ok(Attempt::Send(client, request))
+                let (sender, request) = once.take().ok_or(Error::BodyNotCloneable)?;
+                Ok(Attempt::Send(sender, request))
             }
             RequestSource::Response(response) => response
                 .take()
                 .map(Attempt::Answered)
                 .ok_or(Error::BodyNotCloneable),
-            RequestSource::Factory(make) => built(make(&context())),
+            RequestSource::Factory(make) => sendable(make(&context())),
             RequestSource::AsyncFactory(make) => Ok(Attempt::Make(make(context()))),
         }
     }
 }
 
+/// A request factory, boxed: what it makes becomes [`Parts`] at once.
+pub(super) fn boxed_fn<F, R>(mut make_request: F) -> RequestFn
+where
+    F: FnMut(&RequestContext) -> R + super::MaybeSend + 'static,
+    R: IntoRequest,
+{
+    Box::new(move |context| make_request(context).into_parts())
+}
+
 /// An async request factory, boxed, its error boxed.
-pub(super) fn boxed_async<F, Fut, E>(mut make_request: F) -> AsyncRequestFn
+pub(super) fn boxed_async<F, Fut, R, E>(mut make_request: F) -> AsyncRequestFn
 where
     F: FnMut(RequestContext) -> Fut + super::MaybeSend + 'static,
-    Fut: Future<Output = Result<reqwest::RequestBuilder, E>> + super::MaybeSend + 'static,
+    Fut: Future<Output = Result<R, E>> + super::MaybeSend + 'static,
+    R: IntoRequest,
     E: Into<BoxError>,
 {
     Box::new(move |context| {
         let future = make_request(context);
-        Box::pin(async move { future.await.map_err(Into::into) })
+        Box::pin(async move { Ok(future.await.map_err(Into::into)?.into_parts()) })
     })
 }
 
-/// A factory's request builder as an attempt.
-fn built(builder: reqwest::RequestBuilder) -> Result<Attempt, Error> {
-    let (client, request) = builder.build_split();
-    Ok(Attempt::Send(
-        client,
-        request.map_err(Error::InvalidRequest)?,
-    ))
+/// A factory's request as an attempt.
+pub(super) fn sendable((sender, request): Parts) -> Result<Attempt, Error> {
+    Ok(Attempt::Send(sender, request?))
 }
 
 /// Whether a request may be sent again without asking: the methods that

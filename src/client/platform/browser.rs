@@ -15,6 +15,7 @@ use crate::error::BoxError;
 use crate::response::HttpVersion;
 
 use super::super::RequestContext;
+use super::super::request::Parts;
 
 /// `Send`, on every platform but the browser: the bound on what an
 /// [`EventSource`](crate::EventSource) holds (request factories and their
@@ -27,9 +28,9 @@ impl<T: ?Sized> MaybeSend for T {}
 
 pub(in crate::client) type BoxFuture<T> = Pin<Box<dyn Future<Output = T>>>;
 pub(in crate::client) type BoxStream<T> = Pin<Box<dyn Stream<Item = T>>>;
-pub(in crate::client) type RequestFn = Box<dyn FnMut(&RequestContext) -> reqwest::RequestBuilder>;
+pub(in crate::client) type RequestFn = Box<dyn FnMut(&RequestContext) -> Parts>;
 pub(in crate::client) type AsyncRequestFn =
-    Box<dyn FnMut(RequestContext) -> BoxFuture<Result<reqwest::RequestBuilder, BoxError>>>;
+    Box<dyn FnMut(RequestContext) -> BoxFuture<Result<Parts, BoxError>>>;
 
 /// Now, on the page's monotonic clock (`performance.now()`).
 pub(in crate::client) fn now() -> Instant {

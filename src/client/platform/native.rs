@@ -11,6 +11,7 @@ use crate::error::BoxError;
 use crate::response::HttpVersion;
 
 use super::super::RequestContext;
+use super::super::request::Parts;
 
 /// `Send`, on every platform but the browser: the bound on what an
 /// [`EventSource`](crate::EventSource) holds (request factories and their
@@ -23,10 +24,9 @@ impl<T: Send + ?Sized> MaybeSend for T {}
 
 pub(in crate::client) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 pub(in crate::client) type BoxStream<T> = Pin<Box<dyn Stream<Item = T> + Send>>;
-pub(in crate::client) type RequestFn =
-    Box<dyn FnMut(&RequestContext) -> reqwest::RequestBuilder + Send>;
+pub(in crate::client) type RequestFn = Box<dyn FnMut(&RequestContext) -> Parts + Send>;
 pub(in crate::client) type AsyncRequestFn =
-    Box<dyn FnMut(RequestContext) -> BoxFuture<Result<reqwest::RequestBuilder, BoxError>> + Send>;
+    Box<dyn FnMut(RequestContext) -> BoxFuture<Result<Parts, BoxError>> + Send>;
 
 /// Now, on tokio's clock (which tests may pause and advance).
 pub(in crate::client) fn now() -> Instant {
