@@ -215,6 +215,7 @@ pub mod machine;
 pub mod parser;
 mod response;
 mod retry;
+mod stats;
 mod stream;
 #[cfg(all(
     feature = "testing",
@@ -239,6 +240,7 @@ pub use retry::{
     DEFAULT_MAX_DELAY, DEFAULT_MAX_SERVER_DELAY, DEFAULT_MIN_DELAY, DEFAULT_RECONNECTION_TIME,
     RetryContext, RetryDecision, RetryPolicy,
 };
+pub use stats::{ConnectionStats, FeedStats};
 pub use stream::{EventStream, ReaderSource};
 
 /// The reqwest that `EventSource` takes requests of (0.13), so that an

@@ -281,6 +281,15 @@ impl EventSourceBuilder {
         self
     }
 
+    /// Keep the last `bytes` bytes of each connection's body for
+    /// [`EventSource::recent_bytes`] (default 0: none): the context of a
+    /// mid-stream error. See
+    /// [`MachineConfig::keep_recent_bytes`](crate::machine::MachineConfig::keep_recent_bytes).
+    pub fn keep_recent_bytes(mut self, bytes: usize) -> Self {
+        self.machine = self.machine.keep_recent_bytes(bytes);
+        self
+    }
+
     /// Seeds the jitter's random source, for reproducible delays in tests.
     pub fn jitter_seed(mut self, seed: u64) -> Self {
         self.machine = self.machine.jitter_seed(seed);

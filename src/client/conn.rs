@@ -136,6 +136,7 @@ impl Driver {
             Err(error) => return self.machine.handle_error(now, error),
         };
         let head = response_head(&response);
+        self.span.answered(head.status());
         let body: BodyStream = Box::pin(response.bytes_stream());
         if self.machine.refuses(&head) {
             self.conn = Conn::Refused(Box::new(RefusedBody {
@@ -146,7 +147,7 @@ impl Driver {
             }));
         } else {
             self.conn = Conn::Streaming(body);
-            self.opened_at = now;
+            self.clock = now;
             self.machine.handle_response(now, head);
         }
     }
@@ -157,13 +158,15 @@ impl Driver {
         match chunk {
             Some(Ok(bytes)) => {
                 // The clock is read per chunk only when the machine uses the
-                // time (an idle timeout, `max_elapsed`).
-                let now = if self.timed_chunks {
-                    now()
-                } else {
-                    self.opened_at
-                };
-                self.machine.handle_bytes(now, bytes);
+                // time (an idle timeout, `max_elapsed`); otherwise until the
+                // connection's first event, for the statistics' times to
+                // first byte and first event. (Once per wake-up cost a
+                // chunk-per-event stream 4 % of its CPU: BENCHMARKS.md,
+                // session 8.)
+                if self.timed_chunks || self.machine.stats().current.first_event_at.is_none() {
+                    self.clock = now();
+                }
+                self.machine.handle_bytes(self.clock, bytes);
             }
             Some(Err(error)) => {
                 self.conn = Conn::Idle;

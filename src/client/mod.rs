@@ -29,6 +29,8 @@ pub(crate) mod platform;
 mod request;
 /// Who sends a request: reqwest, or a middleware stack.
 mod send;
+/// A `tracing` span per connection (feature `tracing`).
+mod span;
 
 pub use builder::EventSourceBuilder;
 pub use platform::MaybeSend;
@@ -48,6 +50,7 @@ use web_time::Instant;
 use crate::error::{BoxError, Error};
 use crate::event::{CloseReason, Event, ReadyState};
 use crate::machine::{Action, Machine};
+use crate::stats::FeedStats;
 use builder::Source;
 use conn::Conn;
 use platform::{Timer, now};
@@ -148,11 +151,15 @@ struct Driver {
     /// The instant `sleep` is set for, if it is armed.
     sleep_at: Option<Instant>,
     /// The machine wants the time of each chunk (an idle timeout or
-    /// `max_elapsed` is set); otherwise the clock is not read per chunk and
-    /// chunks carry `opened_at`.
+    /// `max_elapsed` is set); otherwise the clock is read for a
+    /// connection's chunks until its first event, and later chunks carry
+    /// `clock`.
     timed_chunks: bool,
-    /// When the current response arrived.
-    opened_at: Instant,
+    /// The current connection's `tracing` span, with the feature.
+    span: span::ConnectionSpan,
+    /// The last reading of the clock for the body: when the response
+    /// arrived, or the last chunk read with the clock.
+    clock: Instant,
 }
 
 impl EventSource {
@@ -315,7 +322,8 @@ impl EventSource {
         let driver = Driver {
             requests,
             timed_chunks: machine.uses_chunk_time(),
-            opened_at: now,
+            span: span::ConnectionSpan::default(),
+            clock: now,
             machine,
             conn: Conn::Idle,
             sleep: None,
@@ -339,6 +347,52 @@ impl EventSource {
         self.driver.machine.last_event_id()
     }
 
+    /// What the feed did so far: its requests, connections, reconnects,
+    /// events and bytes, and the current connection's: when it was asked
+    /// for, opened, and brought its first byte and first event. Counted as
+    /// it goes, so reading it costs nothing.
+    ///
+    /// ```no_run
+    /// # async fn run(mut source: ssefeed::EventSource) {
+    /// use futures_util::StreamExt;
+    /// while let Some(Ok(event)) = source.next().await {
+    ///     if let ssefeed::Event::Message(_) = event {
+    ///         let current = source.stats().current;
+    ///         if let (Some(asked), Some(first)) = (current.requested_at, current.first_event_at) {
+    ///             println!("first event {:?} after the request", first - asked);
+    ///         }
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn stats(&self) -> FeedStats {
+        *self.driver.machine.stats()
+    }
+
+    /// The last bytes of the current (or last) connection's body, when
+    /// [`keep_recent_bytes`](EventSourceBuilder::keep_recent_bytes) asks for
+    /// them (empty otherwise): what the parser saw before a mid-stream error,
+    /// or before a message whose JSON did not parse. Kept after the
+    /// connection ended (with its error), until the next one opens.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), ssefeed::Error> {
+    /// use futures_util::StreamExt;
+    /// let request = reqwest::Client::new().post("https://api.example.com/v1/chat").body("{}");
+    /// let mut source = ssefeed::EventSource::builder(request).keep_recent_bytes(512).build()?;
+    /// while let Some(event) = source.next().await {
+    ///     if let Err(error) = event {
+    ///         let tail = String::from_utf8_lossy(source.recent_bytes());
+    ///         eprintln!("{}; the stream ended with: {tail:?}", error.report());
+    ///     }
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn recent_bytes(&self) -> &[u8] {
+        self.driver.machine.recent_bytes()
+    }
+
     /// The current reconnection time (the server's latest `retry:`, or the
     /// policy's initial value).
     pub fn reconnection_time(&self) -> Duration {
@@ -358,6 +412,7 @@ impl EventSource {
         debug!("ssefeed: closed");
         self.driver.machine.close();
         self.driver.conn = Conn::Idle;
+        self.driver.span.end(&self.driver.machine.stats().current);
         self.driver.sleep_at = None;
     }
 
@@ -446,6 +501,7 @@ impl Driver {
             self.machine.set_one_shot(true);
         }
         prepare(&mut request, last_event_id);
+        self.span.sent(request.url());
         debug!(url = %request.url(), resume = !last_event_id.is_empty(), "ssefeed: connecting");
         sender.send(request)
     }
@@ -480,20 +536,26 @@ impl Driver {
     fn poll_io(&mut self, cx: &mut Context<'_>) -> ControlFlow<Poll<Option<Result<Event, Error>>>> {
         while let Some(action) = self.machine.poll_action() {
             match action {
-                Action::Disconnect => self.conn = Conn::Idle,
+                Action::Disconnect => {
+                    self.conn = Conn::Idle;
+                    self.span.end(&self.machine.stats().current);
+                }
                 Action::Connect {
                     last_event_id,
                     attempt,
-                } => match self.connect(&last_event_id, attempt) {
-                    Ok(conn) => self.conn = conn,
-                    Err(error) => {
-                        self.conn = Conn::Idle;
-                        self.machine.handle_error(now(), error);
-                        // The machine has an event (a reconnect, or the
-                        // final error) to hand out before anything else.
-                        return ControlFlow::Continue(());
+                } => {
+                    self.span.start(attempt);
+                    match self.connect(&last_event_id, attempt) {
+                        Ok(conn) => self.conn = conn,
+                        Err(error) => {
+                            self.conn = Conn::Idle;
+                            self.machine.handle_error(now(), error);
+                            // The machine has an event (a reconnect, or the
+                            // final error) to hand out before anything else.
+                            return ControlFlow::Continue(());
+                        }
                     }
-                },
+                }
             }
         }
         if self.machine.ready_state() == ReadyState::Closed {

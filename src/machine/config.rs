@@ -39,6 +39,7 @@ pub struct MachineConfig {
     pub(super) jitter_seed: Option<u64>,
     pub(super) complete_on: Option<Sentinel>,
     pub(super) dedupe_ids: usize,
+    pub(super) keep_recent_bytes: usize,
     /// The driver can send a one-shot request again after a refusal the
     /// policy retries (false for a streamed body or a response taken over).
     pub(crate) resend_refused: bool,
@@ -54,6 +55,7 @@ impl fmt::Debug for MachineConfig {
             .field("jitter_seed", &self.jitter_seed)
             .field("complete_on", &self.complete_on.as_ref().map(|_| "Fn"))
             .field("dedupe_ids", &self.dedupe_ids)
+            .field("keep_recent_bytes", &self.keep_recent_bytes)
             .field("resend_refused", &self.resend_refused)
             .finish()
     }
@@ -77,6 +79,7 @@ impl MachineConfig {
             jitter_seed: None,
             complete_on: None,
             dedupe_ids: 0,
+            keep_recent_bytes: 0,
             resend_refused: true,
         }
     }
@@ -162,6 +165,16 @@ impl MachineConfig {
     /// delivered, as the spec says.
     pub fn dedupe_ids(mut self, window: usize) -> Self {
         self.dedupe_ids = window;
+        self
+    }
+
+    /// Keep the last `bytes` bytes of each connection's body (default 0:
+    /// none), for [`Machine::recent_bytes`]: what the parser saw before a
+    /// mid-stream error (a truncated body, a line or event over a limit) or
+    /// before a message a consumer could not use (a JSON error). It costs a
+    /// copy of at most `bytes` bytes per chunk; a few hundred is enough.
+    pub fn keep_recent_bytes(mut self, bytes: usize) -> Self {
+        self.keep_recent_bytes = bytes;
         self
     }
 }

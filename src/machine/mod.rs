@@ -98,13 +98,16 @@ use crate::event::{CloseReason, Event, ReadyState};
 use crate::parser::{Item, Parser, StreamEnd};
 use crate::response::{Refusal, ResponseHead};
 use crate::retry::{Jitter, RetryPolicy};
+use crate::stats::FeedStats;
 
 mod config;
 mod delivery;
+mod recent;
 mod reconnect;
 mod state;
 
 pub use config::MachineConfig;
+use recent::RecentBytes;
 use state::State;
 
 /// What the driver must do next, from [`Machine::poll_action`].
@@ -146,6 +149,10 @@ pub struct Machine {
     /// Some connection has opened: what follows a refusal is a resume, not
     /// the first request again.
     has_opened: bool,
+    /// What the feed did: counted as it goes.
+    stats: FeedStats,
+    /// The end of the current (or last) connection's body, when asked for.
+    recent: Option<RecentBytes>,
     /// A sentinel or de-duplication is configured: each message is
     /// inspected before it is delivered (`delivery.rs`).
     inspects: bool,
@@ -176,6 +183,8 @@ impl Machine {
             .jitter_seed
             .map_or_else(Jitter::from_entropy, Jitter::from_seed);
         let inspects = config.complete_on.is_some() || config.dedupe_ids > 0;
+        let recent =
+            (config.keep_recent_bytes > 0).then(|| RecentBytes::new(config.keep_recent_bytes));
         let mut recent_ids = VecDeque::new();
         if config.dedupe_ids > 0 && !parser.last_event_id().is_empty() {
             // A server that replays the event a resumed stream names.
@@ -193,11 +202,14 @@ impl Machine {
             failures: 0,
             last_progress: now,
             has_opened: false,
+            stats: FeedStats::default(),
+            recent,
             inspects,
             recent_ids,
             events: VecDeque::new(),
             actions: VecDeque::new(),
         };
+        machine.stats.request(now);
         machine.actions.push_back(machine.connect_action(0));
         machine.assert_invariants();
         machine
@@ -261,6 +273,20 @@ impl Machine {
     /// `None` before the first attempt ends and while open.
     pub fn disconnect_cause(&self) -> Option<&Arc<Error>> {
         self.state.cause()
+    }
+
+    /// The last bytes of the current (or last) connection's body, when
+    /// [`MachineConfig::keep_recent_bytes`] asks for them (empty otherwise):
+    /// what the parser saw before an error. Kept after the connection ended,
+    /// until the next one opens.
+    pub fn recent_bytes(&self) -> &[u8] {
+        self.recent.as_ref().map_or(&[], RecentBytes::bytes)
+    }
+
+    /// What the feed did so far: requests, connections, reconnects, events
+    /// and bytes, and the current connection's [`ConnectionStats`](crate::ConnectionStats).
+    pub fn stats(&self) -> &FeedStats {
+        &self.stats
     }
 
     /// Whether the machine has nothing more to say: it is
@@ -336,7 +362,10 @@ impl Machine {
                     // integer": the parser has, and `reconnection_time`
                     // reads it there.
                     Ok(Item::Retry(_)) => {}
-                    Ok(Item::Comment(text)) => return Some(Ok(Event::Comment(text))),
+                    Ok(Item::Comment(text)) => {
+                        self.stats.current.comments += 1;
+                        return Some(Ok(Event::Comment(text)));
+                    }
                     Ok(Item::Skipped(skipped)) => return Some(Ok(Event::Skipped(skipped))),
                     Err(error) => {
                         self.fail(error.into());
@@ -370,6 +399,7 @@ impl Machine {
         {
             *progressed = true;
             self.last_progress = *last_activity;
+            self.stats.event(*last_activity);
         }
     }
 
@@ -386,7 +416,10 @@ impl Machine {
             // "Set the event stream's reconnection time to that integer": the
             // parser has, and `reconnection_time` reads it there.
             Item::Retry(_) => None,
-            Item::Comment(text) => Some(Event::Comment(text)),
+            Item::Comment(text) => {
+                self.stats.current.comments += 1;
+                Some(Event::Comment(text))
+            }
             // Not progress: the last event ID stays before it, so a resume
             // asks for it again (and the attempt count keeps growing).
             Item::Skipped(skipped) => Some(Event::Skipped(skipped)),
@@ -428,6 +461,10 @@ impl Machine {
             // "announce the connection"
             self.parser.reset();
             self.has_opened = true;
+            self.stats.opened(now);
+            if let Some(recent) = &mut self.recent {
+                recent.clear();
+            }
             self.state = State::Open {
                 last_activity: now,
                 progressed: false,
@@ -468,6 +505,10 @@ impl Machine {
     pub fn handle_bytes(&mut self, now: Instant, bytes: Bytes) {
         if let State::Open { last_activity, .. } = &mut self.state {
             *last_activity = now;
+            self.stats.bytes(now, bytes.len());
+            if let Some(recent) = &mut self.recent {
+                recent.push(&bytes);
+            }
             self.parser.feed(bytes);
         }
     }
@@ -537,6 +578,7 @@ impl Machine {
         }
         let cause = self.state.cause().cloned();
         self.state = State::Connecting { since: now, cause };
+        self.stats.request(now);
         self.actions.push_back(Action::Disconnect);
         // Never attempt 0, which says "the first request".
         let action = self.connect_action(self.failures.max(1));
@@ -555,6 +597,7 @@ impl Machine {
             } if now >= *until => {
                 let cause = Some(Arc::clone(cause));
                 self.state = State::Connecting { since: now, cause };
+                self.stats.request(now);
                 let action = self.connect_action(self.failures);
                 self.actions.push_back(action);
             }
@@ -716,6 +759,7 @@ mod tests {
                     error,
                     delay,
                     attempt,
+                    ..
                 }) => {
                     format!(
                         "reconnecting #{attempt} in {}ms: {error}",
@@ -1503,6 +1547,46 @@ mod tests {
             &actions(&mut m)[..],
             [Action::Disconnect, Action::Connect { attempt: 1, .. }]
         ));
+    }
+
+    #[test]
+    fn stats_count_what_the_feed_did() {
+        let t0 = Instant::now();
+        let mut m = machine(t0);
+        assert_eq!(m.stats().requests, 1);
+        assert_eq!(m.stats().current.requested_at, Some(t0));
+        m.handle_response(t0 + ms(10), head(200, SSE));
+        // (Events taken after each input, as the module says to.)
+        m.handle_bytes(t0 + ms(20), "id: 1\ndata: a\n\ndata: b".into());
+        let _ = events(&mut m);
+        m.handle_bytes(t0 + ms(30), "\n\n".into());
+        let _ = events(&mut m);
+        let current = m.stats().current;
+        assert_eq!(current.opened_at, Some(t0 + ms(10)));
+        assert_eq!(current.first_byte_at, Some(t0 + ms(20)));
+        assert_eq!(current.first_event_at, Some(t0 + ms(20)));
+        assert_eq!(current.last_activity_at, Some(t0 + ms(30)));
+        assert_eq!((current.bytes, current.events), (24, 2));
+        // The connection ends: its stats go with the reconnect.
+        m.handle_eof(t0 + ms(40));
+        match m.poll_event() {
+            Some(Ok(Event::Reconnecting { stats, .. })) => assert_eq!(*stats, current),
+            other => panic!("{other:?}"),
+        }
+        let (at, _) = wait_reconnect(&mut m);
+        let stats = *m.stats();
+        assert_eq!(
+            (stats.requests, stats.connections, stats.reconnects),
+            (2, 1, 1)
+        );
+        assert_eq!(stats.current.requested_at, Some(at));
+        assert_eq!(stats.current.bytes, 0);
+        m.handle_response(at, head(200, SSE));
+        m.handle_bytes(at, "data: c\n\n".into());
+        let _ = events(&mut m);
+        let stats = *m.stats();
+        assert_eq!((stats.connections, stats.events, stats.bytes), (2, 3, 33));
+        assert_eq!(stats.current.events, 1);
     }
 
     #[test]

@@ -58,10 +58,12 @@ impl Machine {
             cause: Arc::clone(&cause),
         };
         self.actions.push_back(Action::Disconnect);
+        self.stats.reconnects += 1;
         self.events.push_back(Ok(Event::Reconnecting {
             error: cause,
             delay,
             attempt: self.failures,
+            stats: Box::new(self.stats.current),
         }));
         self.assert_invariants();
     }

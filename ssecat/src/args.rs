@@ -130,6 +130,12 @@ pub(crate) struct Args {
     /// {"kind":"comment","text":…} lines: stdout keeps its four kinds).
     #[arg(long)]
     pub(crate) comments: bool,
+
+    /// On exit, say what the feed did: events, bytes, reconnects over how
+    /// many connections, and the time from the request to the first event
+    /// (on stderr; with --json, a `stats` object on the `closed` line).
+    #[arg(long)]
+    pub(crate) stats: bool,
 }
 
 /// `--retry-statuses`, parsed.

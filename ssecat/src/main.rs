@@ -107,9 +107,14 @@ async fn run(args: Args) -> ExitCode {
             && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty()),
         stdout: stdout.lock(),
     };
-    let end = tail(&args, &mut source, &gave_up, &mut out).await;
+    let mut first_event = None;
+    let end = tail(&args, &mut source, &gave_up, &mut out, &mut first_event).await;
     if let Some(end) = end {
-        if out.closed(end.reason, &end.message).is_ok() && !args.json && end.reason != "error" {
+        let stats = args.stats.then(|| (source.stats(), first_event));
+        if out.closed(end.reason, &end.message, stats).is_ok()
+            && !args.json
+            && end.reason != "error"
+        {
             eprintln!("ssecat: {}", end.message);
         }
         return end.code;
@@ -119,12 +124,18 @@ async fn run(args: Args) -> ExitCode {
 }
 
 /// Tails the source until it ends; `None` when stdout is gone.
+/// `first_event`: set to the time from the first request to the first
+/// message.
 async fn tail(
     args: &Args,
     source: &mut EventSource,
     gave_up: &GaveUp,
     out: &mut Output,
+    first_event: &mut Option<std::time::Duration>,
 ) -> Option<End> {
+    let started = source.stats().current.requested_at;
+    // The current connection has not delivered a message yet.
+    let mut awaiting_first = false;
     let mut messages = 0u64;
     // Requests sent after the last message (before one: all of them), as
     // the server counts them: what "gave up after N attempts" says.
@@ -153,11 +164,23 @@ async fn tail(
                     },
                 });
             }
-            Some(Ok(Event::Open(head))) => out.open(&head),
+            Some(Ok(Event::Open(head))) => {
+                awaiting_first = true;
+                out.open(&head)
+            }
             Some(Ok(Event::Message(message))) => {
                 messages += 1;
                 attempts = 0;
-                out.message(&message).ok()?;
+                let current = source.stats().current;
+                if let (None, Some(at), Some(started)) =
+                    (*first_event, current.first_event_at, started)
+                {
+                    *first_event = Some(at - started);
+                }
+                let first_after = std::mem::take(&mut awaiting_first)
+                    .then(|| output::first_event_after(&current))
+                    .flatten();
+                out.message(&message, first_after).ok()?;
                 if args.max_events.is_some_and(|max| messages >= max) {
                     let plural = if messages == 1 { "" } else { "s" };
                     let message = format!("received {messages} message{plural}");

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use ssefeed::{MessageEvent, ResponseHead};
+use ssefeed::{FeedStats, MessageEvent, ResponseHead};
 
 /// What goes to stdout, as text or JSON Lines.
 pub(crate) struct Output {
@@ -31,6 +31,10 @@ enum Line<'a> {
         event_type: &'a str,
         data: &'a str,
         last_event_id: &'a str,
+        /// With `-i`, on a connection's first message: the milliseconds
+        /// from its request.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        first_event_ms: Option<u64>,
     },
     Error {
         message: &'a str,
@@ -52,7 +56,34 @@ enum Line<'a> {
     Closed {
         reason: &'a str,
         message: &'a str,
+        /// With `--stats`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        stats: Option<serde_json::Value>,
     },
+}
+
+/// The time from a connection's request to its first event.
+pub(crate) fn first_event_after(stats: &ssefeed::ConnectionStats) -> Option<Duration> {
+    Some(stats.first_event_at? - stats.requested_at?)
+}
+
+/// `--stats`: what the feed did, in a sentence.
+fn stats_sentence(stats: &FeedStats, first_event: Option<Duration>) -> String {
+    let plural = |n: u64, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let mut text = format!(
+        "{}, {}, {} over {}",
+        plural(stats.events, "event"),
+        plural(stats.bytes, "byte"),
+        plural(stats.reconnects, "reconnect"),
+        plural(stats.connections, "connection"),
+    );
+    if let Some(after) = first_event {
+        text.push_str(&format!(
+            "; first event {} after the request",
+            human_delay(after)
+        ));
+    }
+    text
 }
 
 fn headers_of(head: &ResponseHead) -> Headers {
@@ -111,13 +142,27 @@ impl Output {
         self.stdout.flush()
     }
 
-    pub(crate) fn message(&mut self, message: &MessageEvent) -> std::io::Result<()> {
+    /// A message; `first_after`: with `-i`, the time from its connection's
+    /// request, on that connection's first message.
+    pub(crate) fn message(
+        &mut self,
+        message: &MessageEvent,
+        first_after: Option<Duration>,
+    ) -> std::io::Result<()> {
+        let first_after = first_after.filter(|_| self.include);
         if self.json {
             return self.json_line(&Line::Message {
                 event_type: message.event_type(),
                 data: message.data(),
                 last_event_id: message.last_event_id(),
+                first_event_ms: first_after.map(|after| after.as_millis() as u64),
             });
+        }
+        if let Some(after) = first_after {
+            eprintln!(
+                "ssecat: first event {} after the request",
+                human_delay(after)
+            );
         }
         let (bold, dim, reset) = if self.color {
             ("\x1b[1;36m", "\x1b[2m", "\x1b[0m")
@@ -192,9 +237,33 @@ impl Output {
         Ok(())
     }
 
-    pub(crate) fn closed(&mut self, reason: &str, message: &str) -> std::io::Result<()> {
+    /// The last line; `stats` with `--stats` (and the time from the first
+    /// connection's request to the feed's first event).
+    pub(crate) fn closed(
+        &mut self,
+        reason: &str,
+        message: &str,
+        stats: Option<(FeedStats, Option<Duration>)>,
+    ) -> std::io::Result<()> {
         if self.json {
-            return self.json_line(&Line::Closed { reason, message });
+            let stats = stats.map(|(stats, first_event)| {
+                serde_json::json!({
+                    "requests": stats.requests,
+                    "connections": stats.connections,
+                    "reconnects": stats.reconnects,
+                    "events": stats.events,
+                    "bytes": stats.bytes,
+                    "first_event_ms": first_event.map(|after| after.as_millis() as u64),
+                })
+            });
+            return self.json_line(&Line::Closed {
+                reason,
+                message,
+                stats,
+            });
+        }
+        if let Some((stats, first_event)) = stats {
+            eprintln!("ssecat: {}", stats_sentence(&stats, first_event));
         }
         Ok(())
     }

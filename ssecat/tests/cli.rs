@@ -1005,3 +1005,53 @@ async fn demo_feed_resumes_without_loss_or_repeats() {
     assert_eq!(per_connection, [7, 7, 7, 3], "{per_connection:?}");
     assert_eq!(all.last().unwrap()["reason"], "no_content");
 }
+
+#[tokio::test]
+async fn stats_say_what_the_feed_did_and_include_times_the_first_event() {
+    let script = || {
+        Script::new()
+            .connection(
+                Response::sse()
+                    .retry(Duration::from_millis(5))
+                    .pause(Duration::from_millis(120))
+                    .message("a")
+                    .message("b"),
+            )
+            .connection(Response::sse().message("c"))
+            .then(Response::no_content())
+    };
+    let server = TestServer::start(script()).unwrap();
+    let output = run(&["--json", "--stats", "-i", &server.url()]).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let lines = objects(&output);
+    let closed = lines.last().unwrap();
+    let stats = &closed["stats"];
+    assert_eq!(
+        (&stats["events"], &stats["bytes"], &stats["connections"]),
+        (&json!(3), &json!(36), &json!(2))
+    );
+    assert_eq!(
+        (&stats["reconnects"], &stats["requests"]),
+        (&json!(2), &json!(3))
+    );
+    assert!(stats["first_event_ms"].as_u64().unwrap() >= 110, "{stats}");
+    // With -i, each connection's first message says when it came.
+    let firsts: Vec<_> = lines
+        .iter()
+        .filter(|line| line["kind"] == "message")
+        .map(|line| line.get("first_event_ms").is_some())
+        .collect();
+    assert_eq!(firsts, [true, false, true]);
+    // Human mode: a sentence on stderr.
+    let server = TestServer::start(script()).unwrap();
+    let output = run(&["--stats", &server.url()]).await;
+    let text = stderr(&output);
+    assert!(
+        text.contains("ssecat: 3 events, 36 bytes, 2 reconnects over 2 connections; first event "),
+        "{text}"
+    );
+    // Without --stats, no stats.
+    let server = TestServer::start(script()).unwrap();
+    let output = run(&["--json", &server.url()]).await;
+    assert!(objects(&output).last().unwrap().get("stats").is_none());
+}
