@@ -26,7 +26,7 @@ mod conn;
 pub(crate) mod platform;
 /// The per-attempt request (factories, their context, the headers every
 /// attempt adds) and the owned head of each response.
-mod request;
+pub(crate) mod request;
 
 pub use builder::EventSourceBuilder;
 pub use platform::MaybeSend;
