@@ -3,9 +3,10 @@
 # a whole `src/main.rs`, and a scratch crate with exactly the README's
 # [dependencies] table (ssefeed by path to this tree) must compile every one
 # of them (those that use serde_json with `serde_json = "1"` added, as the
-# README says). The examples of "Testing with ssefeed" are `#[tokio::test]`s
-# a user puts in `tests/`: they go there in a crate that also has that
-# section's [dev-dependencies] table, and they run. The doc tests cannot
+# README says; those of the blocking client with that section's own table,
+# ssefeed's `blocking` feature and no tokio). The examples of "Testing with
+# ssefeed" are `#[tokio::test]`s a user puts in `tests/`: they go there in a
+# crate that also has that section's [dev-dependencies] table, and they run. The doc tests cannot
 # show this: they build with the dev-dependencies (and run no test fns).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,16 +28,29 @@ dev_toml = re.search(r"```toml\n(.*?)```", testing, re.S).group(1)
 if "[dev-dependencies]" not in dev_toml or 'ssefeed = { version = "0.1"' not in dev_toml:
     sys.exit("README: the testing section's block does not name ssefeed 0.1 as a dev-dependency")
 dev_toml = dev_toml.replace('ssefeed = { version = "0.1"', f'ssefeed = {{ path = "{repo}"')
+blocking = readme[readme.index("\n## Without async: the blocking client\n"):]
+blocking_toml = re.search(r"```toml\n(.*?)```", blocking, re.S).group(1)
+if 'ssefeed = { version = "0.1", features = ["blocking"] }' not in blocking_toml:
+    sys.exit("README: the blocking client's block does not name ssefeed 0.1 with its feature")
+blocking_toml = blocking_toml.replace('ssefeed = { version = "0.1"', f'ssefeed = {{ path = "{repo}"')
 examples = re.findall(r"```rust[^\n]*\n(.*?)```", readme, re.S)
 if not examples:
     sys.exit("README: no rust examples")
-for crate, extra in [("plain", ""), ("serde_json", 'serde_json = "1"\n'), ("testing", "\n" + dev_toml)]:
+crates = [
+    ("plain", toml),
+    ("serde_json", toml + 'serde_json = "1"\n'),
+    ("testing", toml + "\n" + dev_toml),
+    # The blocking client's section names its own dependencies, and only
+    # those: no tokio.
+    ("blocking", blocking_toml),
+]
+for crate, deps in crates:
     root = scratch / crate
     (root / "src/bin").mkdir(parents=True)
     (root / "tests").mkdir()
     (root / "Cargo.toml").write_text(
         f'[package]\nname = "readme-{crate}"\nversion = "0.0.0"\nedition = "2024"\npublish = false\n\n'
-        + toml + extra + "\n[workspace]\n")
+        + deps + "\n[workspace]\n")
     (root / "src/lib.rs").write_text("")
 for n, code in enumerate(examples, 1):
     if any(line.startswith("# ") or line == "#" for line in code.splitlines()):
@@ -46,13 +60,16 @@ for n, code in enumerate(examples, 1):
         continue
     if "fn main" not in code:
         sys.exit(f"README example {n} is not a whole program:\n{code}")
-    crate = "serde_json" if "serde_json" in code else "plain"
+    if "ssefeed::blocking" in code:
+        crate = "blocking"
+    else:
+        crate = "serde_json" if "serde_json" in code else "plain"
     (scratch / crate / "src/bin" / f"example{n}.rs").write_text(code)
 print(f"{len(examples)} README examples")
 PY
 # (Under the caller's target directory if it names one.)
 target="${CARGO_TARGET_DIR:-$repo/target}/readme-example"
-for crate in plain serde_json; do
+for crate in plain serde_json blocking; do
     cp Cargo.lock "$scratch/$crate/"
     (cd "$scratch/$crate" && CARGO_TARGET_DIR="$target" cargo check --quiet --bins) \
         || { cat "$scratch/$crate/Cargo.toml" >&2; exit 1; }

@@ -263,7 +263,8 @@ pub use bytestring::ByteString;
 
 /// The README's examples, compiled and run as doc tests so they stay true
 /// (the `#[tokio::test]`s of "Testing with ssefeed" are compiled here and
-/// run by `.ci/readme-deps.sh`, as a user's `tests/` would).
-#[cfg(all(doctest, feature = "client", feature = "testing"))]
+/// run by `.ci/readme-deps.sh`, as a user's `tests/` would). The blocking
+/// client's example needs its feature: they run with `--all-features`.
+#[cfg(all(doctest, feature = "client", feature = "testing", feature = "blocking"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
