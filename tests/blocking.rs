@@ -191,6 +191,52 @@ fn the_idle_timeout_reconnects_a_stalled_connection() {
 }
 
 #[test]
+fn a_connection_let_go_of_is_not_heard_from_again() {
+    // The stalled connection speaks again while the next one is open: its
+    // event must not leak into the new stream.
+    let mut next = Response::sse().event(ServerEvent::data("two").id("2"));
+    for _ in 0..10 {
+        // Kept alive past the idle timeout, and past the stale event.
+        next = next.pause(Duration::from_millis(150)).comment("");
+    }
+    let server = TestServer::start(
+        Script::new()
+            .connection(
+                Response::sse()
+                    .event(ServerEvent::data("one").id("1"))
+                    .pause(Duration::from_millis(700))
+                    .event(ServerEvent::data("stale").id("9")),
+            )
+            .connection(next.event(ServerEvent::data("three").id("3"))),
+    )
+    .unwrap();
+    let url = server.url();
+    let got = within(move || {
+        let mut source = EventSource::builder(client().get(url))
+            .retry_policy(fast())
+            .idle_timeout(Duration::from_millis(300))
+            .build()
+            .unwrap();
+        source
+            .by_ref()
+            .take(6)
+            .map(|item| describe(&item))
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(
+        got,
+        [
+            "open 200",
+            "message one id=1",
+            "reconnecting: no data from the server for 300ms",
+            "open 200",
+            "message two id=2",
+            "message three id=3",
+        ]
+    );
+}
+
+#[test]
 fn the_idle_timeout_also_bounds_the_wait_for_the_response_head() {
     let server = TestServer::start(
         Script::new()
