@@ -4,7 +4,8 @@
 # [dependencies] table (ssefeed by path to this tree) must compile every one
 # of them. A section with a ```toml block of its own (a feature of ssefeed,
 # one more crate) builds its examples with that block's lines in place of
-# (or besides) the base table's. The examples of "Testing with ssefeed" are
+# (or besides) the base table's, or, when the block is a whole
+# `[dependencies]` table, with that table alone. The examples of "Testing with ssefeed" are
 # `#[tokio::test]`s a user puts in `tests/`: they go there in a crate that
 # also has that section's [dev-dependencies] table, and they run. The doc
 # tests cannot show this: they build with the dev-dependencies (and run no
@@ -28,7 +29,11 @@ if 'ssefeed = "0.1"' not in base:
     sys.exit("README: the dependency block does not name ssefeed 0.1")
 
 def merged(extra):
-    """The base table with a section's lines: one per crate, replacing the base's."""
+    """The base table with a section's lines: one per crate, replacing the
+    base's; a block that starts with `[dependencies]` is a table of its own
+    (the blocking client's needs no tokio)."""
+    if extra.lstrip().startswith("[dependencies]"):
+        return extra.lstrip()
     lines = base.splitlines()
     for line in extra.splitlines():
         name = re.match(r"([\w-]+)\s*=", line)

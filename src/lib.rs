@@ -12,6 +12,9 @@
 //!   and tokio, as a [`Stream`](futures_core::Stream) of [`Event`]s; in the
 //!   browser (`wasm32-unknown-unknown`), by reqwest's fetch backend and the
 //!   browser's timers, with no tokio runtime;
+//! - `blocking::EventSource` (feature `blocking`): both driven by
+//!   `reqwest::blocking`, as an [`Iterator`] of [`Event`]s, for code without
+//!   an async runtime;
 //! - [`EventStream`]: the parser over any byte stream, `AsyncRead` or HTTP
 //!   body, for other HTTP stacks, test servers and captured files;
 //! - `testing` (feature `testing`): a scripted SSE server for tests of SSE
@@ -179,6 +182,10 @@
 //!   TLS stack or HTTP version of its own choosing: the application's
 //!   reqwest dependency decides (re-exported as `ssefeed::reqwest`
 //!   when this feature is on).
+//! - `blocking`: `ssefeed::blocking::EventSource`, an [`Iterator`] of
+//!   events over `reqwest::blocking`, driven by the same machine, with a
+//!   handle that closes it from another thread; implies `client`. Not on
+//!   wasm32 (the module is left out there).
 //! - `rustls`, `http2`: conveniences that turn on reqwest's features of the
 //!   same names.
 #![cfg_attr(
@@ -205,6 +212,12 @@
 //! Rust 1.88.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(all(
+    feature = "blocking",
+    not(all(target_arch = "wasm32", any(target_os = "unknown", target_os = "none")))
+))]
+#[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
+pub mod blocking;
 #[cfg(feature = "http-body")]
 mod body;
 #[cfg(feature = "client")]
@@ -254,7 +267,8 @@ pub use bytestring::ByteString;
 
 /// The README's examples, compiled and run as doc tests so they stay true
 /// (the `#[tokio::test]`s of "Testing with ssefeed" are compiled here and
-/// run by `.ci/readme-deps.sh`, as a user's `tests/` would).
-#[cfg(all(doctest, feature = "client", feature = "testing"))]
+/// run by `.ci/readme-deps.sh`, as a user's `tests/` would). The blocking
+/// client's example needs its feature: they run with `--all-features`.
+#[cfg(all(doctest, feature = "client", feature = "testing", feature = "blocking"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

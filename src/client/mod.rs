@@ -26,7 +26,7 @@ mod conn;
 pub(crate) mod platform;
 /// The per-attempt request (factories, their context, the headers every
 /// attempt adds) and the owned head of each response.
-mod request;
+pub(crate) mod request;
 /// Who sends a request: reqwest, or a middleware stack.
 mod send;
 /// A `tracing` span per connection (feature `tracing`).

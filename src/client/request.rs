@@ -185,7 +185,7 @@ pub(super) fn sendable((sender, request): Parts) -> Result<Attempt, Error> {
 
 /// Whether a request may be sent again without asking: the methods that
 /// neither change server state nor cost per call.
-pub(super) fn is_repeatable(method: &reqwest::Method) -> bool {
+pub(crate) fn is_repeatable(method: &reqwest::Method) -> bool {
     matches!(
         *method,
         reqwest::Method::GET | reqwest::Method::HEAD | reqwest::Method::OPTIONS
@@ -193,7 +193,7 @@ pub(super) fn is_repeatable(method: &reqwest::Method) -> bool {
 }
 
 /// The context a request factory is given for an attempt.
-pub(super) fn request_context(
+pub(crate) fn request_context(
     machine: &Machine,
     last_event_id: &str,
     attempt: u32,
@@ -207,7 +207,7 @@ pub(super) fn request_context(
 
 /// A reqwest error as the crate's: one that says the request could never
 /// be sent (a URL scheme reqwest does not speak, say) is an invalid request.
-pub(super) fn transport_error(error: reqwest::Error) -> Error {
+pub(crate) fn transport_error(error: reqwest::Error) -> Error {
     if error.is_builder() {
         Error::InvalidRequest(error)
     } else {
@@ -241,7 +241,11 @@ pub(super) fn response_head(response: &reqwest::Response) -> ResponseHead {
 /// unless the caller set them (an `Accept` without `text/event-stream` gets
 /// it appended), and `Last-Event-ID`.
 pub(super) fn prepare(request: &mut reqwest::Request, last_event_id: &str) {
-    let headers = request.headers_mut();
+    prepare_headers(request.headers_mut(), last_event_id);
+}
+
+/// [`prepare`] on a request's headers, for the blocking client's requests.
+pub(crate) fn prepare_headers(headers: &mut header::HeaderMap, last_event_id: &str) {
     accept_event_stream(headers);
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
