@@ -267,8 +267,9 @@ pub use bytestring::ByteString;
 
 /// The README's examples, compiled and run as doc tests so they stay true
 /// (the `#[tokio::test]`s of "Testing with ssefeed" are compiled here and
-/// run by `.ci/readme-deps.sh`, as a user's `tests/` would). The blocking
-/// client's example needs its feature: they run with `--all-features`.
+/// run by `.ci/readme-deps.sh`, as a user's `tests/` would). The crate's
+/// dev-dependency on itself turns on the features they need (`testing`,
+/// `middleware`, `blocking`), so a plain `cargo test` runs them too.
 #[cfg(all(doctest, feature = "client", feature = "testing", feature = "blocking"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
