@@ -21,7 +21,7 @@ use std::time::{Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 
-use crate::client::request::transport_error;
+use crate::client::send::transport_error;
 use crate::error::Error;
 use crate::response::{HttpVersion, ResponseHead};
 

@@ -28,7 +28,7 @@ pub(crate) mod platform;
 /// attempt adds) and the owned head of each response.
 pub(crate) mod request;
 /// Who sends a request: reqwest, or a middleware stack.
-mod send;
+pub(crate) mod send;
 /// A `tracing` span per connection (feature `tracing`).
 mod span;
 

@@ -205,16 +205,6 @@ pub(crate) fn request_context(
     }
 }
 
-/// A reqwest error as the crate's: one that says the request could never
-/// be sent (a URL scheme reqwest does not speak, say) is an invalid request.
-pub(crate) fn transport_error(error: reqwest::Error) -> Error {
-    if error.is_builder() {
-        Error::InvalidRequest(error)
-    } else {
-        Error::Transport(error)
-    }
-}
-
 /// The owned head of a response: built once per connection.
 pub(super) fn response_head(response: &reqwest::Response) -> ResponseHead {
     let version = http_version(response);

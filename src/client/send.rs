@@ -3,7 +3,6 @@
 //! else in the client is the same for both.
 
 use super::platform::BoxFuture;
-use super::request::transport_error;
 use crate::error::Error;
 
 /// The response to a request, its error already the crate's.
@@ -87,5 +86,15 @@ mod private {
                 }
             }
         }
+    }
+}
+
+/// A reqwest error as the crate's: one that says the request could never
+/// be sent (a URL scheme reqwest does not speak, say) is an invalid request.
+pub(crate) fn transport_error(error: reqwest::Error) -> Error {
+    if error.is_builder() {
+        Error::InvalidRequest(error)
+    } else {
+        Error::Transport(error)
     }
 }
