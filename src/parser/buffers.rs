@@ -12,8 +12,11 @@ use crate::event::SkippedEvent;
 use super::error::ParseError;
 use super::field::{Field, classify, is_valid_id, retry_time};
 use super::item::LineItem;
-
+use super::space::{free_if_unused, free_string_if_unused};
 use super::text::{decode, decode_arc};
+
+mod oversized;
+mod take;
 
 /// The `data` buffer of the event being built.
 #[derive(Debug, Clone)]
@@ -309,7 +312,7 @@ impl EventBuffers {
     pub(super) fn shrink_buffers(&mut self) {
         if !matches!(self.data, Data::Joined) {
             self.clear_joined();
-            super::free_if_unused(&mut self.joined);
+            free_if_unused(&mut self.joined);
         }
         if !self.id_set {
             free_string_if_unused(&mut self.id_buffer);
@@ -378,13 +381,6 @@ impl EventBuffers {
             return false;
         }
         true
-    }
-}
-
-/// [`free_if_unused`](super::free_if_unused) for a string.
-fn free_string_if_unused(buffer: &mut String) {
-    if buffer.is_empty() && buffer.capacity() > super::KEEP_WHILE_WAITING {
-        *buffer = String::new();
     }
 }
 

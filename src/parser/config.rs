@@ -1,7 +1,5 @@
 //! [`ParserBuilder`] and the default limits.
 
-use super::Parser;
-
 /// The default limit on the length of one line, in bytes: 8 MiB.
 ///
 /// Large enough for a base64 image in one `data:` line, small enough that a
@@ -11,7 +9,7 @@ pub const DEFAULT_MAX_LINE_LEN: usize = 8 * 1024 * 1024;
 /// The default limit on the size of one event's data, in bytes: 16 MiB.
 pub const DEFAULT_MAX_EVENT_LEN: usize = 16 * 1024 * 1024;
 
-/// Configures a [`Parser`]: limits and whether comments are reported.
+/// Configures a [`Parser`](super::Parser): limits and whether comments are reported.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct ParserBuilder {
@@ -102,10 +100,5 @@ impl ParserBuilder {
     pub fn comments(mut self, on: bool) -> Self {
         self.comments = on;
         self
-    }
-
-    /// Builds the parser.
-    pub fn build(self) -> Parser {
-        Parser::with_config(self)
     }
 }

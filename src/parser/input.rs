@@ -2,30 +2,13 @@
 //! stash, the pending CR and the byte order mark.
 
 use bytes::Bytes;
-use bytestring::ByteString;
 
 use super::buffers::{At, Data};
+use super::fed::Fed;
 use super::field::{Field, classify};
 use super::lines::{hands_over, reserve_long};
 use super::scan::{after_line_end, find_line_end};
-use super::text::NO_TEXT;
-use super::{Lifecycle, Parser};
-
-pub(super) const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
-
-/// What reading must do before lines can be read in place: wait for the
-/// byte order mark, or read through a line over the limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Reading {
-    /// At the start of a stream: a BOM may still come (and some of its bytes
-    /// may have arrived).
-    Bom,
-    /// Past it: lines.
-    Lines,
-    /// Inside a line over the limit that is read through without being kept
-    /// (`Parser::skip_line`, skip mode); `partial` is empty.
-    LongLine,
-}
+use super::{Lifecycle, Parser, Reading};
 
 /// A chunk shorter than this that continues an unfinished line is copied.
 const SMALL_CHUNK: usize = 64;
@@ -37,123 +20,6 @@ const OWN_CHUNK_FROM: usize = 512;
 /// An unfinished line at the end of a fed slice at least this long is
 /// stashed rather than copied with the rest.
 const STASH_FROM: usize = 1024;
-
-/// The most capacity the copy of fed slices keeps when all is read.
-const KEEP_COPIED: usize = 64 * 1024;
-
-/// The input being read: the chunk last fed as `Bytes`, read in place, or
-/// the copy of fed slices; and the chunk's validated text.
-#[derive(Debug, Clone, Default)]
-pub(super) struct Fed {
-    /// The chunk, while `!in_copied`; always empty otherwise. Empty once
-    /// read and let go of.
-    pub(super) chunk: Bytes,
-    /// The fed slices, while `in_copied`; always empty otherwise. Keeps its
-    /// capacity (up to `KEEP_COPIED`) when let go of.
-    copied: Vec<u8>,
-    pub(super) in_copied: bool,
-    /// The part of `chunk` that is valid UTF-8 once `check_text` ran
-    /// (`text_checked`); empty otherwise.
-    pub(super) text: ByteString,
-    pub(super) text_checked: bool,
-}
-
-impl Fed {
-    /// The bytes being read.
-    #[inline(always)]
-    pub(super) fn bytes(&self) -> &[u8] {
-        debug_assert!(!self.in_copied || self.chunk.is_empty());
-        debug_assert!(self.in_copied || self.copied.is_empty());
-        if self.in_copied {
-            &self.copied
-        } else {
-            &self.chunk
-        }
-    }
-
-    /// Nothing is held: everything fed was read and let go of.
-    #[inline(always)]
-    pub(super) fn is_empty(&self) -> bool {
-        self.chunk.is_empty() && !self.in_copied
-    }
-
-    /// Reads `chunk` from now on; it has not been validated as UTF-8.
-    pub(super) fn set_chunk(&mut self, chunk: Bytes) {
-        debug_assert!(self.copied.is_empty() || chunk.is_empty());
-        self.chunk = chunk;
-        if self.text_checked {
-            self.text_checked = false;
-            self.text = ByteString::new();
-        }
-    }
-
-    /// Copies `bytes` to be read, after what copied slices remain.
-    fn copy(&mut self, bytes: &[u8]) {
-        debug_assert!(self.in_copied || self.copied.is_empty());
-        debug_assert!(self.chunk.is_empty(), "a chunk not let go of");
-        self.copied.extend_from_slice(bytes);
-        self.in_copied = true;
-    }
-
-    /// The unread rest from `pos`, then `more`, becomes the input, read
-    /// from 0: copied slices stay in their buffer, a chunk's rest is joined
-    /// with `more` into a new chunk.
-    fn keep_unread(&mut self, pos: usize, more: &[u8]) {
-        if self.in_copied {
-            self.copied.drain(..pos);
-            self.copied.extend_from_slice(more);
-        } else {
-            let mut joined = Vec::with_capacity(self.chunk.len() - pos + more.len());
-            joined.extend_from_slice(&self.chunk[pos..]);
-            joined.extend_from_slice(more);
-            self.set_chunk(Bytes::from(joined));
-        }
-    }
-
-    /// Everything was read: lets go of the chunk, so the HTTP stack can
-    /// reuse its buffer (events that share it keep it alive as long as they
-    /// need), or empties the copy, which keeps its capacity.
-    fn release(&mut self) {
-        if self.in_copied {
-            self.copied.clear();
-            if self.copied.capacity() > KEEP_COPIED {
-                self.copied = Vec::new();
-            }
-            self.in_copied = false;
-        } else if !self.chunk.is_empty() {
-            self.set_chunk(Bytes::new());
-        }
-    }
-
-    /// Lets go of the copy's space if it holds no input (see
-    /// [`Parser::shrink_buffers`](super::Parser::shrink_buffers)).
-    pub(super) fn shrink_buffers(&mut self) {
-        super::free_if_unused(&mut self.copied);
-    }
-
-    #[cfg(test)]
-    pub(super) fn buffer_capacity(&self) -> usize {
-        self.copied.capacity()
-    }
-
-    /// Lets go of all input (the copy keeps its capacity).
-    fn clear(&mut self) {
-        self.set_chunk(Bytes::new());
-        self.copied.clear();
-        self.in_copied = false;
-    }
-
-    /// What a dispatched event's data may lie in: the bytes being read, and
-    /// the chunk's validated text (none for copied slices).
-    #[inline(always)]
-    pub(super) fn with_text(&self) -> (&[u8], &ByteString) {
-        if self.in_copied {
-            (&self.copied, &NO_TEXT)
-        } else {
-            (&self.chunk, &self.text)
-        }
-    }
-}
 
 impl Parser {
     /// Gives the parser the next chunk of the stream, without copying it.
@@ -424,7 +290,7 @@ impl Parser {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parser::lines::HAND_OVER_FROM;
+    use crate::parser::lines::{BOM, HAND_OVER_FROM};
     use crate::parser::testing::*;
 
     #[test]

@@ -6,10 +6,12 @@ use super::error::ParseError;
 
 use super::buffers::{At, Data, Taking};
 use super::field::data_value;
-use super::input::{BOM, Reading};
 use super::item::LineItem;
 use super::scan::{after_line_end, find_line_end};
-use super::{Lifecycle, Parser};
+use super::{Lifecycle, Parser, Reading};
+
+/// The byte order mark, which a stream may start with.
+pub(super) const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
 
 /// A line at least this long that spans chunks is handed over to the event
 /// (its buffer becomes the data) instead of being copied out of the buffer.

@@ -110,6 +110,7 @@
 mod buffers;
 mod config;
 mod error;
+mod fed;
 mod field;
 mod input;
 mod item;
@@ -117,6 +118,7 @@ mod lines;
 mod output;
 mod scan;
 mod skip;
+mod space;
 #[cfg(test)]
 mod testing;
 mod text;
@@ -131,8 +133,9 @@ use bytes::Bytes;
 use bytestring::ByteString;
 
 use buffers::{Data, EventBuffers, Taking};
-use input::{Fed, Reading};
-use skip::LongLine;
+use fed::Fed;
+use field::LongLine;
+use space::free_if_unused;
 
 use crate::event::SkippedEvent;
 
@@ -147,6 +150,20 @@ enum Lifecycle {
     Ended(StreamEnd),
     /// A limit was exceeded; nothing more will be returned until `reset`.
     Failed,
+}
+
+/// What reading must do before lines can be read in place: wait for the
+/// byte order mark, or read through a line over the limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    /// At the start of a stream: a BOM may still come (and some of its bytes
+    /// may have arrived).
+    Bom,
+    /// Past it: lines.
+    Lines,
+    /// Inside a line over the limit that is read through without being kept
+    /// (`Parser::skip_line`, skip mode); `partial` is empty.
+    LongLine,
 }
 
 /// An incremental, sans-I/O parser of `text/event-stream` bodies.
@@ -183,6 +200,13 @@ pub struct Parser {
     reading: Reading,
     lifecycle: Lifecycle,
     buffers: EventBuffers,
+}
+
+impl ParserBuilder {
+    /// Builds the parser.
+    pub fn build(self) -> Parser {
+        Parser::with_config(self)
+    }
 }
 
 impl Default for Parser {
@@ -416,26 +440,10 @@ impl Parser {
     }
 }
 
-/// How much space an unused buffer keeps while the parser waits
-/// ([`Parser::shrink_buffers`]): enough for the small events of a busy feed
-/// to cost no allocation per read. Under the fuzzer, little, so that its
-/// small inputs let go of buffers too.
-#[cfg(not(fuzzing))]
-const KEEP_WHILE_WAITING: usize = 1024;
-#[cfg(fuzzing)]
-const KEEP_WHILE_WAITING: usize = 8;
-
-/// Lets go of `buffer`'s space if it holds nothing and more than
-/// [`KEEP_WHILE_WAITING`] bytes of it.
-fn free_if_unused(buffer: &mut Vec<u8>) {
-    if buffer.is_empty() && buffer.capacity() > KEEP_WHILE_WAITING {
-        *buffer = Vec::new();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parser::space::KEEP_WHILE_WAITING;
     use crate::parser::testing::*;
 
     #[test]
