@@ -37,8 +37,7 @@ impl Parser {
             return;
         }
         if !self.prepare_input(&chunk) {
-            self.fed.set_chunk(chunk);
-            self.pos = 0;
+            self.fed.read_chunk(chunk);
         }
     }
 
@@ -53,19 +52,7 @@ impl Parser {
         }
         self.detach();
         self.settle_stash();
-        // (The unread rest of a slice, even an empty one: keep reading from
-        // the copy.)
-        if !self.fed.in_copied && self.pos == self.fed.chunk.len() {
-            // All of a chunk is read. If it was not let go of yet (its last
-            // item was taken, the `None` after it was not), it goes now, or
-            // it would be read again (its events twice).
-            self.fed.release();
-            self.pos = 0;
-            return false;
-        }
-        self.fed.keep_unread(self.pos, chunk);
-        self.pos = 0;
-        true
+        self.fed.append(chunk)
     }
 
     /// Gives the parser the next chunk of the stream by copying it.
@@ -164,11 +151,10 @@ impl Parser {
             return;
         }
         if rest.len() >= OWN_CHUNK_FROM {
-            self.fed.set_chunk(Bytes::copy_from_slice(rest));
+            self.fed.read_chunk(Bytes::copy_from_slice(rest));
         } else {
-            self.fed.copy(rest);
+            self.fed.read_copy(rest);
         }
-        self.pos = 0;
     }
 
     fn copy_slice(&mut self, chunk: &[u8]) {
@@ -193,7 +179,6 @@ impl Parser {
 
     pub(super) fn clear_input(&mut self) {
         self.fed.clear();
-        self.pos = 0;
         self.partial.clear();
         self.stash.clear();
         self.pending_cr = false;
@@ -207,7 +192,6 @@ impl Parser {
     pub(super) fn input_read(&mut self) {
         // Most often (small chunks, each read at once) nothing is left to do.
         if self.nothing_to_read() {
-            self.pos = 0;
             return;
         }
         self.let_go_of_input();
@@ -223,7 +207,6 @@ impl Parser {
         }
         self.detach();
         self.fed.release();
-        self.pos = 0;
         self.unstash();
         if self.lifecycle == Lifecycle::Finishing {
             self.end_stream();
@@ -258,12 +241,11 @@ impl Parser {
         if self.stash.is_empty() {
             return;
         }
-        if self.pos == self.fed.bytes().len() {
+        if self.fed.is_read() {
             self.unstash();
         } else {
-            self.fed.keep_unread(self.pos, &self.stash);
+            self.fed.keep_unread(&self.stash);
             self.stash.clear();
-            self.pos = 0;
         }
     }
 

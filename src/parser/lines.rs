@@ -7,7 +7,7 @@ use super::error::ParseError;
 use super::buffers::{At, Data, Taking};
 use super::field::data_value;
 use super::item::LineItem;
-use super::scan::{after_line_end, find_line_end};
+use super::scan::find_line_end;
 use super::{Lifecycle, Parser, Reading};
 
 /// The byte order mark, which a stream may start with.
@@ -40,9 +40,7 @@ impl Parser {
         loop {
             // (At the end of the stream nothing is left to read, and `feed`
             // ignores input.)
-            let len = self.fed.bytes().len();
-            debug_assert!(self.pos <= len);
-            if self.pos >= len {
+            if self.fed.is_read() {
                 if self.lifecycle == Lifecycle::Finishing
                     && self.reading == Reading::Bom
                     && self.partial.len() > self.max_line_len
@@ -64,8 +62,7 @@ impl Parser {
                 }
             }
             // The common case: a line that lies in the input, read in place.
-            let input = self.fed.bytes();
-            let rest = &input[self.pos..];
+            let rest = self.fed.rest();
             // (A blank line, the end of most events, is seen without a scan.)
             let blank = matches!(rest[0], b'\n' | b'\r');
             let Some(offset) = (if blank { Some(0) } else { find_line_end(rest) }) else {
@@ -77,8 +74,7 @@ impl Parser {
                     }
                 }
                 reserve_long(&mut self.partial, rest.len(), self.long_line);
-                self.partial.extend_from_slice(rest);
-                self.pos = input.len();
+                self.partial.extend_from_slice(self.fed.read_rest());
                 continue;
             };
             if offset > self.max_line_len {
@@ -87,15 +83,16 @@ impl Parser {
                     Some(item) => return Next::Item(item),
                 }
             }
-            let start = self.pos;
-            let end = start + offset;
-            (self.pos, self.pending_cr) = after_line_end(input, end);
+            let start;
+            (start, self.pending_cr) = self.fed.pass_line(offset);
             if offset == 0 {
                 if self.buffers.begin_dispatch() {
                     return Next::Dispatch;
                 }
                 continue;
             }
+            let input = self.fed.bytes();
+            let end = start + offset;
             let line = &input[start..end];
             if let Some(value_start) = data_value(line) {
                 // The most common line, without a call.
@@ -122,8 +119,7 @@ impl Parser {
     /// `partial` is not empty.) `None`: read on.
     fn step_at_line_start(&mut self) -> Option<Result<LineItem, ParseError>> {
         self.debug_check_partial();
-        let input = self.fed.bytes();
-        let rest = &input[self.pos..];
+        let rest = self.fed.rest();
         if self.reading != Reading::Lines {
             if self.reading == Reading::LongLine {
                 return self.skip_line(find_line_end(rest));
@@ -136,20 +132,19 @@ impl Parser {
                 self.reading = Reading::Lines;
             } else if have + take == BOM.len() {
                 self.partial.clear();
-                self.pos += take;
+                self.fed.pass(take);
                 self.reading = Reading::Lines;
             } else {
                 // All the input is a proper prefix of the BOM: wait for more.
                 // (At the end of the input it is an unfinished line.)
-                self.partial.extend_from_slice(rest);
-                self.pos = input.len();
+                self.partial.extend_from_slice(self.fed.read_rest());
             }
             return None;
         }
         if self.pending_cr {
             debug_assert!(self.partial.is_empty(), "a CR ended the last line");
             self.pending_cr = false;
-            self.pos += usize::from(rest[0] == b'\n');
+            self.fed.pass_lf();
             return None;
         }
         let have = self.partial.len();
@@ -158,17 +153,16 @@ impl Parser {
                 return self.line_over_limit(None);
             }
             reserve_long(&mut self.partial, rest.len(), self.long_line);
-            self.partial.extend_from_slice(rest);
-            self.pos = input.len();
+            self.partial.extend_from_slice(self.fed.read_rest());
             return None;
         };
         if have + offset > self.max_line_len {
             return self.line_over_limit(Some(offset));
         }
-        let end = self.pos + offset;
         reserve_long(&mut self.partial, offset, self.long_line);
         self.partial.extend_from_slice(&rest[..offset]);
-        (self.pos, self.pending_cr) = after_line_end(input, end);
+        (_, self.pending_cr) = self.fed.pass_line(offset);
+        let input = self.fed.bytes();
         if !hands_over(self.partial.len()) {
             let item = self.buffers.line(input, &self.partial, At::Copy);
             self.partial.clear();

@@ -67,7 +67,7 @@
 //!
 //! - `partial` never holds a CR or LF, so no byte is scanned twice. (While a
 //!   byte order mark may still come, it holds a proper prefix of one.)
-//! - `pos` lies in `0..=fed.bytes().len()`.
+//! - The read position lies in `0..=fed.bytes().len()` (`Fed` keeps it).
 //! - A data value that lies in the input (`Data::InInput`) is copied out
 //!   (`detach`) before that input is let go of or moved.
 //! - A stash exists only while the input being read ends at a line end.
@@ -174,10 +174,8 @@ enum Reading {
 #[derive(Debug, Clone)]
 pub struct Parser {
     max_line_len: usize,
-    /// The input being read. Let go of once read.
+    /// The input being read, and how far it is read. Let go of once read.
     fed: Fed,
-    /// How far `fed` is read: always lies in `0..=fed.bytes().len()`.
-    pos: usize,
     /// The start of a line that the input so far has not ended: never holds
     /// a CR or LF, so it is never scanned again. At the start of a stream it
     /// may hold the first bytes of a byte order mark instead. At most
@@ -239,7 +237,6 @@ impl Parser {
         Self {
             max_line_len: config.max_line_len,
             fed: Fed::default(),
-            pos: 0,
             partial: Vec::new(),
             stash: Vec::new(),
             pending_cr: false,

@@ -16,14 +16,13 @@
 use super::error::ParseError;
 use super::field::LongLine;
 use super::item::LineItem;
-use super::scan::after_line_end;
 use super::space::free_if_unused;
 use super::{Parser, Reading};
 
 impl Parser {
     /// A line longer than `max_line_len`: `partial`, then the input from
-    /// `pos` to the line end at `end` (counted from `pos`), or to the end of
-    /// the input. Fails the stream; in skip mode, the line is read through
+    /// the read position to the line end at `end` (counted from there), or
+    /// to the end of the input. Fails the stream; in skip mode, the line is read through
     /// instead. `None`: read on.
     #[cold]
     #[inline(never)]
@@ -43,20 +42,18 @@ impl Parser {
     }
 
     /// Reads on through a line over the limit: up to its line end at `end`
-    /// (counted from `pos`), where what the line was takes effect, or to
+    /// (counted from the read position), where what the line was takes effect, or to
     /// the end of the input. Its bytes are counted, not kept.
     #[cold]
     pub(super) fn skip_line(&mut self, end: Option<usize>) -> Option<Result<LineItem, ParseError>> {
-        let input = self.fed.bytes();
-        let rest = &input[self.pos..];
         let Some(end) = end else {
-            self.long.push(rest);
-            self.pos = input.len();
+            self.long.push(self.fed.read_rest());
             return None;
         };
-        self.long.push(&rest[..end]);
-        (self.pos, self.pending_cr) = after_line_end(input, self.pos + end);
+        self.long.push(&self.fed.rest()[..end]);
+        (_, self.pending_cr) = self.fed.pass_line(end);
         self.reading = Reading::Lines;
+        let input = self.fed.bytes();
         self.buffers
             .line_skipped(input, self.long.field(), self.long.decoded_len());
         None
