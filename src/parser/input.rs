@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use super::buffers::{At, Data};
+use super::buffers::At;
 use super::fed::Fed;
 use super::field::{Field, classify};
 use super::lines::{hands_over, reserve_long};
@@ -91,9 +91,7 @@ impl Parser {
         let field = classify(line);
         let quiet = !hands_over(line.len())
             && match field {
-                Field::Data(start) => {
-                    self.buffers.data_len + (line.len() - start) < self.buffers.max_event_len
-                }
+                Field::Data(start) => self.buffers.data_fits(line.len() - start),
                 Field::Id(_) | Field::Event(_) => true,
                 _ => false,
             };
@@ -253,18 +251,8 @@ impl Parser {
     /// input is let go of or moved.
     #[inline(always)]
     fn detach(&mut self) {
-        if matches!(self.buffers.data, Data::InInput(..)) {
-            self.detach_data();
-        }
-    }
-
-    fn detach_data(&mut self) {
-        if let Data::InInput(start, end) = self.buffers.data {
-            let input = self.fed.bytes();
-            debug_assert!(start <= end && end <= input.len());
-            self.buffers.start_joined();
-            self.buffers.joined.extend_from_slice(&input[start..end]);
-            self.buffers.data = Data::Joined;
+        if self.buffers.data_in_input() {
+            self.buffers.detach(self.fed.bytes());
         }
     }
 }

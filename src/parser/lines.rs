@@ -4,7 +4,7 @@ use bytes::Bytes;
 
 use super::error::ParseError;
 
-use super::buffers::{At, Data, Taking};
+use super::buffers::{At, KEEP_LONG};
 use super::field::data_value;
 use super::item::LineItem;
 use super::scan::find_line_end;
@@ -24,10 +24,6 @@ pub(super) fn hands_over(len: usize) -> bool {
     len >= HAND_OVER_FROM
 }
 
-/// The most capacity a buffer swapped out of the data buffer keeps, to hold
-/// the next unfinished line (see `Parser::swap_in_line`).
-const KEEP_LONG: usize = 256 * 1024;
-
 impl Parser {
     /// Reads lines until one completes an event (left in `event` for the
     /// caller to take), makes another item, or the input runs out.
@@ -44,7 +40,7 @@ impl Parser {
                 if self.lifecycle == Lifecycle::Finishing
                     && self.reading == Reading::Bom
                     && self.partial.len() > self.max_line_len
-                    && !self.buffers.skip_oversized
+                    && !self.buffers.skip_oversized()
                 {
                     // The input ended inside what might have been a byte
                     // order mark: those bytes are a line, and too long. (When
@@ -167,8 +163,7 @@ impl Parser {
             let item = self.buffers.line(input, &self.partial, At::Copy);
             self.partial.clear();
             item
-        } else if self.buffers.taking == Taking::Borrowed
-            && matches!(self.buffers.data, Data::None)
+        } else if self.buffers.can_swap_in()
             && let Some(value_start) = data_value(&self.partial)
         {
             self.swap_in_line(value_start).err().map(Err)
@@ -181,39 +176,21 @@ impl Parser {
         }
     }
 
-    /// A long `data:` line that starts an event's data, for a borrowed
-    /// event: the line becomes the data buffer as it is, and the data
-    /// buffer's old storage the next unfinished line. The buffers go round
-    /// (with the stash's), so long lines cost no allocation.
+    /// A long `data:` line in `partial` that starts an event's data, for a
+    /// borrowed event: the line becomes the data buffer as it is (see
+    /// [`EventBuffers::swap_in_line`](super::buffers::EventBuffers::swap_in_line)),
+    /// and the data buffer's old storage the next unfinished line.
     fn swap_in_line(&mut self, value_start: usize) -> Result<(), ParseError> {
-        let line = &self.partial;
-        if let Err(error) = self.buffers.grow_data(line.len() - value_start) {
-            let counted = self
-                .buffers
-                .data_over_limit(&[], &line[value_start..], error);
-            self.partial.clear();
-            return counted;
-        }
-        self.long_line = line.len() + line.len() / 16;
-        let buffers = &mut self.buffers;
-        std::mem::swap(&mut self.partial, &mut buffers.joined);
-        buffers.joined_from = value_start;
-        buffers.data = Data::Joined;
+        let len = self.partial.len();
+        let swapped = self.buffers.swap_in_line(&mut self.partial, value_start);
         self.partial.clear();
-        if self.partial.capacity() > KEEP_LONG {
-            self.partial = Vec::new();
+        if let Ok(true) = swapped {
+            self.long_line = len + len / 16;
+            if self.partial.capacity() > KEEP_LONG {
+                self.partial = Vec::new();
+            }
         }
-        Ok(())
-    }
-
-    /// Before a borrowed item is read: a very long line swapped into the data
-    /// buffer is not kept once its event was taken.
-    #[inline(always)]
-    pub(super) fn release_swapped_line(&mut self) {
-        if self.buffers.joined.capacity() > KEEP_LONG && !matches!(self.buffers.data, Data::Joined)
-        {
-            self.buffers.joined = Vec::new();
-        }
+        swapped.map(drop)
     }
 
     pub(super) fn line_too_long(&self) -> ParseError {
@@ -348,7 +325,7 @@ mod tests {
             let mut held = [
                 parser.partial.as_ptr() as usize,
                 parser.stash.as_ptr() as usize,
-                parser.buffers.joined.as_ptr() as usize,
+                parser.buffers.joined().as_ptr() as usize,
             ];
             held.sort_unstable();
             held
@@ -366,7 +343,7 @@ mod tests {
                     assert_eq!(event.data(), value);
                     // The data is the line itself, in the data buffer.
                     let at = event.data().as_ptr() as usize;
-                    let joined = parser.buffers.joined.as_ptr() as usize;
+                    let joined = parser.buffers.joined().as_ptr() as usize;
                     assert_eq!(at, joined + 6);
                 }
             }
@@ -400,7 +377,7 @@ mod tests {
             panic!("the small event");
         };
         assert_eq!(event.data(), "small");
-        assert!(parser.buffers.joined.capacity() <= KEEP_LONG);
+        assert!(parser.buffers.joined().capacity() <= KEEP_LONG);
         assert!(parser.partial.capacity() <= KEEP_LONG);
         assert!(parser.stash.capacity() <= KEEP_LONG);
     }

@@ -129,15 +129,10 @@ pub use item::{EventRef, Item, ItemRef, StreamEnd};
 
 use std::time::Duration;
 
-use bytes::Bytes;
-use bytestring::ByteString;
-
-use buffers::{Data, EventBuffers, Taking};
+use buffers::EventBuffers;
 use fed::Fed;
 use field::LongLine;
 use space::free_if_unused;
-
-use crate::event::SkippedEvent;
 
 /// Where the stream stands: the parser's lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -244,30 +239,11 @@ impl Parser {
             long: LongLine::default(),
             reading: Reading::Bom,
             lifecycle: Lifecycle::Open,
-            buffers: EventBuffers {
-                max_event_len: config.max_event_len,
-                comments: config.comments,
-                skip_oversized: config.skip_oversized,
-                taking: Taking::Owned,
-                data: Data::None,
-                data_len: 0,
-                joined: Vec::new(),
-                joined_from: 0,
-                held: Bytes::new(),
-                lossy: String::new(),
-                held_comment: ByteString::new(),
-                event_type: None,
-                id_buffer: String::new(),
-                id_set: false,
-                event_had_id: false,
-                last_event_id: String::new(),
-                last_event_id_shared: None,
-                types: Default::default(),
-                next_type: 0,
-                reconnection_time: None,
-                skipped_len: 0,
-                skipped: SkippedEvent::from_parts(None, 0),
-            },
+            buffers: EventBuffers::new(
+                config.max_event_len,
+                config.comments,
+                config.skip_oversized,
+            ),
         }
     }
 
@@ -307,17 +283,13 @@ impl Parser {
     /// (a blank line) committed, even one that dispatched no event. Empty
     /// until then, or after an empty `id:`.
     pub fn last_event_id(&self) -> &str {
-        &self.buffers.last_event_id
+        self.buffers.last_event_id()
     }
 
     /// Seeds the last event ID, for example to resume a feed after a restart.
     /// Events without an `id:` field report it until the server sends one.
     pub fn set_last_event_id(&mut self, id: &str) {
-        let buffers = &mut self.buffers;
-        buffers.last_event_id.clear();
-        buffers.last_event_id.push_str(id);
-        buffers.last_event_id_shared = None;
-        buffers.id_set = false;
+        self.buffers.set_last_event_id(id);
     }
 
     /// Whether the event that [`next_item`](Self::next_item) or
@@ -328,13 +300,13 @@ impl Parser {
     /// adopted, does not.) Set at each blank line, so ask right after the
     /// event.
     pub(crate) fn event_had_id(&self) -> bool {
-        self.buffers.event_had_id
+        self.buffers.event_had_id()
     }
 
     /// The reconnection time from the most recent valid `retry:` field, if
     /// any arrived.
     pub fn reconnection_time(&self) -> Option<Duration> {
-        self.buffers.reconnection_time
+        self.buffers.reconnection_time()
     }
 
     /// The next event, `retry:` or comment that the input fed so far
@@ -439,6 +411,8 @@ impl Parser {
 
 #[cfg(test)]
 mod tests {
+    use bytes::Bytes;
+
     use super::*;
     use crate::parser::space::KEEP_WHILE_WAITING;
     use crate::parser::testing::*;

@@ -1,8 +1,6 @@
 //! Owned and borrowed items, and the failure path.
 
-use bytes::Bytes;
-
-use super::buffers::{Data, Taking};
+use super::buffers::Taking;
 use super::error::ParseError;
 use super::item::{Item, ItemRef};
 use super::lines::Next;
@@ -10,7 +8,7 @@ use super::{Lifecycle, Parser};
 
 impl Parser {
     pub(super) fn next_owned(&mut self) -> Option<Result<Item, ParseError>> {
-        self.buffers.taking = Taking::Owned;
+        self.buffers.set_taking(Taking::Owned);
         match self.advance() {
             Next::NeedInput => None,
             Next::Item(item) => Some(
@@ -31,13 +29,8 @@ impl Parser {
     }
 
     pub(super) fn next_borrowed(&mut self) -> Option<Result<ItemRef<'_>, ParseError>> {
-        // What the last item held is no longer borrowed: let a long line go
-        // back to the allocator before the next one is read.
-        if !self.buffers.held.is_empty() {
-            self.buffers.held = Bytes::new();
-        }
-        self.release_swapped_line();
-        self.buffers.taking = Taking::Borrowed;
+        self.buffers.release_held();
+        self.buffers.set_taking(Taking::Borrowed);
         let item = match self.advance() {
             Next::NeedInput => return None,
             Next::Item(item) => item.map(|item| self.buffers.hold(item)),
@@ -56,8 +49,8 @@ impl Parser {
     /// in skip mode the notice `take_owned` left.
     #[cold]
     fn dispatch_failed(&mut self, error: ParseError) -> Result<Item, ParseError> {
-        if self.buffers.skip_oversized {
-            Ok(Item::Skipped(self.buffers.skipped.clone()))
+        if self.buffers.skip_oversized() {
+            Ok(Item::Skipped(self.buffers.skipped().clone()))
         } else {
             Err(self.lifecycle.fail(error))
         }
@@ -67,7 +60,7 @@ impl Parser {
     /// chunk's validated text, when the chunk is worth validating whole.
     #[inline(always)]
     fn check_dispatched_text(&mut self) {
-        if matches!(self.buffers.data, Data::InInput(..)) {
+        if self.buffers.data_in_input() {
             self.fed.check_text();
         }
     }

@@ -30,7 +30,7 @@ impl Parser {
         &mut self,
         end: Option<usize>,
     ) -> Option<Result<LineItem, ParseError>> {
-        if !self.buffers.skip_oversized {
+        if !self.buffers.skip_oversized() {
             return Some(Err(self.line_too_long()));
         }
         self.long = LongLine::default();

@@ -1,16 +1,13 @@
 //! The rest of dispatch: the event taken owned or borrowed.
 
-use std::sync::Arc;
-
 use bytestring::ByteString;
 
-use crate::event::{DEFAULT_EVENT_TYPE, MessageEvent};
+use crate::event::MessageEvent;
 
 use super::super::error::ParseError;
 use super::super::item::{EventRef, ItemRef, LineItem};
 use super::super::text::decode;
-use super::oversized::{give_back_id, notice};
-use super::{Data, EventBuffers};
+use super::{Data, EventBuffers, TypeCache};
 
 /// Values at least this long are slices of the chunk they arrived in;
 /// shorter ones are copied (measured: BENCHMARKS.md).
@@ -26,11 +23,12 @@ impl EventBuffers {
         input: &[u8],
         text: &ByteString,
     ) -> Result<MessageEvent, ParseError> {
-        self.data_len = 0;
-        let data = match std::mem::replace(&mut self.data, Data::None) {
+        let event = &mut self.event;
+        event.data_len = 0;
+        let data = match std::mem::replace(&mut event.data, Data::None) {
             Data::None | Data::Joined => {
-                let data = decode(&self.joined[self.joined_from..], None);
-                self.clear_joined();
+                let data = decode(&event.joined[event.joined_from..], None);
+                event.clear_joined();
                 data
             }
             Data::InInput(start, end) => match text.get(start..end) {
@@ -41,7 +39,7 @@ impl EventBuffers {
             Data::Handed(value) => decode(&value.clone(), Some(value)),
             Data::Text(text) => text,
             Data::Oversized => {
-                let (type_index, len) = (self.event_type.take(), self.skipped_len - 1);
+                let (type_index, len) = (event.event_type.take(), event.skipped_len - 1);
                 self.end_oversized(type_index, len);
                 return Err(self.too_large());
             }
@@ -51,20 +49,13 @@ impl EventBuffers {
         if data.len() >= self.max_event_len {
             return Err(self.decoded_over_limit(data.len()));
         }
-        let event_type = self
-            .event_type
-            .take()
-            .and_then(|index| self.types[index].clone());
-        let last_event_id = (!self.last_event_id.is_empty()).then(|| {
-            self.last_event_id_shared
-                .get_or_insert_with(|| Arc::from(self.last_event_id.as_str()))
-                .clone()
-        });
+        let event_type = self.types.shared(self.event.event_type.take());
+        let last_event_id = self.stream.shared_id();
         Ok(MessageEvent::from_parts(event_type, data, last_event_id))
     }
 
     /// The rest of dispatch, as `take_owned`, for an event that borrows from
-    /// the parser: the input, `joined`, and the `held` fields. (In skip mode,
+    /// the parser: the input, `joined`, and what is `held`. (In skip mode,
     /// the notice for an oversized event instead.)
     #[inline]
     pub(in crate::parser) fn take_ref<'a>(
@@ -72,66 +63,52 @@ impl EventBuffers {
         input: &'a [u8],
         text: &'a str,
     ) -> Result<ItemRef<'a>, ParseError> {
-        self.data_len = 0;
-        let type_index = self.event_type.take();
-        let raw: &[u8] = match std::mem::replace(&mut self.data, Data::None) {
-            Data::None | Data::Joined => &self.joined[self.joined_from..],
+        self.event.data_len = 0;
+        let type_index = self.event.event_type.take();
+        let raw: &[u8] = match std::mem::replace(&mut self.event.data, Data::None) {
+            Data::None | Data::Joined => &self.event.joined[self.event.joined_from..],
             Data::InInput(start, end) => match text.get(start..end) {
                 Some(value) => {
-                    let event_type = type_index.and_then(|index| self.types[index].as_deref());
-                    return Ok(ItemRef::Event(EventRef {
-                        event_type: event_type.unwrap_or(DEFAULT_EVENT_TYPE),
-                        data: value,
-                        last_event_id: &self.last_event_id,
-                    }));
+                    let id = &self.stream.last_event_id;
+                    return Ok(event_ref(&self.types, type_index, value, id));
                 }
                 None => &input[start..end],
             },
             Data::Handed(value) => {
-                self.held = value;
-                &self.held
+                self.held.bytes = value;
+                &self.held.bytes
             }
             Data::Text(text) => {
-                self.held = text.into_bytes();
-                &self.held
+                self.held.bytes = text.into_bytes();
+                &self.held.bytes
             }
             Data::Oversized => {
-                self.end_oversized(type_index, self.skipped_len - 1);
-                return Ok(ItemRef::Skipped(&self.skipped));
+                self.end_oversized(type_index, self.event.skipped_len - 1);
+                return Ok(ItemRef::Skipped(&self.held.skipped));
             }
         };
         // (A long line or joined data: `simdutf8`, see BENCHMARKS.md.)
         let data = match simdutf8::basic::from_utf8(raw) {
             Ok(text) => text,
             Err(_) => {
-                self.lossy.clear();
-                self.lossy.push_str(&String::from_utf8_lossy(raw));
-                if self.lossy.len() >= self.max_event_len {
+                let lossy = &mut self.held.lossy;
+                lossy.clear();
+                lossy.push_str(&String::from_utf8_lossy(raw));
+                if lossy.len() >= self.max_event_len {
                     if !self.skip_oversized {
-                        return Err(ParseError::EventTooLarge {
-                            limit: self.max_event_len,
-                        });
+                        return Err(self.too_large());
                     }
                     // (`end_oversized`, on the fields that `raw` does not
                     // borrow.)
-                    self.skipped = notice(&self.types, type_index, self.lossy.len());
-                    give_back_id(
-                        &mut self.last_event_id,
-                        &mut self.id_buffer,
-                        &mut self.last_event_id_shared,
-                        &mut self.event_had_id,
-                    );
-                    return Ok(ItemRef::Skipped(&self.skipped));
+                    self.held.skipped = self.types.notice(type_index, lossy.len());
+                    self.stream.give_back_id(&mut self.event.id_buffer);
+                    return Ok(ItemRef::Skipped(&self.held.skipped));
                 }
-                &self.lossy
+                &self.held.lossy
             }
         };
-        let event_type = type_index.and_then(|index| self.types[index].as_deref());
-        Ok(ItemRef::Event(EventRef {
-            event_type: event_type.unwrap_or(DEFAULT_EVENT_TYPE),
-            data,
-            last_event_id: &self.last_event_id,
-        }))
+        let id = &self.stream.last_event_id;
+        Ok(event_ref(&self.types, type_index, data, id))
     }
 
     /// An item other than an event, for `next_item_ref`.
@@ -139,11 +116,26 @@ impl EventBuffers {
         match item {
             LineItem::Retry(time) => ItemRef::Retry(time),
             LineItem::Comment(text) => {
-                self.held_comment = text;
-                ItemRef::Comment(&self.held_comment)
+                self.held.comment = text;
+                ItemRef::Comment(&self.held.comment)
             }
         }
     }
+}
+
+/// A borrowed event: its type is the one at `type_index` in `types`.
+#[inline(always)]
+fn event_ref<'a>(
+    types: &'a TypeCache,
+    type_index: Option<usize>,
+    data: &'a str,
+    last_event_id: &'a str,
+) -> ItemRef<'a> {
+    ItemRef::Event(EventRef {
+        event_type: types.name(type_index),
+        data,
+        last_event_id,
+    })
 }
 
 #[cfg(test)]
