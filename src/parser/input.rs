@@ -362,6 +362,31 @@ mod tests {
         assert_eq!(out, [ev("message", &data, "")]);
     }
 
+    /// Lines around the stash, hand-over and copy thresholds, with every
+    /// line ending, random (`next(n)`: below `n`) but for the BOM and the
+    /// unfinished line that `round` asks for.
+    fn long_lines(round: usize, next: &mut impl FnMut(usize) -> usize) -> Vec<u8> {
+        let mut input = Vec::new();
+        if round % 5 == 0 {
+            input.extend_from_slice(BOM);
+        }
+        for n in 0..6 {
+            let len = [10, 700, 1100, 2500, HAND_OVER_FROM + 100][next(5)];
+            let eol: &[u8] = [&b"\n"[..], b"\r", b"\r\n"][next(3)];
+            let field = ["data: ", "id: ", ": ", "event: "][next(4)];
+            input.extend_from_slice(field.as_bytes());
+            input.extend(std::iter::repeat_n(b'a' + (n % 26) as u8, len));
+            input.extend_from_slice(eol);
+            if next(2) == 0 {
+                input.extend_from_slice(eol);
+            }
+        }
+        if round % 3 == 0 {
+            input.extend_from_slice(b"data: unfinished");
+        }
+        input
+    }
+
     #[test]
     fn long_lines_in_mixed_feeds_match_the_whole_input() {
         // Lines around the stash, hand-over and copy thresholds, with every
@@ -375,24 +400,7 @@ mod tests {
             (state % n as u64) as usize
         };
         for round in 0..40 {
-            let mut input = Vec::new();
-            if round % 5 == 0 {
-                input.extend_from_slice(BOM);
-            }
-            for n in 0..6 {
-                let len = [10, 700, 1100, 2500, HAND_OVER_FROM + 100][next(5)];
-                let eol: &[u8] = [&b"\n"[..], b"\r", b"\r\n"][next(3)];
-                let field = ["data: ", "id: ", ": ", "event: "][next(4)];
-                input.extend_from_slice(field.as_bytes());
-                input.extend(std::iter::repeat_n(b'a' + (n % 26) as u8, len));
-                input.extend_from_slice(eol);
-                if next(2) == 0 {
-                    input.extend_from_slice(eol);
-                }
-            }
-            if round % 3 == 0 {
-                input.extend_from_slice(b"data: unfinished");
-            }
+            let input = long_lines(round, &mut next);
             let whole = {
                 let mut parser = Parser::builder().comments(true).build();
                 let mut out = Vec::new();

@@ -37,19 +37,7 @@ impl Parser {
             // (At the end of the stream nothing is left to read, and `feed`
             // ignores input.)
             if self.fed.is_read() {
-                if self.lifecycle == Lifecycle::Finishing
-                    && self.reading == Reading::Bom
-                    && self.partial.len() > self.max_line_len
-                    && !self.buffers.skip_oversized()
-                {
-                    // The input ended inside what might have been a byte
-                    // order mark: those bytes are a line, and too long. (When
-                    // skipping, an unfinished line: the stream is truncated.)
-                    self.reading = Reading::Lines;
-                    return Next::Item(Err(self.line_too_long()));
-                }
-                self.input_read();
-                return Next::NeedInput;
+                return self.input_ended();
             }
             if self.reading != Reading::Lines || self.pending_cr || !self.partial.is_empty() {
                 match self.step_at_line_start() {
@@ -57,56 +45,70 @@ impl Parser {
                     Some(item) => return Next::Item(item),
                 }
             }
-            // The common case: a line that lies in the input, read in place.
-            let rest = self.fed.rest();
-            // (A blank line, the end of most events, is seen without a scan.)
-            let blank = matches!(rest[0], b'\n' | b'\r');
-            let Some(offset) = (if blank { Some(0) } else { find_line_end(rest) }) else {
-                // It starts a line that a later chunk ends.
-                if rest.len() > self.max_line_len {
-                    match self.line_over_limit(None) {
-                        None => continue,
-                        Some(item) => return Next::Item(item),
-                    }
-                }
-                reserve_long(&mut self.partial, rest.len(), self.long_line);
-                self.partial.extend_from_slice(self.fed.read_rest());
-                continue;
-            };
-            if offset > self.max_line_len {
-                match self.line_over_limit(Some(offset)) {
-                    None => continue,
-                    Some(item) => return Next::Item(item),
-                }
-            }
-            let start;
-            (start, self.pending_cr) = self.fed.pass_line(offset);
-            if offset == 0 {
-                if self.buffers.begin_dispatch() {
-                    return Next::Dispatch;
-                }
-                continue;
-            }
-            let input = self.fed.bytes();
-            let end = start + offset;
-            let line = &input[start..end];
-            if let Some(value_start) = data_value(line) {
-                // The most common line, without a call.
-                match self
-                    .buffers
-                    .append_data(input, line, value_start, At::Input(start))
-                {
-                    Ok(()) => continue,
-                    Err(error) => return Next::Item(Err(error)),
-                }
-            }
-            if let Some(item) = self
-                .buffers
-                .line(input, &input[start..end], At::Input(start))
-            {
-                return Next::Item(item);
+            if let Some(next) = self.read_in_place() {
+                return next;
             }
         }
+    }
+
+    /// The common case of [`advance`](Self::advance): a line that lies in
+    /// the input, read in place. `None`: read on.
+    #[inline(always)]
+    fn read_in_place(&mut self) -> Option<Next> {
+        let rest = self.fed.rest();
+        // (A blank line, the end of most events, is seen without a scan.)
+        let blank = matches!(rest[0], b'\n' | b'\r');
+        let Some(offset) = (if blank { Some(0) } else { find_line_end(rest) }) else {
+            // It starts a line that a later chunk ends.
+            if rest.len() > self.max_line_len {
+                return self.line_over_limit(None).map(Next::Item);
+            }
+            reserve_long(&mut self.partial, rest.len(), self.long_line);
+            self.partial.extend_from_slice(self.fed.read_rest());
+            return None;
+        };
+        if offset > self.max_line_len {
+            return self.line_over_limit(Some(offset)).map(Next::Item);
+        }
+        let start;
+        (start, self.pending_cr) = self.fed.pass_line(offset);
+        if offset == 0 {
+            return self.buffers.begin_dispatch().then_some(Next::Dispatch);
+        }
+        let input = self.fed.bytes();
+        let end = start + offset;
+        let line = &input[start..end];
+        if let Some(value_start) = data_value(line) {
+            // The most common line, without a call.
+            return self
+                .buffers
+                .append_data(input, line, value_start, At::Input(start))
+                .err()
+                .map(|error| Next::Item(Err(error)));
+        }
+        self.buffers
+            .line(input, &input[start..end], At::Input(start))
+            .map(Next::Item)
+    }
+
+    /// [`advance`](Self::advance) at the end of what was fed: everything is
+    /// read, unless the stream ended inside what might have been a byte
+    /// order mark and over the line limit.
+    #[inline(always)]
+    fn input_ended(&mut self) -> Next {
+        if self.lifecycle == Lifecycle::Finishing
+            && self.reading == Reading::Bom
+            && self.partial.len() > self.max_line_len
+            && !self.buffers.skip_oversized()
+        {
+            // The input ended inside what might have been a byte order
+            // mark: those bytes are a line, and too long. (When skipping,
+            // an unfinished line: the stream is truncated.)
+            self.reading = Reading::Lines;
+            return Next::Item(Err(self.line_too_long()));
+        }
+        self.input_read();
+        Next::NeedInput
     }
 
     /// What reading in place cannot do: strip a byte order mark, complete a
@@ -120,21 +122,7 @@ impl Parser {
             if self.reading == Reading::LongLine {
                 return self.skip_line(find_line_end(rest));
             }
-            // `partial` holds the BOM bytes seen so far (none at first).
-            let have = self.partial.len();
-            let take = (BOM.len() - have).min(rest.len());
-            if rest[..take] != BOM[have..have + take] {
-                // Not a BOM: its first bytes, if any, start the first line.
-                self.reading = Reading::Lines;
-            } else if have + take == BOM.len() {
-                self.partial.clear();
-                self.fed.pass(take);
-                self.reading = Reading::Lines;
-            } else {
-                // All the input is a proper prefix of the BOM: wait for more.
-                // (At the end of the input it is an unfinished line.)
-                self.partial.extend_from_slice(self.fed.read_rest());
-            }
+            self.step_bom();
             return None;
         }
         if self.pending_cr {
@@ -173,6 +161,28 @@ impl Parser {
             let line = Bytes::from(std::mem::take(&mut self.partial));
             self.long_line = line.len() + line.len() / 16;
             self.buffers.line(input, &line, At::Handed(&line))
+        }
+    }
+
+    /// At the start of a stream: reads past a byte order mark, or as much of
+    /// one as the input holds. `partial` holds the bytes of it seen so far
+    /// (none at first).
+    #[cold]
+    fn step_bom(&mut self) {
+        let rest = self.fed.rest();
+        let have = self.partial.len();
+        let take = (BOM.len() - have).min(rest.len());
+        if rest[..take] != BOM[have..have + take] {
+            // Not a BOM: its first bytes, if any, start the first line.
+            self.reading = Reading::Lines;
+        } else if have + take == BOM.len() {
+            self.partial.clear();
+            self.fed.pass(take);
+            self.reading = Reading::Lines;
+        } else {
+            // All the input is a proper prefix of the BOM: wait for more.
+            // (At the end of the input it is an unfinished line.)
+            self.partial.extend_from_slice(self.fed.read_rest());
         }
     }
 
@@ -357,8 +367,12 @@ mod tests {
             }
         }
         assert!(seen.windows(2).all(|w| w[0] == w[1]), "{seen:x?}");
+        a_very_long_line_is_not_kept(&mut parser);
+    }
 
-        // A very long line is not kept once its event is done with.
+    /// After long lines read with `next_item_ref` (see above): a very long
+    /// line is not kept once its event is done with.
+    fn a_very_long_line_is_not_kept(parser: &mut Parser) {
         let huge = "z".repeat(KEEP_LONG * 2);
         let mut huge_events = 0;
         for piece in format!("data: {huge}\n\n").as_bytes().chunks(64 * 1024) {
