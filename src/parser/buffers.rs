@@ -506,7 +506,8 @@ impl EventBuffers {
         true
     }
 
-    /// The invariants of the event being built, in debug builds.
+    /// The invariants of the event being built and of the last event ID,
+    /// in debug builds.
     #[inline(always)]
     fn debug_check(&self) {
         let event = &self.event;
@@ -522,6 +523,13 @@ impl EventBuffers {
             event
                 .event_type
                 .is_none_or(|index| self.types.types[index].is_some())
+        );
+        let stream = &self.stream;
+        debug_assert!(
+            stream
+                .last_event_id_shared
+                .as_deref()
+                .is_none_or(|shared| shared == stream.last_event_id)
         );
     }
 }

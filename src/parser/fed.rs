@@ -72,7 +72,9 @@ impl Fed {
     /// Nothing is held: everything fed was read and let go of.
     #[inline(always)]
     pub(super) fn is_empty(&self) -> bool {
-        self.chunk.is_empty() && self.copied.is_empty()
+        let empty = self.chunk.is_empty() && self.copied.is_empty();
+        debug_assert!(!empty || self.pos == 0, "a position without bytes");
+        empty
     }
 
     /// Reads past the line of `len` bytes at the read position and its line
@@ -233,6 +235,9 @@ impl Fed {
     /// the chunk's validated text (none for copied slices).
     #[inline(always)]
     pub(super) fn with_text(&self) -> (&[u8], &ByteString) {
+        debug_assert!(
+            self.text.len() <= self.chunk.len() && (self.text_checked || self.text.is_empty())
+        );
         if self.copied.is_empty() {
             (&self.chunk, &self.text)
         } else {

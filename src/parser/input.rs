@@ -6,7 +6,7 @@ use bytes::Bytes;
 use super::buffers::At;
 use super::fed::Fed;
 use super::field::{Field, classify};
-use super::lines::{hands_over, reserve_long};
+use super::lines::{BOM, hands_over, reserve_long};
 use super::scan::{after_line_end, find_line_end};
 use super::{Lifecycle, Parser, Reading};
 
@@ -211,12 +211,23 @@ impl Parser {
         }
     }
 
-    /// `partial` never holds a line end: its bytes are scanned once.
+    /// The invariants of `partial`, the stash and the pending CR (see the
+    /// module's list), in debug builds. (`partial` never holds a line end:
+    /// its bytes are scanned once.)
     #[inline(always)]
     pub(super) fn debug_check_partial(&self) {
+        let partial = &self.partial;
         debug_assert!(
-            memchr::memchr2(b'\n', b'\r', &self.partial).is_none(),
+            memchr::memchr2(b'\n', b'\r', partial).is_none(),
             "a line end in partial"
+        );
+        debug_assert!(partial.len() <= self.max_line_len.max(BOM.len() - 1));
+        debug_assert!(self.reading != Reading::Bom || BOM[..BOM.len() - 1].starts_with(partial));
+        debug_assert!(self.reading != Reading::LongLine || partial.is_empty());
+        debug_assert!(!self.pending_cr || partial.is_empty());
+        debug_assert!(
+            self.stash.is_empty() || matches!(self.fed.bytes().last(), Some(b'\n' | b'\r')),
+            "a stash behind input that does not end a line"
         );
     }
 
@@ -260,7 +271,7 @@ impl Parser {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parser::lines::{BOM, HAND_OVER_FROM};
+    use crate::parser::lines::HAND_OVER_FROM;
     use crate::parser::testing::*;
 
     #[test]
@@ -367,7 +378,7 @@ mod tests {
     /// unfinished line that `round` asks for.
     fn long_lines(round: usize, next: &mut impl FnMut(usize) -> usize) -> Vec<u8> {
         let mut input = Vec::new();
-        if round % 5 == 0 {
+        if round.is_multiple_of(5) {
             input.extend_from_slice(BOM);
         }
         for n in 0..6 {
@@ -381,7 +392,7 @@ mod tests {
                 input.extend_from_slice(eol);
             }
         }
-        if round % 3 == 0 {
+        if round.is_multiple_of(3) {
             input.extend_from_slice(b"data: unfinished");
         }
         input

@@ -37,51 +37,94 @@
 //! parser ([`EventRef`]): no allocation or reference count per event, for
 //! consumers that handle each event at once.
 //!
+//! # State and invariants
+//!
+//! Each piece of state, the type that owns it, and what it guarantees
+//! (`debug_assert!`ed where that is cheap):
+//!
+//! - The input being read, `Parser::fed` (`Fed`, private fields): a fed
+//!   chunk or the copy of fed slices, never both, and the read position,
+//!   in `0..=len`. Every method that changes the bytes sets the position,
+//!   so a position cannot outlive its bytes and a chunk read to its end
+//!   cannot come back to be read again. The chunk's validated text is a
+//!   copy of a prefix of it, dropped when the chunk changes.
+//! - The unfinished line, `Parser::partial`: never a CR or LF (no byte is
+//!   scanned twice); at most `max_line_len` bytes, as whatever adds to it
+//!   checks the line so far (or the first two bytes of a byte order mark);
+//!   while `Reading::Bom`, a proper prefix of the byte order mark.
+//! - `Parser::stash`: a long unfinished line at the end of a fed slice,
+//!   only while the input being read ends at a line end; `partial` once
+//!   that input is read.
+//! - `Parser::pending_cr`: the last line ended with a CR at the end of the
+//!   input, so a LF that starts the next belongs to it; only while
+//!   `partial` is empty.
+//! - `Parser::reading` (`Reading`): `Bom` at the start of a stream,
+//!   `Lines`, or `LongLine` (skip mode: `partial` is empty, `Parser::long`
+//!   counts the line). `Parser::lifecycle` (`Lifecycle`): once `Ended`
+//!   or `Failed`, nothing more is returned until `reset`.
+//! - The event being built, what the stream committed and what a borrowed
+//!   item holds: `EventBuffers`, private fields in
+//!   four groups, changed only by its methods (in `buffers.rs` and its two
+//!   children):
+//!   - `Building`, the event being built: `data_len` counts the data's raw
+//!     bytes and is at most `max_event_len`, at it while the event is
+//!     oversized (skip mode, `Data::Oversized`), so that each of its `data`
+//!     lines takes the cold path of `grow_data`. A value that lies in the
+//!     input (`Data::InInput`) is copied out (`detach`) before that input is
+//!     let go of or moved. The id buffer means something only while
+//!     `id_set`.
+//!   - `Committed`, what the stream committed (kept by `reset`): the last
+//!     event ID and its shared copy (none, or the same string),
+//!     `event_had_id`, the reconnection time.
+//!   - `Held`, what the last borrowed item borrows: replaced by the next.
+//!   - `TypeCache`: the event type buffer is always one of its types.
+//!
+//!   How events are taken (`Taking`) changes where bytes are kept, never
+//!   what is returned.
+//!
 //! # Advice for hackers
 //!
-//! The files, in the order a byte meets them:
+//! The files, each importing only from the files below it (none above it,
+//! so no import cycle):
 //!
+//! - `output.rs`: [`Parser::next_item`] and [`Parser::next_item_ref`]: what
+//!   the read loop found, taken owned or borrowed, and the one failure path;
 //! - `input.rs`: what was fed ([`Parser::feed`] chunks are read in place,
 //!   [`Parser::feed_slice`] slices are copied, or appended straight to an
-//!   unfinished line), the unfinished line `partial`, the stash, the pending
-//!   CR and the byte order mark;
-//! - `scan.rs`: finding a line end;
+//!   unfinished line), the unfinished line `partial`, the stash and the
+//!   pending CR;
 //! - `lines.rs`: the read loop, one line at a time, in place or completed in
-//!   `partial`; long lines that spanned reads are handed over whole;
-//! - `field.rs`: what a line is (`classify`: `data`, `event`, `id`, `retry`,
-//!   comment or ignored) and the rules for `id` and `retry` values;
+//!   `partial`, and the byte order mark; long lines that spanned reads are
+//!   handed over whole;
+//! - `skip.rs`: skip mode (opt-in): a line over the limit read through
+//!   without being kept (`Reading::LongLine`); an oversized event is counted
+//!   (`Data::Oversized`) and handed out as a notice by
+//!   `buffers/oversized.rs`; all of it on the paths that detect a limit,
+//!   which fail the stream otherwise;
+//! - `mod.rs` (this file): [`Parser`], its state and its other public calls
+//!   (the four files above add its methods, which is why they import it);
 //! - `buffers.rs`: what a field does to the event being built (the spec's
 //!   data, event type and last event ID buffers) and the first steps of
-//!   dispatch;
-//! - `output.rs`: the event taken owned or borrowed, and the one failure path;
-//! - `text.rs`: UTF-8 validation and lossy decoding;
-//! - `skip.rs`: skip mode (opt-in): a line over the limit read through
-//!   without being kept (`Reading::LongLine`), an oversized event counted
-//!   (`Data::Oversized`) and its notice; all of it on the paths that detect
-//!   a limit, which fail the stream otherwise;
+//!   dispatch; `buffers/take.rs` the rest, the event taken owned or
+//!   borrowed; `buffers/oversized.rs` skip mode's part;
+//! - `fed.rs`: the input being read and the read position;
+//! - `field.rs`: what a line is (`classify`: `data`, `event`, `id`, `retry`,
+//!   comment or ignored) and the rules for `id` and `retry` values;
+//! - `scan.rs`: finding a line end;
+//! - `text.rs`: UTF-8 validation, lossy decoding and its length;
+//! - `space.rs`: what an unused buffer keeps while the parser waits;
 //! - `item.rs`, `config.rs`, `error.rs`: the public types: the items, the
 //!   builder and the parser's own error ([`ParseError`], which converts into
 //!   [`crate::Error`] for the client and [`EventStream`](crate::EventStream)).
 //!
-//! Invariants (`debug_assert!`ed where that is cheap):
-//!
-//! - `partial` never holds a CR or LF, so no byte is scanned twice. (While a
-//!   byte order mark may still come, it holds a proper prefix of one.)
-//! - The read position lies in `0..=fed.bytes().len()` (`Fed` keeps it).
-//! - A data value that lies in the input (`Data::InInput`) is copied out
-//!   (`detach`) before that input is let go of or moved.
-//! - A stash exists only while the input being read ends at a line end.
-//! - `partial` holds at most `max_line_len` bytes: whatever adds to it checks
-//!   the line so far, not only the bytes added.
-//! - An event marked oversized (skip mode) has `data_len` at the limit, so
-//!   each of its `data` lines takes the cold path of `grow_data`.
-//! - The way events are taken (`Taking`) changes where bytes are kept, never
-//!   what is returned.
+//! A byte meets them in the order `input.rs`, `fed.rs`, `lines.rs` (with
+//! `scan.rs`), `field.rs`, `buffers.rs`, `output.rs`.
 //!
 //! Risky edits:
 //!
-//! - The hot paths are `Parser::advance`, `Parser::feed_slice` and
-//!   `Parser::complete_line`: each fast path there was measured (see
+//! - The hot paths are `Parser::advance` (with `read_in_place`),
+//!   `Parser::feed_slice` and `Parser::complete_line`, and the `Fed`
+//!   methods they call: each fast path there was measured (see
 //!   BENCHMARKS.md, "What made the difference"). Run
 //!   `PARSER_ROUNDS=25 cargo bench --bench parser` before and after a change.
 //! - The `#[inline]`s on helpers called from another file: without them
@@ -90,7 +133,7 @@
 //!   the 7-byte rows slower (BENCHMARKS.md, session 4).
 //! - A new way to hold a data value (`Data`) must be handled in
 //!   `append_data`, `take_owned`, `take_ref`, `detach`, `pending` and
-//!   `mark_oversized`.
+//!   `mark_oversized` (all in `buffers.rs` and its children).
 //! - Skip mode must stay off the hot paths: it is reached through the
 //!   limit checks (`line_over_limit`, `data_over_limit`, the data's
 //!   variant at dispatch), and `Reading` folds the long line into the check

@@ -11,6 +11,11 @@
 //! comes, its blank line dispatches nothing, as it would have, and
 //! `begin_dispatch` clears the mark.
 //!
+//! Here, the reading side (a line over the limit, `Reading::LongLine`);
+//! the event's side, which changes the event buffers, is
+//! `buffers/oversized.rs`; what a long line was and its decoded length are
+//! counted by `field::LongLine` and `text::LossyLen`.
+//!
 //! [`ParserBuilder::skip_oversized_events`]: super::ParserBuilder::skip_oversized_events
 
 use super::error::ParseError;
