@@ -538,6 +538,7 @@ impl Building {
     /// An `id` field's value: "If the field value does not contain U+0000
     /// NULL, then set the last event ID buffer to the field value.
     /// Otherwise, ignore the field."
+    #[inline(always)]
     fn set_id(&mut self, value: &[u8]) {
         if is_valid_id(value) {
             self.id_buffer.clear();

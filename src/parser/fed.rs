@@ -23,8 +23,9 @@ const KEEP_COPIED: usize = 64 * 1024;
 /// Its bytes are the chunk last fed as `Bytes`, read in place, or the copy
 /// of fed slices: at most one of the two holds bytes, and that one is read
 /// (so a chunk cannot come back to be read again once slices were copied).
-/// The read position lives here, and every method that changes the bytes
-/// sets it, so it always counts in the bytes it belongs to.
+/// The read position lives here: every method that changes the bytes sets
+/// it, and the read loop moves it through a [`Reader`], so it always counts
+/// in the bytes it belongs to.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Fed {
     /// The chunk being read in place. Empty while `copied` is read, and
@@ -77,40 +78,26 @@ impl Fed {
         empty
     }
 
-    /// Reads past the line of `len` bytes at the read position and its line
-    /// end. Returns where the line starts in [`bytes`](Self::bytes), and
-    /// whether its line end is a CR that ends the bytes (so that a LF that
-    /// starts the next input belongs to it).
+    /// The bytes and the read position, to read on: the bytes are looked up
+    /// once (in a local, not again after each call in the read loop), and
+    /// only the reader moves the position.
     #[inline(always)]
-    pub(super) fn pass_line(&mut self, len: usize) -> (usize, bool) {
-        let start = self.pos;
-        let pending_cr;
-        (self.pos, pending_cr) = after_line_end(self.bytes(), start + len);
-        (start, pending_cr)
-    }
-
-    /// Reads the rest, to the end of the bytes, and returns it.
-    #[inline(always)]
-    pub(super) fn read_rest(&mut self) -> &[u8] {
-        let from = self.pos;
-        self.pos = self.bytes().len();
-        &self.bytes()[from..]
-    }
-
-    /// Reads past `n` more bytes (of a byte order mark).
-    pub(super) fn pass(&mut self, n: usize) {
-        debug_assert!(n <= self.rest().len());
-        self.pos += n;
-    }
-
-    /// Reads past a LF at the read position, if one is there: the second
-    /// half of a CRLF split between inputs.
-    pub(super) fn pass_lf(&mut self) {
-        self.pos += usize::from(self.rest()[0] == b'\n');
+    pub(super) fn reader(&mut self) -> Reader<'_> {
+        debug_assert!(self.chunk.is_empty() || self.copied.is_empty());
+        let bytes = if self.copied.is_empty() {
+            &self.chunk[..]
+        } else {
+            &self.copied[..]
+        };
+        Reader {
+            bytes,
+            pos: &mut self.pos,
+        }
     }
 
     /// Reads `chunk` from its start, in place of what was held, which was
     /// read; it has not been validated as UTF-8.
+    #[inline]
     pub(super) fn read_chunk(&mut self, chunk: Bytes) {
         debug_assert!(self.is_read(), "unread input replaced");
         self.copied.clear();
@@ -120,6 +107,7 @@ impl Fed {
 
     /// Copies `bytes` to be read from their start, in place of what was
     /// held, which was read: a chunk still held is let go of.
+    #[inline]
     pub(super) fn read_copy(&mut self, bytes: &[u8]) {
         debug_assert!(self.is_read(), "unread input replaced");
         if !self.chunk.is_empty() {
@@ -243,5 +231,60 @@ impl Fed {
         } else {
             (&self.copied, &NO_TEXT)
         }
+    }
+}
+
+/// The bytes being read and [`Fed`]'s read position, borrowed together (as
+/// httparse's `Bytes` cursor holds a slice and its position): the read loop
+/// finds a line in [`rest`](Self::rest) and passes it, and the position
+/// cannot leave the bytes it counts in.
+pub(super) struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: &'a mut usize,
+}
+
+impl<'a> Reader<'a> {
+    /// All the bytes being read, as [`Fed::bytes`].
+    #[inline(always)]
+    pub(super) fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// The bytes not read yet.
+    #[inline(always)]
+    pub(super) fn rest(&self) -> &'a [u8] {
+        &self.bytes[*self.pos..]
+    }
+
+    /// Reads past the line of `len` bytes at the read position and its line
+    /// end. Returns where the line starts in [`bytes`](Self::bytes), and
+    /// whether its line end is a CR that ends the bytes (so that a LF that
+    /// starts the next input belongs to it).
+    #[inline(always)]
+    pub(super) fn pass_line(&mut self, len: usize) -> (usize, bool) {
+        let start = *self.pos;
+        let pending_cr;
+        (*self.pos, pending_cr) = after_line_end(self.bytes, start + len);
+        (start, pending_cr)
+    }
+
+    /// Reads the rest, to the end of the bytes, and returns it.
+    #[inline(always)]
+    pub(super) fn read_rest(&mut self) -> &'a [u8] {
+        let rest = self.rest();
+        *self.pos = self.bytes.len();
+        rest
+    }
+
+    /// Reads past `n` more bytes (of a byte order mark).
+    pub(super) fn pass(&mut self, n: usize) {
+        debug_assert!(n <= self.rest().len());
+        *self.pos += n;
+    }
+
+    /// Reads past a LF at the read position, if one is there: the second
+    /// half of a CRLF split between inputs.
+    pub(super) fn pass_lf(&mut self) {
+        *self.pos += usize::from(self.rest()[0] == b'\n');
     }
 }

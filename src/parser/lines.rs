@@ -55,7 +55,8 @@ impl Parser {
     /// the input, read in place. `None`: read on.
     #[inline(always)]
     fn read_in_place(&mut self) -> Option<Next> {
-        let rest = self.fed.rest();
+        let mut reader = self.fed.reader();
+        let rest = reader.rest();
         // (A blank line, the end of most events, is seen without a scan.)
         let blank = matches!(rest[0], b'\n' | b'\r');
         let Some(offset) = (if blank { Some(0) } else { find_line_end(rest) }) else {
@@ -64,18 +65,18 @@ impl Parser {
                 return self.line_over_limit(None).map(Next::Item);
             }
             reserve_long(&mut self.partial, rest.len(), self.long_line);
-            self.partial.extend_from_slice(self.fed.read_rest());
+            self.partial.extend_from_slice(reader.read_rest());
             return None;
         };
         if offset > self.max_line_len {
             return self.line_over_limit(Some(offset)).map(Next::Item);
         }
         let start;
-        (start, self.pending_cr) = self.fed.pass_line(offset);
+        (start, self.pending_cr) = reader.pass_line(offset);
         if offset == 0 {
             return self.buffers.begin_dispatch().then_some(Next::Dispatch);
         }
-        let input = self.fed.bytes();
+        let input = reader.bytes();
         let end = start + offset;
         let line = &input[start..end];
         if let Some(value_start) = data_value(line) {
@@ -117,27 +118,28 @@ impl Parser {
     /// `partial` is not empty.) `None`: read on.
     fn step_at_line_start(&mut self) -> Option<Result<LineItem, ParseError>> {
         self.debug_check_partial();
-        let rest = self.fed.rest();
         if self.reading != Reading::Lines {
             if self.reading == Reading::LongLine {
-                return self.skip_line(find_line_end(rest));
+                return self.skip_line(find_line_end(self.fed.rest()));
             }
             self.step_bom();
             return None;
         }
+        let mut reader = self.fed.reader();
         if self.pending_cr {
             debug_assert!(self.partial.is_empty(), "a CR ended the last line");
             self.pending_cr = false;
-            self.fed.pass_lf();
+            reader.pass_lf();
             return None;
         }
+        let rest = reader.rest();
         let have = self.partial.len();
         let Some(offset) = find_line_end(rest) else {
             if have + rest.len() > self.max_line_len {
                 return self.line_over_limit(None);
             }
             reserve_long(&mut self.partial, rest.len(), self.long_line);
-            self.partial.extend_from_slice(self.fed.read_rest());
+            self.partial.extend_from_slice(reader.read_rest());
             return None;
         };
         if have + offset > self.max_line_len {
@@ -145,8 +147,8 @@ impl Parser {
         }
         reserve_long(&mut self.partial, offset, self.long_line);
         self.partial.extend_from_slice(&rest[..offset]);
-        (_, self.pending_cr) = self.fed.pass_line(offset);
-        let input = self.fed.bytes();
+        (_, self.pending_cr) = reader.pass_line(offset);
+        let input = reader.bytes();
         if !hands_over(self.partial.len()) {
             let item = self.buffers.line(input, &self.partial, At::Copy);
             self.partial.clear();
@@ -169,7 +171,8 @@ impl Parser {
     /// (none at first).
     #[cold]
     fn step_bom(&mut self) {
-        let rest = self.fed.rest();
+        let mut reader = self.fed.reader();
+        let rest = reader.rest();
         let have = self.partial.len();
         let take = (BOM.len() - have).min(rest.len());
         if rest[..take] != BOM[have..have + take] {
@@ -177,12 +180,12 @@ impl Parser {
             self.reading = Reading::Lines;
         } else if have + take == BOM.len() {
             self.partial.clear();
-            self.fed.pass(take);
+            reader.pass(take);
             self.reading = Reading::Lines;
         } else {
             // All the input is a proper prefix of the BOM: wait for more.
             // (At the end of the input it is an unfinished line.)
-            self.partial.extend_from_slice(self.fed.read_rest());
+            self.partial.extend_from_slice(reader.read_rest());
         }
     }
 

@@ -45,8 +45,9 @@
 //! - The input being read, `Parser::fed` (`Fed`, private fields): a fed
 //!   chunk or the copy of fed slices, never both, and the read position,
 //!   in `0..=len`. Every method that changes the bytes sets the position,
-//!   so a position cannot outlive its bytes and a chunk read to its end
-//!   cannot come back to be read again. The chunk's validated text is a
+//!   and the read loop moves it only through a `Reader` (the bytes and the
+//!   position borrowed together), so a position cannot outlive its bytes
+//!   and a chunk read to its end cannot come back to be read again. The chunk's validated text is a
 //!   copy of a prefix of it, dropped when the chunk changes.
 //! - The unfinished line, `Parser::partial`: never a CR or LF (no byte is
 //!   scanned twice); at most `max_line_len` bytes, as whatever adds to it
@@ -123,8 +124,8 @@
 //! Risky edits:
 //!
 //! - The hot paths are `Parser::advance` (with `read_in_place`),
-//!   `Parser::feed_slice` and `Parser::complete_line`, and the `Fed`
-//!   methods they call: each fast path there was measured (see
+//!   `Parser::feed_slice` and `Parser::complete_line`, and the `Fed` and
+//!   `Reader` methods they call: each fast path there was measured (see
 //!   BENCHMARKS.md, "What made the difference"). Run
 //!   `PARSER_ROUNDS=25 cargo bench --bench parser` before and after a change.
 //! - The `#[inline]`s on helpers called from another file: without them

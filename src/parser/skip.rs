@@ -51,14 +51,15 @@ impl Parser {
     /// the end of the input. Its bytes are counted, not kept.
     #[cold]
     pub(super) fn skip_line(&mut self, end: Option<usize>) -> Option<Result<LineItem, ParseError>> {
+        let mut reader = self.fed.reader();
         let Some(end) = end else {
-            self.long.push(self.fed.read_rest());
+            self.long.push(reader.read_rest());
             return None;
         };
-        self.long.push(&self.fed.rest()[..end]);
-        (_, self.pending_cr) = self.fed.pass_line(end);
+        self.long.push(&reader.rest()[..end]);
+        (_, self.pending_cr) = reader.pass_line(end);
         self.reading = Reading::Lines;
-        let input = self.fed.bytes();
+        let input = reader.bytes();
         self.buffers
             .line_skipped(input, self.long.field(), self.long.decoded_len());
         None
