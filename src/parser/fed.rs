@@ -111,7 +111,7 @@ impl Fed {
     pub(super) fn read_copy(&mut self, bytes: &[u8]) {
         debug_assert!(self.is_read(), "unread input replaced");
         if !self.chunk.is_empty() {
-            self.set_chunk(Bytes::new());
+            self.let_go_of_chunk();
         }
         self.copied.clear();
         self.copied.extend_from_slice(bytes);
@@ -173,6 +173,14 @@ impl Fed {
         self.set_chunk(Bytes::new());
         self.copied.clear();
         self.pos = 0;
+    }
+
+    /// A chunk read to its end, still held when slices are copied in: it
+    /// goes, so that it cannot be read again once they are read. (The read
+    /// loop lets go of each chunk it reads to the end, so this is rare.)
+    #[cold]
+    fn let_go_of_chunk(&mut self) {
+        self.set_chunk(Bytes::new());
     }
 
     /// The chunk is `chunk` now, its text not validated; the caller sets
