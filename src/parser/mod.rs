@@ -47,8 +47,9 @@
 //!   in `0..=len`. Every method that changes the bytes sets the position,
 //!   and the read loop moves it only through a `Reader` (the bytes and the
 //!   position borrowed together), so a position cannot outlive its bytes
-//!   and a chunk read to its end cannot come back to be read again. The chunk's validated text is a
-//!   copy of a prefix of it, dropped when the chunk changes.
+//!   and a chunk read to its end cannot come back to be read again. The
+//!   chunk's validated text is a copy of a prefix of it, dropped when the
+//!   chunk changes.
 //! - The unfinished line, `Parser::partial`: never a CR or LF (no byte is
 //!   scanned twice); at most `max_line_len` bytes, as whatever adds to it
 //!   checks the line so far (or the first two bytes of a byte order mark);
@@ -64,9 +65,8 @@
 //!   counts the line). `Parser::lifecycle` (`Lifecycle`): once `Ended`
 //!   or `Failed`, nothing more is returned until `reset`.
 //! - The event being built, what the stream committed and what a borrowed
-//!   item holds: `EventBuffers`, private fields in
-//!   four groups, changed only by its methods (in `buffers.rs` and its two
-//!   children):
+//!   item holds: `EventBuffers`, private fields in four groups, changed
+//!   only by its methods (in `buffers.rs` and its two children):
 //!   - `Building`, the event being built: `data_len` counts the data's raw
 //!     bytes and is at most `max_event_len`, at it while the event is
 //!     oversized (skip mode, `Data::Oversized`), so that each of its `data`
@@ -131,7 +131,13 @@
 //! - The `#[inline]`s on helpers called from another file: without them
 //!   they may no longer inline. And the `#[inline(never)]` on
 //!   `EventBuffers::line`: inlining it into the read loop's callers made
-//!   the 7-byte rows slower (BENCHMARKS.md, session 4).
+//!   the 7-byte rows slower (BENCHMARKS.md, session 4); likewise on
+//!   `Building::detach`, inlined into `prepare_input` (BENCHMARKS.md,
+//!   "Session 8: the parser's state in its types").
+//! - The read loop takes the bytes and the position through one
+//!   `Fed::reader` per line: `Fed`'s own methods look up the live buffer
+//!   each time, which after the loop's calls cost up to 3.8 % more
+//!   instructions (same section).
 //! - A new way to hold a data value (`Data`) must be handled in
 //!   `append_data`, `take_owned`, `take_ref`, `detach`, `pending` and
 //!   `mark_oversized` (all in `buffers.rs` and its children).
