@@ -1,7 +1,5 @@
 //! [`ParserBuilder`] and the default limits.
 
-use super::Parser;
-
 /// The default limit on the length of one line, in bytes: 8 MiB.
 ///
 /// Large enough for a base64 image in one `data:` line, small enough that a
@@ -11,7 +9,7 @@ pub const DEFAULT_MAX_LINE_LEN: usize = 8 * 1024 * 1024;
 /// The default limit on the size of one event's data, in bytes: 16 MiB.
 pub const DEFAULT_MAX_EVENT_LEN: usize = 16 * 1024 * 1024;
 
-/// Configures a [`Parser`]: limits and whether comments are reported.
+/// Configures a [`Parser`](super::Parser): limits and whether comments are reported.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct ParserBuilder {
@@ -35,7 +33,7 @@ impl Default for ParserBuilder {
 impl ParserBuilder {
     /// The longest line accepted, in bytes, not counting its line ending
     /// (default [`DEFAULT_MAX_LINE_LEN`]). A longer line makes
-    /// [`Parser::next_item`] return
+    /// [`Parser::next_item`](super::Parser::next_item) return
     /// [`ParseError::LineTooLong`](super::ParseError::LineTooLong) (the client:
     /// [`Error::LineTooLong`](crate::Error::LineTooLong)). Values below 1 are
     /// raised to 1.
@@ -46,8 +44,9 @@ impl ParserBuilder {
 
     /// The largest event data accepted, in bytes, counting the line feed that
     /// the spec appends after each `data` value (default
-    /// [`DEFAULT_MAX_EVENT_LEN`]). Larger data makes [`Parser::next_item`]
-    /// return [`ParseError::EventTooLarge`](super::ParseError::EventTooLarge)
+    /// [`DEFAULT_MAX_EVENT_LEN`]). Larger data makes
+    /// [`Parser::next_item`](super::Parser::next_item) return
+    /// [`ParseError::EventTooLarge`](super::ParseError::EventTooLarge)
     /// (the client: [`Error::EventTooLarge`](crate::Error::EventTooLarge)). Values
     /// below 1 are raised to 1.
     pub fn max_event_len(mut self, bytes: usize) -> Self {
@@ -65,7 +64,7 @@ impl ParserBuilder {
     /// `event` or `id` lines is longer than
     /// [`max_line_len`](Self::max_line_len). Its bytes are counted, not
     /// kept, so memory stays bounded by the limits; and at the blank line
-    /// that ends it, [`Parser::next_item`] hands out
+    /// that ends it, [`Parser::next_item`](super::Parser::next_item) hands out
     /// [`Item::Skipped`](super::Item::Skipped) (with its type and length)
     /// instead of the event. Its `id:` is not adopted (a client that resumes
     /// asks for it again); a `retry:` in it still applies. A too-long line of
@@ -102,10 +101,5 @@ impl ParserBuilder {
     pub fn comments(mut self, on: bool) -> Self {
         self.comments = on;
         self
-    }
-
-    /// Builds the parser.
-    pub fn build(self) -> Parser {
-        Parser::with_config(self)
     }
 }

@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use super::text::LossyLen;
+
 /// What a line that is not blank is. Each variant holds where the value
 /// starts in the line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +104,39 @@ pub(super) fn retry_time(value: &[u8]) -> Option<Duration> {
         acc.checked_mul(10)?.checked_add(u64::from(digit - b'0'))
     })?;
     Some(Duration::from_millis(millis))
+}
+
+/// Enough of a line's first bytes to classify it and find where its value
+/// starts: the known field names have at most five bytes, and a value starts
+/// at most two bytes after its colon.
+const HEAD: usize = 8;
+
+/// A line over the limit, being read through: its first bytes and its
+/// decoded length so far.
+#[derive(Debug, Clone, Default)]
+pub(super) struct LongLine {
+    head: [u8; HEAD],
+    head_len: usize,
+    decoded: LossyLen,
+}
+
+impl LongLine {
+    pub(super) fn push(&mut self, bytes: &[u8]) {
+        let take = (HEAD - self.head_len).min(bytes.len());
+        self.head[self.head_len..self.head_len + take].copy_from_slice(&bytes[..take]);
+        self.head_len += take;
+        self.decoded.push(bytes);
+    }
+
+    /// What the line is, from its first bytes.
+    pub(super) fn field(&self) -> Field {
+        classify(&self.head[..self.head_len])
+    }
+
+    /// Its length once decoded.
+    pub(super) fn decoded_len(&self) -> usize {
+        self.decoded.finish()
+    }
 }
 
 #[cfg(test)]

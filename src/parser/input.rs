@@ -2,30 +2,13 @@
 //! stash, the pending CR and the byte order mark.
 
 use bytes::Bytes;
-use bytestring::ByteString;
 
-use super::buffers::{At, Data};
+use super::buffers::At;
+use super::fed::Fed;
 use super::field::{Field, classify};
-use super::lines::{hands_over, reserve_long};
+use super::lines::{BOM, hands_over, reserve_long};
 use super::scan::{after_line_end, find_line_end};
-use super::text::NO_TEXT;
-use super::{Lifecycle, Parser};
-
-pub(super) const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
-
-/// What reading must do before lines can be read in place: wait for the
-/// byte order mark, or read through a line over the limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Reading {
-    /// At the start of a stream: a BOM may still come (and some of its bytes
-    /// may have arrived).
-    Bom,
-    /// Past it: lines.
-    Lines,
-    /// Inside a line over the limit that is read through without being kept
-    /// (`Parser::skip_line`, skip mode); `partial` is empty.
-    LongLine,
-}
+use super::{Lifecycle, Parser, Reading};
 
 /// A chunk shorter than this that continues an unfinished line is copied.
 const SMALL_CHUNK: usize = 64;
@@ -37,123 +20,6 @@ const OWN_CHUNK_FROM: usize = 512;
 /// An unfinished line at the end of a fed slice at least this long is
 /// stashed rather than copied with the rest.
 const STASH_FROM: usize = 1024;
-
-/// The most capacity the copy of fed slices keeps when all is read.
-const KEEP_COPIED: usize = 64 * 1024;
-
-/// The input being read: the chunk last fed as `Bytes`, read in place, or
-/// the copy of fed slices; and the chunk's validated text.
-#[derive(Debug, Clone, Default)]
-pub(super) struct Fed {
-    /// The chunk, while `!in_copied`; always empty otherwise. Empty once
-    /// read and let go of.
-    pub(super) chunk: Bytes,
-    /// The fed slices, while `in_copied`; always empty otherwise. Keeps its
-    /// capacity (up to `KEEP_COPIED`) when let go of.
-    copied: Vec<u8>,
-    pub(super) in_copied: bool,
-    /// The part of `chunk` that is valid UTF-8 once `check_text` ran
-    /// (`text_checked`); empty otherwise.
-    pub(super) text: ByteString,
-    pub(super) text_checked: bool,
-}
-
-impl Fed {
-    /// The bytes being read.
-    #[inline(always)]
-    pub(super) fn bytes(&self) -> &[u8] {
-        debug_assert!(!self.in_copied || self.chunk.is_empty());
-        debug_assert!(self.in_copied || self.copied.is_empty());
-        if self.in_copied {
-            &self.copied
-        } else {
-            &self.chunk
-        }
-    }
-
-    /// Nothing is held: everything fed was read and let go of.
-    #[inline(always)]
-    pub(super) fn is_empty(&self) -> bool {
-        self.chunk.is_empty() && !self.in_copied
-    }
-
-    /// Reads `chunk` from now on; it has not been validated as UTF-8.
-    pub(super) fn set_chunk(&mut self, chunk: Bytes) {
-        debug_assert!(self.copied.is_empty() || chunk.is_empty());
-        self.chunk = chunk;
-        if self.text_checked {
-            self.text_checked = false;
-            self.text = ByteString::new();
-        }
-    }
-
-    /// Copies `bytes` to be read, after what copied slices remain.
-    fn copy(&mut self, bytes: &[u8]) {
-        debug_assert!(self.in_copied || self.copied.is_empty());
-        debug_assert!(self.chunk.is_empty(), "a chunk not let go of");
-        self.copied.extend_from_slice(bytes);
-        self.in_copied = true;
-    }
-
-    /// The unread rest from `pos`, then `more`, becomes the input, read
-    /// from 0: copied slices stay in their buffer, a chunk's rest is joined
-    /// with `more` into a new chunk.
-    fn keep_unread(&mut self, pos: usize, more: &[u8]) {
-        if self.in_copied {
-            self.copied.drain(..pos);
-            self.copied.extend_from_slice(more);
-        } else {
-            let mut joined = Vec::with_capacity(self.chunk.len() - pos + more.len());
-            joined.extend_from_slice(&self.chunk[pos..]);
-            joined.extend_from_slice(more);
-            self.set_chunk(Bytes::from(joined));
-        }
-    }
-
-    /// Everything was read: lets go of the chunk, so the HTTP stack can
-    /// reuse its buffer (events that share it keep it alive as long as they
-    /// need), or empties the copy, which keeps its capacity.
-    fn release(&mut self) {
-        if self.in_copied {
-            self.copied.clear();
-            if self.copied.capacity() > KEEP_COPIED {
-                self.copied = Vec::new();
-            }
-            self.in_copied = false;
-        } else if !self.chunk.is_empty() {
-            self.set_chunk(Bytes::new());
-        }
-    }
-
-    /// Lets go of the copy's space if it holds no input (see
-    /// [`Parser::shrink_buffers`](super::Parser::shrink_buffers)).
-    pub(super) fn shrink_buffers(&mut self) {
-        super::free_if_unused(&mut self.copied);
-    }
-
-    #[cfg(test)]
-    pub(super) fn buffer_capacity(&self) -> usize {
-        self.copied.capacity()
-    }
-
-    /// Lets go of all input (the copy keeps its capacity).
-    fn clear(&mut self) {
-        self.set_chunk(Bytes::new());
-        self.copied.clear();
-        self.in_copied = false;
-    }
-
-    /// What a dispatched event's data may lie in: the bytes being read, and
-    /// the chunk's validated text (none for copied slices).
-    #[inline(always)]
-    pub(super) fn with_text(&self) -> (&[u8], &ByteString) {
-        if self.in_copied {
-            (&self.copied, &NO_TEXT)
-        } else {
-            (&self.chunk, &self.text)
-        }
-    }
-}
 
 impl Parser {
     /// Gives the parser the next chunk of the stream, without copying it.
@@ -171,8 +37,7 @@ impl Parser {
             return;
         }
         if !self.prepare_input(&chunk) {
-            self.fed.set_chunk(chunk);
-            self.pos = 0;
+            self.fed.read_chunk(chunk);
         }
     }
 
@@ -187,19 +52,7 @@ impl Parser {
         }
         self.detach();
         self.settle_stash();
-        // (The unread rest of a slice, even an empty one: keep reading from
-        // the copy.)
-        if !self.fed.in_copied && self.pos == self.fed.chunk.len() {
-            // All of a chunk is read. If it was not let go of yet (its last
-            // item was taken, the `None` after it was not), it goes now, or
-            // it would be read again (its events twice).
-            self.fed.release();
-            self.pos = 0;
-            return false;
-        }
-        self.fed.keep_unread(self.pos, chunk);
-        self.pos = 0;
-        true
+        self.fed.append(chunk)
     }
 
     /// Gives the parser the next chunk of the stream by copying it.
@@ -238,9 +91,7 @@ impl Parser {
         let field = classify(line);
         let quiet = !hands_over(line.len())
             && match field {
-                Field::Data(start) => {
-                    self.buffers.data_len + (line.len() - start) < self.buffers.max_event_len
-                }
+                Field::Data(start) => self.buffers.data_fits(line.len() - start),
                 Field::Id(_) | Field::Event(_) => true,
                 _ => false,
             };
@@ -298,11 +149,10 @@ impl Parser {
             return;
         }
         if rest.len() >= OWN_CHUNK_FROM {
-            self.fed.set_chunk(Bytes::copy_from_slice(rest));
+            self.fed.read_chunk(Bytes::copy_from_slice(rest));
         } else {
-            self.fed.copy(rest);
+            self.fed.read_copy(rest);
         }
-        self.pos = 0;
     }
 
     fn copy_slice(&mut self, chunk: &[u8]) {
@@ -327,7 +177,6 @@ impl Parser {
 
     pub(super) fn clear_input(&mut self) {
         self.fed.clear();
-        self.pos = 0;
         self.partial.clear();
         self.stash.clear();
         self.pending_cr = false;
@@ -341,7 +190,6 @@ impl Parser {
     pub(super) fn input_read(&mut self) {
         // Most often (small chunks, each read at once) nothing is left to do.
         if self.nothing_to_read() {
-            self.pos = 0;
             return;
         }
         self.let_go_of_input();
@@ -357,19 +205,29 @@ impl Parser {
         }
         self.detach();
         self.fed.release();
-        self.pos = 0;
         self.unstash();
         if self.lifecycle == Lifecycle::Finishing {
             self.end_stream();
         }
     }
 
-    /// `partial` never holds a line end: its bytes are scanned once.
+    /// The invariants of `partial`, the stash and the pending CR (see the
+    /// module's list), in debug builds. (`partial` never holds a line end:
+    /// its bytes are scanned once.)
     #[inline(always)]
     pub(super) fn debug_check_partial(&self) {
+        let partial = &self.partial;
         debug_assert!(
-            memchr::memchr2(b'\n', b'\r', &self.partial).is_none(),
+            memchr::memchr2(b'\n', b'\r', partial).is_none(),
             "a line end in partial"
+        );
+        debug_assert!(partial.len() <= self.max_line_len.max(BOM.len() - 1));
+        debug_assert!(self.reading != Reading::Bom || BOM[..BOM.len() - 1].starts_with(partial));
+        debug_assert!(self.reading != Reading::LongLine || partial.is_empty());
+        debug_assert!(!self.pending_cr || partial.is_empty());
+        debug_assert!(
+            self.stash.is_empty() || matches!(self.fed.bytes().last(), Some(b'\n' | b'\r')),
+            "a stash behind input that does not end a line"
         );
     }
 
@@ -392,12 +250,11 @@ impl Parser {
         if self.stash.is_empty() {
             return;
         }
-        if self.pos == self.fed.bytes().len() {
+        if self.fed.is_read() {
             self.unstash();
         } else {
-            self.fed.keep_unread(self.pos, &self.stash);
+            self.fed.keep_unread(&self.stash);
             self.stash.clear();
-            self.pos = 0;
         }
     }
 
@@ -405,18 +262,8 @@ impl Parser {
     /// input is let go of or moved.
     #[inline(always)]
     fn detach(&mut self) {
-        if matches!(self.buffers.data, Data::InInput(..)) {
-            self.detach_data();
-        }
-    }
-
-    fn detach_data(&mut self) {
-        if let Data::InInput(start, end) = self.buffers.data {
-            let input = self.fed.bytes();
-            debug_assert!(start <= end && end <= input.len());
-            self.buffers.start_joined();
-            self.buffers.joined.extend_from_slice(&input[start..end]);
-            self.buffers.data = Data::Joined;
+        if self.buffers.data_in_input() {
+            self.buffers.detach(self.fed.bytes());
         }
     }
 }
@@ -526,6 +373,31 @@ mod tests {
         assert_eq!(out, [ev("message", &data, "")]);
     }
 
+    /// Lines around the stash, hand-over and copy thresholds, with every
+    /// line ending, random (`next(n)`: below `n`) but for the BOM and the
+    /// unfinished line that `round` asks for.
+    fn long_lines(round: usize, next: &mut impl FnMut(usize) -> usize) -> Vec<u8> {
+        let mut input = Vec::new();
+        if round.is_multiple_of(5) {
+            input.extend_from_slice(BOM);
+        }
+        for n in 0..6 {
+            let len = [10, 700, 1100, 2500, HAND_OVER_FROM + 100][next(5)];
+            let eol: &[u8] = [&b"\n"[..], b"\r", b"\r\n"][next(3)];
+            let field = ["data: ", "id: ", ": ", "event: "][next(4)];
+            input.extend_from_slice(field.as_bytes());
+            input.extend(std::iter::repeat_n(b'a' + (n % 26) as u8, len));
+            input.extend_from_slice(eol);
+            if next(2) == 0 {
+                input.extend_from_slice(eol);
+            }
+        }
+        if round.is_multiple_of(3) {
+            input.extend_from_slice(b"data: unfinished");
+        }
+        input
+    }
+
     #[test]
     fn long_lines_in_mixed_feeds_match_the_whole_input() {
         // Lines around the stash, hand-over and copy thresholds, with every
@@ -539,24 +411,7 @@ mod tests {
             (state % n as u64) as usize
         };
         for round in 0..40 {
-            let mut input = Vec::new();
-            if round % 5 == 0 {
-                input.extend_from_slice(BOM);
-            }
-            for n in 0..6 {
-                let len = [10, 700, 1100, 2500, HAND_OVER_FROM + 100][next(5)];
-                let eol: &[u8] = [&b"\n"[..], b"\r", b"\r\n"][next(3)];
-                let field = ["data: ", "id: ", ": ", "event: "][next(4)];
-                input.extend_from_slice(field.as_bytes());
-                input.extend(std::iter::repeat_n(b'a' + (n % 26) as u8, len));
-                input.extend_from_slice(eol);
-                if next(2) == 0 {
-                    input.extend_from_slice(eol);
-                }
-            }
-            if round % 3 == 0 {
-                input.extend_from_slice(b"data: unfinished");
-            }
+            let input = long_lines(round, &mut next);
             let whole = {
                 let mut parser = Parser::builder().comments(true).build();
                 let mut out = Vec::new();

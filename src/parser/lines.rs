@@ -4,12 +4,14 @@ use bytes::Bytes;
 
 use super::error::ParseError;
 
-use super::buffers::{At, Data, Taking};
+use super::buffers::{At, KEEP_LONG};
 use super::field::data_value;
-use super::input::{BOM, Reading};
 use super::item::LineItem;
-use super::scan::{after_line_end, find_line_end};
-use super::{Lifecycle, Parser};
+use super::scan::find_line_end;
+use super::{Lifecycle, Parser, Reading};
+
+/// The byte order mark, which a stream may start with.
+pub(super) const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
 
 /// A line at least this long that spans chunks is handed over to the event
 /// (its buffer becomes the data) instead of being copied out of the buffer.
@@ -21,10 +23,6 @@ pub(super) const HAND_OVER_FROM: usize = 16 * 1024;
 pub(super) fn hands_over(len: usize) -> bool {
     len >= HAND_OVER_FROM
 }
-
-/// The most capacity a buffer swapped out of the data buffer keeps, to hold
-/// the next unfinished line (see `Parser::swap_in_line`).
-const KEEP_LONG: usize = 256 * 1024;
 
 impl Parser {
     /// Reads lines until one completes an event (left in `event` for the
@@ -38,22 +36,8 @@ impl Parser {
         loop {
             // (At the end of the stream nothing is left to read, and `feed`
             // ignores input.)
-            let len = self.fed.bytes().len();
-            debug_assert!(self.pos <= len);
-            if self.pos >= len {
-                if self.lifecycle == Lifecycle::Finishing
-                    && self.reading == Reading::Bom
-                    && self.partial.len() > self.max_line_len
-                    && !self.buffers.skip_oversized
-                {
-                    // The input ended inside what might have been a byte
-                    // order mark: those bytes are a line, and too long. (When
-                    // skipping, an unfinished line: the stream is truncated.)
-                    self.reading = Reading::Lines;
-                    return Next::Item(Err(self.line_too_long()));
-                }
-                self.input_read();
-                return Next::NeedInput;
+            if self.fed.is_read() {
+                return self.input_ended();
             }
             if self.reading != Reading::Lines || self.pending_cr || !self.partial.is_empty() {
                 match self.step_at_line_start() {
@@ -61,57 +45,71 @@ impl Parser {
                     Some(item) => return Next::Item(item),
                 }
             }
-            // The common case: a line that lies in the input, read in place.
-            let input = self.fed.bytes();
-            let rest = &input[self.pos..];
-            // (A blank line, the end of most events, is seen without a scan.)
-            let blank = matches!(rest[0], b'\n' | b'\r');
-            let Some(offset) = (if blank { Some(0) } else { find_line_end(rest) }) else {
-                // It starts a line that a later chunk ends.
-                if rest.len() > self.max_line_len {
-                    match self.line_over_limit(None) {
-                        None => continue,
-                        Some(item) => return Next::Item(item),
-                    }
-                }
-                reserve_long(&mut self.partial, rest.len(), self.long_line);
-                self.partial.extend_from_slice(rest);
-                self.pos = input.len();
-                continue;
-            };
-            if offset > self.max_line_len {
-                match self.line_over_limit(Some(offset)) {
-                    None => continue,
-                    Some(item) => return Next::Item(item),
-                }
-            }
-            let start = self.pos;
-            let end = start + offset;
-            (self.pos, self.pending_cr) = after_line_end(input, end);
-            if offset == 0 {
-                if self.buffers.begin_dispatch() {
-                    return Next::Dispatch;
-                }
-                continue;
-            }
-            let line = &input[start..end];
-            if let Some(value_start) = data_value(line) {
-                // The most common line, without a call.
-                match self
-                    .buffers
-                    .append_data(input, line, value_start, At::Input(start))
-                {
-                    Ok(()) => continue,
-                    Err(error) => return Next::Item(Err(error)),
-                }
-            }
-            if let Some(item) = self
-                .buffers
-                .line(input, &input[start..end], At::Input(start))
-            {
-                return Next::Item(item);
+            if let Some(next) = self.read_in_place() {
+                return next;
             }
         }
+    }
+
+    /// The common case of [`advance`](Self::advance): a line that lies in
+    /// the input, read in place. `None`: read on.
+    #[inline(always)]
+    fn read_in_place(&mut self) -> Option<Next> {
+        let mut reader = self.fed.reader();
+        let rest = reader.rest();
+        // (A blank line, the end of most events, is seen without a scan.)
+        let blank = matches!(rest[0], b'\n' | b'\r');
+        let Some(offset) = (if blank { Some(0) } else { find_line_end(rest) }) else {
+            // It starts a line that a later chunk ends.
+            if rest.len() > self.max_line_len {
+                return self.line_over_limit(None).map(Next::Item);
+            }
+            reserve_long(&mut self.partial, rest.len(), self.long_line);
+            self.partial.extend_from_slice(reader.read_rest());
+            return None;
+        };
+        if offset > self.max_line_len {
+            return self.line_over_limit(Some(offset)).map(Next::Item);
+        }
+        let start;
+        (start, self.pending_cr) = reader.pass_line(offset);
+        if offset == 0 {
+            return self.buffers.begin_dispatch().then_some(Next::Dispatch);
+        }
+        let input = reader.bytes();
+        let end = start + offset;
+        let line = &input[start..end];
+        if let Some(value_start) = data_value(line) {
+            // The most common line, without a call.
+            return self
+                .buffers
+                .append_data(input, line, value_start, At::Input(start))
+                .err()
+                .map(|error| Next::Item(Err(error)));
+        }
+        self.buffers
+            .line(input, &input[start..end], At::Input(start))
+            .map(Next::Item)
+    }
+
+    /// [`advance`](Self::advance) at the end of what was fed: everything is
+    /// read, unless the stream ended inside what might have been a byte
+    /// order mark and over the line limit.
+    #[inline(always)]
+    fn input_ended(&mut self) -> Next {
+        if self.lifecycle == Lifecycle::Finishing
+            && self.reading == Reading::Bom
+            && self.partial.len() > self.max_line_len
+            && !self.buffers.skip_oversized()
+        {
+            // The input ended inside what might have been a byte order
+            // mark: those bytes are a line, and too long. (When skipping,
+            // an unfinished line: the stream is truncated.)
+            self.reading = Reading::Lines;
+            return Next::Item(Err(self.line_too_long()));
+        }
+        self.input_read();
+        Next::NeedInput
     }
 
     /// What reading in place cannot do: strip a byte order mark, complete a
@@ -120,59 +118,42 @@ impl Parser {
     /// `partial` is not empty.) `None`: read on.
     fn step_at_line_start(&mut self) -> Option<Result<LineItem, ParseError>> {
         self.debug_check_partial();
-        let input = self.fed.bytes();
-        let rest = &input[self.pos..];
         if self.reading != Reading::Lines {
             if self.reading == Reading::LongLine {
-                return self.skip_line(find_line_end(rest));
+                return self.skip_line(find_line_end(self.fed.rest()));
             }
-            // `partial` holds the BOM bytes seen so far (none at first).
-            let have = self.partial.len();
-            let take = (BOM.len() - have).min(rest.len());
-            if rest[..take] != BOM[have..have + take] {
-                // Not a BOM: its first bytes, if any, start the first line.
-                self.reading = Reading::Lines;
-            } else if have + take == BOM.len() {
-                self.partial.clear();
-                self.pos += take;
-                self.reading = Reading::Lines;
-            } else {
-                // All the input is a proper prefix of the BOM: wait for more.
-                // (At the end of the input it is an unfinished line.)
-                self.partial.extend_from_slice(rest);
-                self.pos = input.len();
-            }
+            self.step_bom();
             return None;
         }
+        let mut reader = self.fed.reader();
         if self.pending_cr {
             debug_assert!(self.partial.is_empty(), "a CR ended the last line");
             self.pending_cr = false;
-            self.pos += usize::from(rest[0] == b'\n');
+            reader.pass_lf();
             return None;
         }
+        let rest = reader.rest();
         let have = self.partial.len();
         let Some(offset) = find_line_end(rest) else {
             if have + rest.len() > self.max_line_len {
                 return self.line_over_limit(None);
             }
             reserve_long(&mut self.partial, rest.len(), self.long_line);
-            self.partial.extend_from_slice(rest);
-            self.pos = input.len();
+            self.partial.extend_from_slice(reader.read_rest());
             return None;
         };
         if have + offset > self.max_line_len {
             return self.line_over_limit(Some(offset));
         }
-        let end = self.pos + offset;
         reserve_long(&mut self.partial, offset, self.long_line);
         self.partial.extend_from_slice(&rest[..offset]);
-        (self.pos, self.pending_cr) = after_line_end(input, end);
+        (_, self.pending_cr) = reader.pass_line(offset);
+        let input = reader.bytes();
         if !hands_over(self.partial.len()) {
             let item = self.buffers.line(input, &self.partial, At::Copy);
             self.partial.clear();
             item
-        } else if self.buffers.taking == Taking::Borrowed
-            && matches!(self.buffers.data, Data::None)
+        } else if self.buffers.can_swap_in()
             && let Some(value_start) = data_value(&self.partial)
         {
             self.swap_in_line(value_start).err().map(Err)
@@ -185,39 +166,44 @@ impl Parser {
         }
     }
 
-    /// A long `data:` line that starts an event's data, for a borrowed
-    /// event: the line becomes the data buffer as it is, and the data
-    /// buffer's old storage the next unfinished line. The buffers go round
-    /// (with the stash's), so long lines cost no allocation.
-    fn swap_in_line(&mut self, value_start: usize) -> Result<(), ParseError> {
-        let line = &self.partial;
-        if let Err(error) = self.buffers.grow_data(line.len() - value_start) {
-            let counted = self
-                .buffers
-                .data_over_limit(&[], &line[value_start..], error);
+    /// At the start of a stream: reads past a byte order mark, or as much of
+    /// one as the input holds. `partial` holds the bytes of it seen so far
+    /// (none at first).
+    #[cold]
+    fn step_bom(&mut self) {
+        let mut reader = self.fed.reader();
+        let rest = reader.rest();
+        let have = self.partial.len();
+        let take = (BOM.len() - have).min(rest.len());
+        if rest[..take] != BOM[have..have + take] {
+            // Not a BOM: its first bytes, if any, start the first line.
+            self.reading = Reading::Lines;
+        } else if have + take == BOM.len() {
             self.partial.clear();
-            return counted;
+            reader.pass(take);
+            self.reading = Reading::Lines;
+        } else {
+            // All the input is a proper prefix of the BOM: wait for more.
+            // (At the end of the input it is an unfinished line.)
+            self.partial.extend_from_slice(reader.read_rest());
         }
-        self.long_line = line.len() + line.len() / 16;
-        let buffers = &mut self.buffers;
-        std::mem::swap(&mut self.partial, &mut buffers.joined);
-        buffers.joined_from = value_start;
-        buffers.data = Data::Joined;
-        self.partial.clear();
-        if self.partial.capacity() > KEEP_LONG {
-            self.partial = Vec::new();
-        }
-        Ok(())
     }
 
-    /// Before a borrowed item is read: a very long line swapped into the data
-    /// buffer is not kept once its event was taken.
-    #[inline(always)]
-    pub(super) fn release_swapped_line(&mut self) {
-        if self.buffers.joined.capacity() > KEEP_LONG && !matches!(self.buffers.data, Data::Joined)
-        {
-            self.buffers.joined = Vec::new();
+    /// A long `data:` line in `partial` that starts an event's data, for a
+    /// borrowed event: the line becomes the data buffer as it is (see
+    /// [`EventBuffers::swap_in_line`](super::buffers::EventBuffers::swap_in_line)),
+    /// and the data buffer's old storage the next unfinished line.
+    fn swap_in_line(&mut self, value_start: usize) -> Result<(), ParseError> {
+        let len = self.partial.len();
+        let swapped = self.buffers.swap_in_line(&mut self.partial, value_start);
+        self.partial.clear();
+        if let Ok(true) = swapped {
+            self.long_line = len + len / 16;
+            if self.partial.capacity() > KEEP_LONG {
+                self.partial = Vec::new();
+            }
         }
+        swapped.map(drop)
     }
 
     pub(super) fn line_too_long(&self) -> ParseError {
@@ -352,7 +338,7 @@ mod tests {
             let mut held = [
                 parser.partial.as_ptr() as usize,
                 parser.stash.as_ptr() as usize,
-                parser.buffers.joined.as_ptr() as usize,
+                parser.buffers.joined().as_ptr() as usize,
             ];
             held.sort_unstable();
             held
@@ -370,7 +356,7 @@ mod tests {
                     assert_eq!(event.data(), value);
                     // The data is the line itself, in the data buffer.
                     let at = event.data().as_ptr() as usize;
-                    let joined = parser.buffers.joined.as_ptr() as usize;
+                    let joined = parser.buffers.joined().as_ptr() as usize;
                     assert_eq!(at, joined + 6);
                 }
             }
@@ -384,8 +370,12 @@ mod tests {
             }
         }
         assert!(seen.windows(2).all(|w| w[0] == w[1]), "{seen:x?}");
+        a_very_long_line_is_not_kept(&mut parser);
+    }
 
-        // A very long line is not kept once its event is done with.
+    /// After long lines read with `next_item_ref` (see above): a very long
+    /// line is not kept once its event is done with.
+    fn a_very_long_line_is_not_kept(parser: &mut Parser) {
         let huge = "z".repeat(KEEP_LONG * 2);
         let mut huge_events = 0;
         for piece in format!("data: {huge}\n\n").as_bytes().chunks(64 * 1024) {
@@ -404,7 +394,7 @@ mod tests {
             panic!("the small event");
         };
         assert_eq!(event.data(), "small");
-        assert!(parser.buffers.joined.capacity() <= KEEP_LONG);
+        assert!(parser.buffers.joined().capacity() <= KEEP_LONG);
         assert!(parser.partial.capacity() <= KEEP_LONG);
         assert!(parser.stash.capacity() <= KEEP_LONG);
     }

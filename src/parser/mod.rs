@@ -37,60 +37,110 @@
 //! parser ([`EventRef`]): no allocation or reference count per event, for
 //! consumers that handle each event at once.
 //!
+//! # State and invariants
+//!
+//! Each piece of state, the type that owns it, and what it guarantees
+//! (`debug_assert!`ed where that is cheap):
+//!
+//! - The input being read, `Parser::fed` (`Fed`, private fields): a fed
+//!   chunk or the copy of fed slices, never both, and the read position,
+//!   in `0..=len`. Every method that changes the bytes sets the position,
+//!   and the read loop moves it only through a `Reader` (the bytes and the
+//!   position borrowed together), so a position cannot outlive its bytes
+//!   and a chunk read to its end cannot come back to be read again. The
+//!   chunk's validated text is a copy of a prefix of it, dropped when the
+//!   chunk changes.
+//! - The unfinished line, `Parser::partial`: never a CR or LF (no byte is
+//!   scanned twice); at most `max_line_len` bytes, as whatever adds to it
+//!   checks the line so far (or the first two bytes of a byte order mark);
+//!   while `Reading::Bom`, a proper prefix of the byte order mark.
+//! - `Parser::stash`: a long unfinished line at the end of a fed slice,
+//!   only while the input being read ends at a line end; `partial` once
+//!   that input is read.
+//! - `Parser::pending_cr`: the last line ended with a CR at the end of the
+//!   input, so a LF that starts the next belongs to it; only while
+//!   `partial` is empty.
+//! - `Parser::reading` (`Reading`): `Bom` at the start of a stream,
+//!   `Lines`, or `LongLine` (skip mode: `partial` is empty, `Parser::long`
+//!   counts the line). `Parser::lifecycle` (`Lifecycle`): once `Ended`
+//!   or `Failed`, nothing more is returned until `reset`.
+//! - The event being built, what the stream committed and what a borrowed
+//!   item holds: `EventBuffers`, private fields in four groups, changed
+//!   only by its methods (in `buffers.rs` and its two children):
+//!   - `Building`, the event being built: `data_len` counts the data's raw
+//!     bytes and is at most `max_event_len`, at it while the event is
+//!     oversized (skip mode, `Data::Oversized`), so that each of its `data`
+//!     lines takes the cold path of `grow_data`. A value that lies in the
+//!     input (`Data::InInput`) is copied out (`detach`) before that input is
+//!     let go of or moved. The id buffer means something only while
+//!     `id_set`.
+//!   - `Committed`, what the stream committed (kept by `reset`): the last
+//!     event ID and its shared copy (none, or the same string),
+//!     `event_had_id`, the reconnection time.
+//!   - `Held`, what the last borrowed item borrows: replaced by the next.
+//!   - `TypeCache`: the event type buffer is always one of its types.
+//!
+//!   How events are taken (`Taking`) changes where bytes are kept, never
+//!   what is returned.
+//!
 //! # Advice for hackers
 //!
-//! The files, in the order a byte meets them:
+//! The files, each importing only from the files below it (none above it,
+//! so no import cycle):
 //!
+//! - `output.rs`: [`Parser::next_item`] and [`Parser::next_item_ref`]: what
+//!   the read loop found, taken owned or borrowed, and the one failure path;
 //! - `input.rs`: what was fed ([`Parser::feed`] chunks are read in place,
 //!   [`Parser::feed_slice`] slices are copied, or appended straight to an
-//!   unfinished line), the unfinished line `partial`, the stash, the pending
-//!   CR and the byte order mark;
-//! - `scan.rs`: finding a line end;
+//!   unfinished line), the unfinished line `partial`, the stash and the
+//!   pending CR;
 //! - `lines.rs`: the read loop, one line at a time, in place or completed in
-//!   `partial`; long lines that spanned reads are handed over whole;
-//! - `field.rs`: what a line is (`classify`: `data`, `event`, `id`, `retry`,
-//!   comment or ignored) and the rules for `id` and `retry` values;
+//!   `partial`, and the byte order mark; long lines that spanned reads are
+//!   handed over whole;
+//! - `skip.rs`: skip mode (opt-in): a line over the limit read through
+//!   without being kept (`Reading::LongLine`); an oversized event is counted
+//!   (`Data::Oversized`) and handed out as a notice by
+//!   `buffers/oversized.rs`; all of it on the paths that detect a limit,
+//!   which fail the stream otherwise;
+//! - `mod.rs` (this file): [`Parser`], its state and its other public calls
+//!   (the four files above add its methods, which is why they import it);
 //! - `buffers.rs`: what a field does to the event being built (the spec's
 //!   data, event type and last event ID buffers) and the first steps of
-//!   dispatch;
-//! - `output.rs`: the event taken owned or borrowed, and the one failure path;
-//! - `text.rs`: UTF-8 validation and lossy decoding;
-//! - `skip.rs`: skip mode (opt-in): a line over the limit read through
-//!   without being kept (`Reading::LongLine`), an oversized event counted
-//!   (`Data::Oversized`) and its notice; all of it on the paths that detect
-//!   a limit, which fail the stream otherwise;
+//!   dispatch; `buffers/take.rs` the rest, the event taken owned or
+//!   borrowed; `buffers/oversized.rs` skip mode's part;
+//! - `fed.rs`: the input being read and the read position;
+//! - `field.rs`: what a line is (`classify`: `data`, `event`, `id`, `retry`,
+//!   comment or ignored) and the rules for `id` and `retry` values;
+//! - `scan.rs`: finding a line end;
+//! - `text.rs`: UTF-8 validation, lossy decoding and its length;
+//! - `space.rs`: what an unused buffer keeps while the parser waits;
 //! - `item.rs`, `config.rs`, `error.rs`: the public types: the items, the
 //!   builder and the parser's own error ([`ParseError`], which converts into
 //!   [`crate::Error`] for the client and [`EventStream`](crate::EventStream)).
 //!
-//! Invariants (`debug_assert!`ed where that is cheap):
-//!
-//! - `partial` never holds a CR or LF, so no byte is scanned twice. (While a
-//!   byte order mark may still come, it holds a proper prefix of one.)
-//! - `pos` lies in `0..=fed.bytes().len()`.
-//! - A data value that lies in the input (`Data::InInput`) is copied out
-//!   (`detach`) before that input is let go of or moved.
-//! - A stash exists only while the input being read ends at a line end.
-//! - `partial` holds at most `max_line_len` bytes: whatever adds to it checks
-//!   the line so far, not only the bytes added.
-//! - An event marked oversized (skip mode) has `data_len` at the limit, so
-//!   each of its `data` lines takes the cold path of `grow_data`.
-//! - The way events are taken (`Taking`) changes where bytes are kept, never
-//!   what is returned.
+//! A byte meets them in the order `input.rs`, `fed.rs`, `lines.rs` (with
+//! `scan.rs`), `field.rs`, `buffers.rs`, `output.rs`.
 //!
 //! Risky edits:
 //!
-//! - The hot paths are `Parser::advance`, `Parser::feed_slice` and
-//!   `Parser::complete_line`: each fast path there was measured (see
+//! - The hot paths are `Parser::advance` (with `read_in_place`),
+//!   `Parser::feed_slice` and `Parser::complete_line`, and the `Fed` and
+//!   `Reader` methods they call: each fast path there was measured (see
 //!   BENCHMARKS.md, "What made the difference"). Run
 //!   `PARSER_ROUNDS=25 cargo bench --bench parser` before and after a change.
 //! - The `#[inline]`s on helpers called from another file: without them
 //!   they may no longer inline. And the `#[inline(never)]` on
 //!   `EventBuffers::line`: inlining it into the read loop's callers made
-//!   the 7-byte rows slower (BENCHMARKS.md, session 4).
+//!   the 7-byte rows slower (BENCHMARKS.md, session 4); likewise on
+//!   `Building::detach`, inlined into `prepare_input` (BENCHMARKS.md,
+//!   "Session 8: the parser's state in its types").
+//! - The read loop takes the bytes and the position through one
+//!   `Fed::reader` per line: `Fed`'s own methods look up the live buffer
+//!   each time, which after the loop's calls cost up to 3.8 % more
+//!   instructions (same section).
 //! - A new way to hold a data value (`Data`) must be handled in
 //!   `append_data`, `take_owned`, `take_ref`, `detach`, `pending` and
-//!   `mark_oversized`.
+//!   `mark_oversized` (all in `buffers.rs` and its children).
 //! - Skip mode must stay off the hot paths: it is reached through the
 //!   limit checks (`line_over_limit`, `data_over_limit`, the data's
 //!   variant at dispatch), and `Reading` folds the long line into the check
@@ -110,6 +160,7 @@
 mod buffers;
 mod config;
 mod error;
+mod fed;
 mod field;
 mod input;
 mod item;
@@ -117,6 +168,7 @@ mod lines;
 mod output;
 mod scan;
 mod skip;
+mod space;
 #[cfg(test)]
 mod testing;
 mod text;
@@ -127,14 +179,10 @@ pub use item::{EventRef, Item, ItemRef, StreamEnd};
 
 use std::time::Duration;
 
-use bytes::Bytes;
-use bytestring::ByteString;
-
-use buffers::{Data, EventBuffers, Taking};
-use input::{Fed, Reading};
-use skip::LongLine;
-
-use crate::event::SkippedEvent;
+use buffers::EventBuffers;
+use fed::Fed;
+use field::LongLine;
+use space::free_if_unused;
 
 /// Where the stream stands: the parser's lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,6 +197,20 @@ enum Lifecycle {
     Failed,
 }
 
+/// What reading must do before lines can be read in place: wait for the
+/// byte order mark, or read through a line over the limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    /// At the start of a stream: a BOM may still come (and some of its bytes
+    /// may have arrived).
+    Bom,
+    /// Past it: lines.
+    Lines,
+    /// Inside a line over the limit that is read through without being kept
+    /// (`Parser::skip_line`, skip mode); `partial` is empty.
+    LongLine,
+}
+
 /// An incremental, sans-I/O parser of `text/event-stream` bodies.
 ///
 /// See the [module documentation](self) for an example. One parser reads one
@@ -157,10 +219,8 @@ enum Lifecycle {
 #[derive(Debug, Clone)]
 pub struct Parser {
     max_line_len: usize,
-    /// The input being read. Let go of once read.
+    /// The input being read, and how far it is read. Let go of once read.
     fed: Fed,
-    /// How far `fed` is read: always lies in `0..=fed.bytes().len()`.
-    pos: usize,
     /// The start of a line that the input so far has not ended: never holds
     /// a CR or LF, so it is never scanned again. At the start of a stream it
     /// may hold the first bytes of a byte order mark instead. At most
@@ -183,6 +243,13 @@ pub struct Parser {
     reading: Reading,
     lifecycle: Lifecycle,
     buffers: EventBuffers,
+}
+
+impl ParserBuilder {
+    /// Builds the parser.
+    pub fn build(self) -> Parser {
+        Parser::with_config(self)
+    }
 }
 
 impl Default for Parser {
@@ -215,7 +282,6 @@ impl Parser {
         Self {
             max_line_len: config.max_line_len,
             fed: Fed::default(),
-            pos: 0,
             partial: Vec::new(),
             stash: Vec::new(),
             pending_cr: false,
@@ -223,30 +289,11 @@ impl Parser {
             long: LongLine::default(),
             reading: Reading::Bom,
             lifecycle: Lifecycle::Open,
-            buffers: EventBuffers {
-                max_event_len: config.max_event_len,
-                comments: config.comments,
-                skip_oversized: config.skip_oversized,
-                taking: Taking::Owned,
-                data: Data::None,
-                data_len: 0,
-                joined: Vec::new(),
-                joined_from: 0,
-                held: Bytes::new(),
-                lossy: String::new(),
-                held_comment: ByteString::new(),
-                event_type: None,
-                id_buffer: String::new(),
-                id_set: false,
-                event_had_id: false,
-                last_event_id: String::new(),
-                last_event_id_shared: None,
-                types: Default::default(),
-                next_type: 0,
-                reconnection_time: None,
-                skipped_len: 0,
-                skipped: SkippedEvent::from_parts(None, 0),
-            },
+            buffers: EventBuffers::new(
+                config.max_event_len,
+                config.comments,
+                config.skip_oversized,
+            ),
         }
     }
 
@@ -286,17 +333,13 @@ impl Parser {
     /// (a blank line) committed, even one that dispatched no event. Empty
     /// until then, or after an empty `id:`.
     pub fn last_event_id(&self) -> &str {
-        &self.buffers.last_event_id
+        self.buffers.last_event_id()
     }
 
     /// Seeds the last event ID, for example to resume a feed after a restart.
     /// Events without an `id:` field report it until the server sends one.
     pub fn set_last_event_id(&mut self, id: &str) {
-        let buffers = &mut self.buffers;
-        buffers.last_event_id.clear();
-        buffers.last_event_id.push_str(id);
-        buffers.last_event_id_shared = None;
-        buffers.id_set = false;
+        self.buffers.set_last_event_id(id);
     }
 
     /// Whether the event that [`next_item`](Self::next_item) or
@@ -307,13 +350,13 @@ impl Parser {
     /// adopted, does not.) Set at each blank line, so ask right after the
     /// event.
     pub(crate) fn event_had_id(&self) -> bool {
-        self.buffers.event_had_id
+        self.buffers.event_had_id()
     }
 
     /// The reconnection time from the most recent valid `retry:` field, if
     /// any arrived.
     pub fn reconnection_time(&self) -> Option<Duration> {
-        self.buffers.reconnection_time
+        self.buffers.reconnection_time()
     }
 
     /// The next event, `retry:` or comment that the input fed so far
@@ -416,26 +459,12 @@ impl Parser {
     }
 }
 
-/// How much space an unused buffer keeps while the parser waits
-/// ([`Parser::shrink_buffers`]): enough for the small events of a busy feed
-/// to cost no allocation per read. Under the fuzzer, little, so that its
-/// small inputs let go of buffers too.
-#[cfg(not(fuzzing))]
-const KEEP_WHILE_WAITING: usize = 1024;
-#[cfg(fuzzing)]
-const KEEP_WHILE_WAITING: usize = 8;
-
-/// Lets go of `buffer`'s space if it holds nothing and more than
-/// [`KEEP_WHILE_WAITING`] bytes of it.
-fn free_if_unused(buffer: &mut Vec<u8>) {
-    if buffer.is_empty() && buffer.capacity() > KEEP_WHILE_WAITING {
-        *buffer = Vec::new();
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use bytes::Bytes;
+
     use super::*;
+    use crate::parser::space::KEEP_WHILE_WAITING;
     use crate::parser::testing::*;
 
     #[test]

@@ -1,27 +1,14 @@
 //! Owned and borrowed items, and the failure path.
 
-use std::sync::Arc;
-
-use bytes::Bytes;
-use bytestring::ByteString;
-
-use crate::event::{DEFAULT_EVENT_TYPE, MessageEvent};
-
-use super::buffers::{Data, EventBuffers, Taking};
+use super::buffers::Taking;
 use super::error::ParseError;
-use super::item::{EventRef, Item, ItemRef, LineItem};
+use super::item::{Item, ItemRef};
 use super::lines::Next;
-use super::skip::{give_back_id, notice};
-use super::text::decode;
 use super::{Lifecycle, Parser};
-
-/// Values at least this long are slices of the chunk they arrived in;
-/// shorter ones are copied (measured: BENCHMARKS.md).
-const SHARE_FROM: usize = 64;
 
 impl Parser {
     pub(super) fn next_owned(&mut self) -> Option<Result<Item, ParseError>> {
-        self.buffers.taking = Taking::Owned;
+        self.buffers.set_taking(Taking::Owned);
         match self.advance() {
             Next::NeedInput => None,
             Next::Item(item) => Some(
@@ -42,13 +29,8 @@ impl Parser {
     }
 
     pub(super) fn next_borrowed(&mut self) -> Option<Result<ItemRef<'_>, ParseError>> {
-        // What the last item held is no longer borrowed: let a long line go
-        // back to the allocator before the next one is read.
-        if !self.buffers.held.is_empty() {
-            self.buffers.held = Bytes::new();
-        }
-        self.release_swapped_line();
-        self.buffers.taking = Taking::Borrowed;
+        self.buffers.release_held();
+        self.buffers.set_taking(Taking::Borrowed);
         let item = match self.advance() {
             Next::NeedInput => return None,
             Next::Item(item) => item.map(|item| self.buffers.hold(item)),
@@ -67,8 +49,8 @@ impl Parser {
     /// in skip mode the notice `take_owned` left.
     #[cold]
     fn dispatch_failed(&mut self, error: ParseError) -> Result<Item, ParseError> {
-        if self.buffers.skip_oversized {
-            Ok(Item::Skipped(self.buffers.skipped.clone()))
+        if self.buffers.skip_oversized() {
+            Ok(Item::Skipped(self.buffers.skipped().clone()))
         } else {
             Err(self.lifecycle.fail(error))
         }
@@ -78,7 +60,7 @@ impl Parser {
     /// chunk's validated text, when the chunk is worth validating whole.
     #[inline(always)]
     fn check_dispatched_text(&mut self) {
-        if matches!(self.buffers.data, Data::InInput(..)) {
+        if self.buffers.data_in_input() {
             self.fed.check_text();
         }
     }
@@ -91,206 +73,5 @@ impl Lifecycle {
     fn fail(&mut self, error: ParseError) -> ParseError {
         *self = Self::Failed;
         error
-    }
-}
-
-impl EventBuffers {
-    /// The rest of dispatch: the event, owning its strings. (3: our buffers
-    /// hold the values without the final LF. 4-7: the type is the event type
-    /// buffer, or "message" when empty; the buffers are reset.)
-    #[inline(always)]
-    fn take_owned(&mut self, input: &[u8], text: &ByteString) -> Result<MessageEvent, ParseError> {
-        self.data_len = 0;
-        let data = match std::mem::replace(&mut self.data, Data::None) {
-            Data::None | Data::Joined => {
-                let data = decode(&self.joined[self.joined_from..], None);
-                self.clear_joined();
-                data
-            }
-            Data::InInput(start, end) => match text.get(start..end) {
-                Some(value) if value.len() >= SHARE_FROM => text.slice_ref(value),
-                Some(value) => ByteString::from(value),
-                None => decode(&input[start..end], None),
-            },
-            Data::Handed(value) => decode(&value.clone(), Some(value)),
-            Data::Text(text) => text,
-            Data::Oversized => {
-                let (type_index, len) = (self.event_type.take(), self.skipped_len - 1);
-                self.end_oversized(type_index, len);
-                return Err(self.too_large());
-            }
-        };
-        // Replacement characters can make decoded data longer than the raw
-        // bytes the limit counted. The limit counts the final LF too.
-        if data.len() >= self.max_event_len {
-            return Err(self.decoded_over_limit(data.len()));
-        }
-        let event_type = self
-            .event_type
-            .take()
-            .and_then(|index| self.types[index].clone());
-        let last_event_id = (!self.last_event_id.is_empty()).then(|| {
-            self.last_event_id_shared
-                .get_or_insert_with(|| Arc::from(self.last_event_id.as_str()))
-                .clone()
-        });
-        Ok(MessageEvent::from_parts(event_type, data, last_event_id))
-    }
-
-    /// The rest of dispatch, as `take_owned`, for an event that borrows from
-    /// the parser: the input, `joined`, and the `held` fields. (In skip mode,
-    /// the notice for an oversized event instead.)
-    #[inline]
-    fn take_ref<'a>(
-        &'a mut self,
-        input: &'a [u8],
-        text: &'a str,
-    ) -> Result<ItemRef<'a>, ParseError> {
-        self.data_len = 0;
-        let type_index = self.event_type.take();
-        let raw: &[u8] = match std::mem::replace(&mut self.data, Data::None) {
-            Data::None | Data::Joined => &self.joined[self.joined_from..],
-            Data::InInput(start, end) => match text.get(start..end) {
-                Some(value) => {
-                    let event_type = type_index.and_then(|index| self.types[index].as_deref());
-                    return Ok(ItemRef::Event(EventRef {
-                        event_type: event_type.unwrap_or(DEFAULT_EVENT_TYPE),
-                        data: value,
-                        last_event_id: &self.last_event_id,
-                    }));
-                }
-                None => &input[start..end],
-            },
-            Data::Handed(value) => {
-                self.held = value;
-                &self.held
-            }
-            Data::Text(text) => {
-                self.held = text.into_bytes();
-                &self.held
-            }
-            Data::Oversized => {
-                self.end_oversized(type_index, self.skipped_len - 1);
-                return Ok(ItemRef::Skipped(&self.skipped));
-            }
-        };
-        // (A long line or joined data: `simdutf8`, see BENCHMARKS.md.)
-        let data = match simdutf8::basic::from_utf8(raw) {
-            Ok(text) => text,
-            Err(_) => {
-                self.lossy.clear();
-                self.lossy.push_str(&String::from_utf8_lossy(raw));
-                if self.lossy.len() >= self.max_event_len {
-                    if !self.skip_oversized {
-                        return Err(ParseError::EventTooLarge {
-                            limit: self.max_event_len,
-                        });
-                    }
-                    // (`end_oversized`, on the fields that `raw` does not
-                    // borrow.)
-                    self.skipped = notice(&self.types, type_index, self.lossy.len());
-                    give_back_id(
-                        &mut self.last_event_id,
-                        &mut self.id_buffer,
-                        &mut self.last_event_id_shared,
-                        &mut self.event_had_id,
-                    );
-                    return Ok(ItemRef::Skipped(&self.skipped));
-                }
-                &self.lossy
-            }
-        };
-        let event_type = type_index.and_then(|index| self.types[index].as_deref());
-        Ok(ItemRef::Event(EventRef {
-            event_type: event_type.unwrap_or(DEFAULT_EVENT_TYPE),
-            data,
-            last_event_id: &self.last_event_id,
-        }))
-    }
-
-    /// An item other than an event, for `next_item_ref`.
-    fn hold(&mut self, item: LineItem) -> ItemRef<'_> {
-        match item {
-            LineItem::Retry(time) => ItemRef::Retry(time),
-            LineItem::Comment(text) => {
-                self.held_comment = text;
-                ItemRef::Comment(&self.held_comment)
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::parser::testing::*;
-    use crate::parser::text::TEXT_FROM;
-
-    /// Found by the `parse` fuzz target: the limit counts the decoded data,
-    /// so invalid bytes, each a three-byte U+FFFD, count three times; with
-    /// one `data` line or several, and with its final line feed.
-    #[test]
-    fn replacement_characters_count_against_the_event_limit() {
-        let with = |limit| move || Parser::builder().max_event_len(limit).build();
-        let error = |limit| Out::Error(ParseError::EventTooLarge { limit }.to_string());
-        // One line: 7 invalid bytes are 21 bytes of data, 22 with the LF.
-        let one = b"data:\xFF\xFF\xFF\xFF\xFF\xFF\xFF\n\n";
-        check_with(with(21), one, &[error(21)]);
-        check_with(with(22), one, &[ev("message", &"\u{FFFD}".repeat(7), "")]);
-        // Two lines: 6 + 1 + 6 bytes of data, 14 with the LF.
-        let two = b"data:\xFF\xFF\ndata:\xFF\xFF\n\n";
-        check_with(with(13), two, &[error(13)]);
-        let data = "\u{FFFD}\u{FFFD}\n\u{FFFD}\u{FFFD}";
-        check_with(with(14), two, &[ev("message", data, "")]);
-    }
-
-    /// Found by the differential test of skip mode: a value completed in
-    /// `partial` while events were taken owned, then taken borrowed, was
-    /// read as text already decoded, so its replacement characters were not
-    /// counted against the limit.
-    #[test]
-    fn a_value_decoded_ahead_counts_its_replacement_characters_when_borrowed() {
-        for more in ["", "data\n"] {
-            let mut parser = Parser::builder().max_event_len(6).build();
-            parser.feed_slice(b"data:\xFF");
-            assert!(parser.next_item().is_none());
-            parser.feed_slice(b"\xFF\n");
-            assert!(parser.next_item().is_none());
-            parser.feed_slice(format!("{more}\n").as_bytes());
-            assert!(
-                matches!(
-                    parser.next_item_ref(),
-                    Some(Err(ParseError::EventTooLarge { limit: 6 }))
-                ),
-                "more: {more:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn long_single_line_values_share_one_copy_of_the_chunk_short_ones_are_copied() {
-        // (The chunk is long enough to be validated as a whole.)
-        let long = "x".repeat(SHARE_FROM.max(TEXT_FROM));
-        let other = "z".repeat(SHARE_FROM + 1);
-        let short = "y".repeat(SHARE_FROM - 1);
-        let input = format!("data: {long}\n\ndata: {other}\n\ndata: {short}\n\n");
-        let mut parser = Parser::new();
-        parser.feed(Bytes::from(input.clone()));
-        let mut data = Vec::new();
-        while let Some(Ok(Item::Event(event))) = parser.next_item() {
-            data.push(event.into_data().into_bytes());
-        }
-        assert_eq!(data[0], long.as_bytes());
-        assert_eq!(data[1], other.as_bytes());
-        assert_eq!(data[2], short.as_bytes());
-        // The two long values lie in one buffer, as far apart as in the input.
-        let apart = input.find(&other).unwrap() - input.find(&long).unwrap();
-        assert_eq!(data[1].as_ptr() as usize - data[0].as_ptr() as usize, apart);
-        // The short one has its own.
-        let shared = data[0].as_ptr_range().start..data[1].as_ptr_range().end;
-        assert!(
-            !shared.contains(&data[2].as_ptr()),
-            "a short value is copied"
-        );
     }
 }

@@ -11,134 +11,23 @@
 //! comes, its blank line dispatches nothing, as it would have, and
 //! `begin_dispatch` clears the mark.
 //!
+//! Here, the reading side (a line over the limit, `Reading::LongLine`);
+//! the event's side, which changes the event buffers, is
+//! `buffers/oversized.rs`; what a long line was and its decoded length are
+//! counted by `field::LongLine` and `text::LossyLen`.
+//!
 //! [`ParserBuilder::skip_oversized_events`]: super::ParserBuilder::skip_oversized_events
 
-use std::sync::Arc;
-
-use crate::event::SkippedEvent;
-
-use super::buffers::{Data, EventBuffers};
 use super::error::ParseError;
-use super::field::{Field, classify};
-use super::input::Reading;
+use super::field::LongLine;
 use super::item::LineItem;
-use super::scan::after_line_end;
-use super::{Parser, free_if_unused};
-
-/// The length of U+FFFD, which replaces each invalid sequence.
-const REPLACEMENT_LEN: usize = '\u{FFFD}'.len_utf8();
-
-/// The length that bytes would have once decoded with replacement (as
-/// `String::from_utf8_lossy` decodes them), counted piece by piece: a
-/// sequence split between pieces is completed from the next one.
-#[derive(Debug, Clone, Copy, Default)]
-pub(super) struct LossyLen {
-    len: usize,
-    /// The start of a sequence that the pieces so far have not completed.
-    carry: [u8; 4],
-    carry_len: usize,
-}
-
-impl LossyLen {
-    pub(super) fn push(&mut self, piece: &[u8]) {
-        let mut at = 0;
-        while self.carry_len > 0 && at < piece.len() {
-            self.carry[self.carry_len] = piece[at];
-            self.carry_len += 1;
-            at += 1;
-            match std::str::from_utf8(&self.carry[..self.carry_len]) {
-                Ok(_) => {
-                    self.len += self.carry_len;
-                    self.carry_len = 0;
-                }
-                Err(error) => {
-                    if let Some(bad) = error.error_len() {
-                        // (The carry starts a sequence, so nothing before it
-                        // is valid.) The bytes after the bad ones are read
-                        // again.
-                        self.len += REPLACEMENT_LEN;
-                        at -= self.carry_len - bad;
-                        self.carry_len = 0;
-                    }
-                }
-            }
-        }
-        let mut rest = &piece[at..];
-        loop {
-            match std::str::from_utf8(rest) {
-                Ok(text) => {
-                    self.len += text.len();
-                    return;
-                }
-                Err(error) => {
-                    let valid = error.valid_up_to();
-                    self.len += valid;
-                    match error.error_len() {
-                        Some(bad) => {
-                            self.len += REPLACEMENT_LEN;
-                            rest = &rest[valid + bad..];
-                        }
-                        None => {
-                            let unfinished = &rest[valid..];
-                            self.carry[..unfinished.len()].copy_from_slice(unfinished);
-                            self.carry_len = unfinished.len();
-                            return;
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// The length, once the bytes have ended: an unfinished sequence is one
-    /// replacement character.
-    pub(super) fn finish(self) -> usize {
-        self.len
-            + if self.carry_len > 0 {
-                REPLACEMENT_LEN
-            } else {
-                0
-            }
-    }
-}
-
-/// The decoded length of `bytes`.
-pub(super) fn lossy_len(bytes: &[u8]) -> usize {
-    if let Ok(text) = simdutf8::basic::from_utf8(bytes) {
-        return text.len();
-    }
-    let mut len = LossyLen::default();
-    len.push(bytes);
-    len.finish()
-}
-
-/// Enough of a line's first bytes to classify it and find where its value
-/// starts: the known field names have at most five bytes, and a value starts
-/// at most two bytes after its colon.
-const HEAD: usize = 8;
-
-/// A line over the limit, being read through: its first bytes and its
-/// decoded length so far.
-#[derive(Debug, Clone, Default)]
-pub(super) struct LongLine {
-    head: [u8; HEAD],
-    head_len: usize,
-    decoded: LossyLen,
-}
-
-impl LongLine {
-    fn push(&mut self, bytes: &[u8]) {
-        let take = (HEAD - self.head_len).min(bytes.len());
-        self.head[self.head_len..self.head_len + take].copy_from_slice(&bytes[..take]);
-        self.head_len += take;
-        self.decoded.push(bytes);
-    }
-}
+use super::space::free_if_unused;
+use super::{Parser, Reading};
 
 impl Parser {
     /// A line longer than `max_line_len`: `partial`, then the input from
-    /// `pos` to the line end at `end` (counted from `pos`), or to the end of
-    /// the input. Fails the stream; in skip mode, the line is read through
+    /// the read position to the line end at `end` (counted from there), or
+    /// to the end of the input. Fails the stream; in skip mode, the line is read through
     /// instead. `None`: read on.
     #[cold]
     #[inline(never)]
@@ -146,7 +35,7 @@ impl Parser {
         &mut self,
         end: Option<usize>,
     ) -> Option<Result<LineItem, ParseError>> {
-        if !self.buffers.skip_oversized {
+        if !self.buffers.skip_oversized() {
             return Some(Err(self.line_too_long()));
         }
         self.long = LongLine::default();
@@ -158,158 +47,23 @@ impl Parser {
     }
 
     /// Reads on through a line over the limit: up to its line end at `end`
-    /// (counted from `pos`), where what the line was takes effect, or to
+    /// (counted from the read position), where what the line was takes effect, or to
     /// the end of the input. Its bytes are counted, not kept.
     #[cold]
     pub(super) fn skip_line(&mut self, end: Option<usize>) -> Option<Result<LineItem, ParseError>> {
-        let input = self.fed.bytes();
-        let rest = &input[self.pos..];
+        let mut reader = self.fed.reader();
         let Some(end) = end else {
-            self.long.push(rest);
-            self.pos = input.len();
+            self.long.push(reader.read_rest());
             return None;
         };
-        self.long.push(&rest[..end]);
-        (self.pos, self.pending_cr) = after_line_end(input, self.pos + end);
+        self.long.push(&reader.rest()[..end]);
+        (_, self.pending_cr) = reader.pass_line(end);
         self.reading = Reading::Lines;
-        let field = classify(&self.long.head[..self.long.head_len]);
+        let input = reader.bytes();
         self.buffers
-            .line_skipped(input, field, self.long.decoded.finish());
+            .line_skipped(input, self.long.field(), self.long.decoded_len());
         None
     }
-}
-
-impl EventBuffers {
-    /// A line over the limit ended: what it was, and its decoded length. A
-    /// `data`, `event` or `id` line makes its event oversized; any other is
-    /// dropped (a comment or unknown field is ignored anyway, and no valid
-    /// `retry` value is that long at the default limit).
-    fn line_skipped(&mut self, input: &[u8], field: Field, decoded_len: usize) {
-        match field {
-            Field::Data(start) => {
-                self.mark_oversized(input);
-                // (The field name and colon are ASCII: one byte each.)
-                self.count_skipped(decoded_len.saturating_sub(start));
-            }
-            // The type is no longer known.
-            Field::Event(_) => {
-                self.event_type = None;
-                self.mark_oversized(input);
-            }
-            Field::Id(_) => self.mark_oversized(input),
-            Field::Retry(_) | Field::Comment(_) | Field::Ignored => {}
-        }
-    }
-
-    /// A `data` value that takes the event past `max_event_len`, or comes
-    /// after that: fails the stream, or in skip mode is counted.
-    #[cold]
-    #[inline(never)]
-    pub(super) fn data_over_limit(
-        &mut self,
-        input: &[u8],
-        value: &[u8],
-        error: ParseError,
-    ) -> Result<(), ParseError> {
-        if !self.skip_oversized {
-            return Err(error);
-        }
-        self.mark_oversized(input);
-        self.count_skipped(lossy_len(value));
-        Ok(())
-    }
-
-    /// Counts a data value of `decoded_len` bytes and its LF in an oversized
-    /// event.
-    fn count_skipped(&mut self, decoded_len: usize) {
-        self.skipped_len = self.skipped_len.saturating_add(decoded_len + 1);
-        self.data = Data::Oversized;
-    }
-
-    /// The event being built is oversized: the data it kept so far is
-    /// counted (its decoded length) and let go of; from now on every `data`
-    /// line takes the cold path of `grow_data` (`data_len` at the limit).
-    /// `input` is the input being read, where the data may lie.
-    fn mark_oversized(&mut self, input: &[u8]) {
-        let kept = match std::mem::replace(&mut self.data, Data::None) {
-            Data::Oversized => {
-                self.data = Data::Oversized;
-                return;
-            }
-            Data::None => {
-                self.skipped_len = 0;
-                self.data_len = self.max_event_len;
-                return;
-            }
-            Data::InInput(start, end) => lossy_len(&input[start..end]),
-            Data::Handed(value) => lossy_len(&value),
-            Data::Text(text) => text.len(),
-            Data::Joined => {
-                let len = lossy_len(&self.joined[self.joined_from..]);
-                self.clear_joined();
-                len
-            }
-        };
-        self.skipped_len = kept + 1;
-        self.data = Data::Oversized;
-        self.data_len = self.max_event_len;
-    }
-
-    /// At the blank line that ends an oversized event (skip mode), whose
-    /// data would have had `len` bytes: its notice, in `skipped`, with the
-    /// type of the event type buffer (`type_index`, taken); and the last
-    /// event ID that `begin_dispatch` adopted from it is given back.
-    #[cold]
-    pub(super) fn end_oversized(&mut self, type_index: Option<usize>, len: usize) {
-        self.skipped = notice(&self.types, type_index, len);
-        give_back_id(
-            &mut self.last_event_id,
-            &mut self.id_buffer,
-            &mut self.last_event_id_shared,
-            &mut self.event_had_id,
-        );
-    }
-
-    /// Data that decoded past the limit at dispatch (invalid bytes, each
-    /// decoded to three): fails the stream, or in skip mode ends the event
-    /// as oversized. Returns the error, or (skip mode) what stands for the
-    /// notice in `skipped`.
-    #[cold]
-    pub(super) fn decoded_over_limit(&mut self, len: usize) -> ParseError {
-        let type_index = self.event_type.take();
-        if self.skip_oversized {
-            self.end_oversized(type_index, len);
-        }
-        self.too_large()
-    }
-}
-
-/// The notice for an oversized event: its type is the one at `type_index`
-/// in `types`, if any.
-pub(super) fn notice(
-    types: &[Option<Arc<str>>],
-    type_index: Option<usize>,
-    len: usize,
-) -> SkippedEvent {
-    SkippedEvent::from_parts(type_index.and_then(|index| types[index].clone()), len)
-}
-
-/// A skipped event's id is not adopted: `begin_dispatch` swapped the last
-/// event ID with the id buffer when the id changed (`had_id`, and they
-/// differ), so swapping them back restores it. (Fields rather than
-/// `&mut EventBuffers`: `take_ref` calls it while its data is borrowed.)
-pub(super) fn give_back_id(
-    last_event_id: &mut String,
-    id_buffer: &mut String,
-    shared: &mut Option<Arc<str>>,
-    had_id: &mut bool,
-) {
-    if *had_id && last_event_id != id_buffer {
-        std::mem::swap(last_event_id, id_buffer);
-        *shared = None;
-    }
-    // (Its id is not the stream's.)
-    *had_id = false;
 }
 
 #[cfg(test)]
@@ -317,6 +71,7 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
+    use crate::event::SkippedEvent;
     use crate::parser::lines::HAND_OVER_FROM;
     use crate::parser::testing::*;
 
@@ -569,31 +324,6 @@ mod tests {
                 skipped("message", 10),
             ],
         );
-    }
-
-    #[test]
-    fn lossy_len_agrees_with_lossy_decoding_at_any_split() {
-        let inputs: [&[u8]; 6] = [
-            b"plain",
-            b"\xFF\xFE",
-            b"a\xE2\x82\xACb\xE2\x82c",
-            b"\xF0\x9F\x98\x80\xF0\x9F\x98",
-            b"\xED\xA0\x80\xC0\x80\xF4\x90\x80\x80",
-            b"\xE2\x82\xE2\x82\xAC\x80",
-        ];
-        for input in inputs {
-            let expected = String::from_utf8_lossy(input).len();
-            assert_eq!(lossy_len(input), expected, "{input:?}");
-            for a in 0..=input.len() {
-                for b in a..=input.len() {
-                    let mut len = LossyLen::default();
-                    len.push(&input[..a]);
-                    len.push(&input[a..b]);
-                    len.push(&input[b..]);
-                    assert_eq!(len.finish(), expected, "{input:?} split at {a}, {b}");
-                }
-            }
-        }
     }
 
     #[test]

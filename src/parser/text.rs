@@ -5,40 +5,6 @@ use std::sync::Arc;
 use bytes::Bytes;
 use bytestring::ByteString;
 
-use super::input::Fed;
-
-/// A chunk at least this long is validated as UTF-8 as a whole (see
-/// `Parser::check_text`).
-pub(super) const TEXT_FROM: usize = 1024;
-
-/// The validated text of a chunk when the input is not a chunk.
-pub(super) static NO_TEXT: ByteString = ByteString::new();
-
-impl Fed {
-    /// Validates the chunk as UTF-8 once, when a value in it is first
-    /// decoded: afterwards a value in its valid part is a `&str` slice of
-    /// `text`, with no validation of its own (which, for short values, costs
-    /// more than the pass over the whole chunk). `text` is a copy of the valid
-    /// part: why, in BENCHMARKS.md ("Where the measured choices live").
-    pub(super) fn check_text(&mut self) {
-        // (A small chunk, an event or so, is not worth a copy: its values
-        // are validated one by one.)
-        if self.text_checked || self.in_copied || self.chunk.len() < TEXT_FROM {
-            return;
-        }
-        self.text_checked = true;
-        let valid = match simdutf8::basic::from_utf8(&self.chunk) {
-            Ok(text) => text,
-            Err(_) => {
-                let end = simdutf8::compat::from_utf8(&self.chunk)
-                    .map_or_else(|error| error.valid_up_to(), str::len);
-                simdutf8::basic::from_utf8(&self.chunk[..end]).unwrap_or_default()
-            }
-        };
-        self.text = ByteString::from(valid);
-    }
-}
-
 /// UTF-8 decodes `value` with replacement: `shared` (the same bytes in a
 /// chunk) when given and valid, else a copy.
 #[inline]
@@ -59,6 +25,93 @@ pub(super) fn decode_arc(bytes: &[u8]) -> Arc<str> {
         Ok(text) => Arc::from(text),
         Err(_) => Arc::from(String::from_utf8_lossy(bytes)),
     }
+}
+
+/// The length of U+FFFD, which replaces each invalid sequence.
+const REPLACEMENT_LEN: usize = '\u{FFFD}'.len_utf8();
+
+/// The length that bytes would have once decoded with replacement (as
+/// `String::from_utf8_lossy` decodes them), counted piece by piece: a
+/// sequence split between pieces is completed from the next one.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct LossyLen {
+    len: usize,
+    /// The start of a sequence that the pieces so far have not completed.
+    carry: [u8; 4],
+    carry_len: usize,
+}
+
+impl LossyLen {
+    pub(super) fn push(&mut self, piece: &[u8]) {
+        let mut at = 0;
+        while self.carry_len > 0 && at < piece.len() {
+            self.carry[self.carry_len] = piece[at];
+            self.carry_len += 1;
+            at += 1;
+            match std::str::from_utf8(&self.carry[..self.carry_len]) {
+                Ok(_) => {
+                    self.len += self.carry_len;
+                    self.carry_len = 0;
+                }
+                Err(error) => {
+                    if let Some(bad) = error.error_len() {
+                        // (The carry starts a sequence, so nothing before it
+                        // is valid.) The bytes after the bad ones are read
+                        // again.
+                        self.len += REPLACEMENT_LEN;
+                        at -= self.carry_len - bad;
+                        self.carry_len = 0;
+                    }
+                }
+            }
+        }
+        let mut rest = &piece[at..];
+        loop {
+            match std::str::from_utf8(rest) {
+                Ok(text) => {
+                    self.len += text.len();
+                    return;
+                }
+                Err(error) => {
+                    let valid = error.valid_up_to();
+                    self.len += valid;
+                    match error.error_len() {
+                        Some(bad) => {
+                            self.len += REPLACEMENT_LEN;
+                            rest = &rest[valid + bad..];
+                        }
+                        None => {
+                            let unfinished = &rest[valid..];
+                            self.carry[..unfinished.len()].copy_from_slice(unfinished);
+                            self.carry_len = unfinished.len();
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The length, once the bytes have ended: an unfinished sequence is one
+    /// replacement character.
+    pub(super) fn finish(self) -> usize {
+        self.len
+            + if self.carry_len > 0 {
+                REPLACEMENT_LEN
+            } else {
+                0
+            }
+    }
+}
+
+/// The decoded length of `bytes`.
+pub(super) fn lossy_len(bytes: &[u8]) -> usize {
+    if let Ok(text) = simdutf8::basic::from_utf8(bytes) {
+        return text.len();
+    }
+    let mut len = LossyLen::default();
+    len.push(bytes);
+    len.finish()
 }
 
 #[cfg(test)]
@@ -117,6 +170,31 @@ mod tests {
             let mut out = Vec::new();
             drain(&mut parser, &mut out);
             assert_eq!(out, [ev("message", "second", "")], "by_ref: {by_ref}");
+        }
+    }
+
+    #[test]
+    fn lossy_len_agrees_with_lossy_decoding_at_any_split() {
+        let inputs: [&[u8]; 6] = [
+            b"plain",
+            b"\xFF\xFE",
+            b"a\xE2\x82\xACb\xE2\x82c",
+            b"\xF0\x9F\x98\x80\xF0\x9F\x98",
+            b"\xED\xA0\x80\xC0\x80\xF4\x90\x80\x80",
+            b"\xE2\x82\xE2\x82\xAC\x80",
+        ];
+        for input in inputs {
+            let expected = String::from_utf8_lossy(input).len();
+            assert_eq!(lossy_len(input), expected, "{input:?}");
+            for a in 0..=input.len() {
+                for b in a..=input.len() {
+                    let mut len = LossyLen::default();
+                    len.push(&input[..a]);
+                    len.push(&input[a..b]);
+                    len.push(&input[b..]);
+                    assert_eq!(len.finish(), expected, "{input:?} split at {a}, {b}");
+                }
+            }
         }
     }
 }
