@@ -62,6 +62,8 @@ pub(crate) struct Args {
     /// printed, then ssecat exits 0, even if the server holds the
     /// connection open. A one-shot stream that ends without it is an error.
     #[arg(long, value_name = "DATA")]
+    // The text is --help's, where '[DONE]' is what to type, not a link.
+    #[allow(rustdoc::broken_intra_doc_links)]
     pub(crate) until: Option<String>,
 
     /// Reconnect when no bytes arrive for this many seconds (more than 0).
