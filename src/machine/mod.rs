@@ -353,7 +353,7 @@ impl Machine {
             // function, cost the bulk stream 15-20 % (extra copies of the
             // message; BENCHMARKS.md, session 8).
             loop {
-                match self.parser.next_item()? {
+                match self.parser.next_item_inline()? {
                     Ok(Item::Event(message)) => {
                         self.take_message();
                         return Some(Ok(Event::Message(message)));

@@ -456,8 +456,15 @@ impl EventBuffers {
         let held = &mut self.held;
         held.lossy.clear();
         free_string_if_unused(&mut held.lossy);
-        held.bytes = Bytes::new();
-        held.comment = ByteString::new();
+        // (Checked first: this runs before every wait, and replacing an
+        // empty value still calls its drop. An empty `Bytes` shares nothing:
+        // `slice` and `slice_ref` give `Bytes::new()` for an empty range.)
+        if !held.bytes.is_empty() {
+            held.bytes = Bytes::new();
+        }
+        if !held.comment.is_empty() {
+            held.comment = ByteString::new();
+        }
     }
 
     #[cfg(test)]

@@ -375,6 +375,19 @@ impl Parser {
         self.next_owned()
     }
 
+    /// [`next_item`](Self::next_item), with the parser's read loop inlined
+    /// into the caller: for the client's hot loop, where a call returning
+    /// the message costs a store-forwarding stall per event (BENCHMARKS.md,
+    /// session 10). Not for a public `next_item`: inlined into every
+    /// caller's loop it made the parser bench's small-chunk rows slower.
+    #[inline(always)]
+    pub(crate) fn next_item_inline(&mut self) -> Option<Result<Item, ParseError>> {
+        if self.nothing_to_read() {
+            return None;
+        }
+        self.next_owned_inline()
+    }
+
     /// Like [`next_item`](Self::next_item), but the event borrows from the
     /// parser instead of owning its strings: no allocation and no reference
     /// counting per event, so the fastest way to consume a stream whose

@@ -8,6 +8,13 @@ use super::{Lifecycle, Parser};
 
 impl Parser {
     pub(super) fn next_owned(&mut self) -> Option<Result<Item, ParseError>> {
+        self.next_owned_inline()
+    }
+
+    /// [`next_owned`](Self::next_owned), inlined where it is called: in the
+    /// client's hot loop (see [`next_item_inline`](Self::next_item_inline)).
+    #[inline(always)]
+    pub(super) fn next_owned_inline(&mut self) -> Option<Result<Item, ParseError>> {
         self.buffers.set_taking(Taking::Owned);
         match self.advance() {
             Next::NeedInput => None,
