@@ -209,12 +209,20 @@ impl Fed {
     /// `text`, with no validation of its own (which, for short values, costs
     /// more than the pass over the whole chunk). `text` is a copy of the valid
     /// part: why, in BENCHMARKS.md ("Where the measured choices live").
+    #[inline(always)]
     pub(super) fn check_text(&mut self) {
         // (A small chunk, an event or so, is not worth a copy: its values
-        // are validated one by one.)
+        // are validated one by one. Checked inline: with a chunk per event
+        // this runs once an event.)
         if self.text_checked || self.chunk.len() < TEXT_FROM {
             return;
         }
+        self.validate_chunk();
+    }
+
+    /// `check_text`'s work, once a chunk.
+    #[inline(never)]
+    fn validate_chunk(&mut self) {
         self.text_checked = true;
         let valid = match simdutf8::basic::from_utf8(&self.chunk) {
             Ok(text) => text,

@@ -30,6 +30,16 @@ impl Parser {
     /// [`finish`](Self::finish), or after an error, are ignored until
     /// [`reset`](Self::reset).
     pub fn feed(&mut self, chunk: Bytes) {
+        if self.fed.is_empty() && self.partial.is_empty() && self.lifecycle == Lifecycle::Open {
+            // The common case, a chunk after the last was read and let go
+            // of: it is the input, as `prepare_input` would find (no data
+            // lies in input not held, no stash is behind it).
+            debug_assert!(!self.buffers.data_in_input() && self.stash.is_empty());
+            if !chunk.is_empty() {
+                self.fed.read_chunk(chunk);
+            }
+            return;
+        }
         if chunk.len() < SMALL_CHUNK && !self.partial.is_empty() {
             // A small piece of a line: nothing in it is worth sharing, and
             // copying it (as from a slice) lets go of it at once.
