@@ -33,6 +33,15 @@
 //!   the CPU time and wall time of that steady phase only, and the fewest
 //!   events one feed delivered in it. Any feed's error, reconnect or end is
 //!   a failure.
+//! - `many`: as `idle`, for the scale of HTTP/2 (`--proto h2c` or `h2`):
+//!   `--conns` feeds spread over HTTP clients of `--per-client` feeds each
+//!   (each client its own pool, so its own connection, as a server's
+//!   stream limit requires), opened at once after one feed; then `--secs`
+//!   of holding them, the heap and VmRSS read each second. Prints `feeds=N
+//!   clients=K open_ms=T heap_before=H heap_after=I rss_before_kib=X
+//!   rss_after_kib=Y hold_heap_min= hold_heap_max= hold_rss_min_kib=
+//!   hold_rss_max_kib= trimmed_before_kib= trimmed_kib=`: `open_ms` from the
+//!   first of the feeds opened until every one delivered its first event.
 //!
 //! `--proto` says what the server speaks; each library is configured the way
 //! its user would to reach it: `h1` (the default) with each library's
@@ -262,7 +271,7 @@ fn main() {
     };
     let url = args.required("url").to_owned();
     let mode = args.str_or("mode", "stream").to_owned();
-    if mode == "idle" {
+    if mode == "idle" || mode == "many" {
         count_heap();
     }
     let proto = Proto::parse(args.str_or("proto", "h1")).unwrap_or_else(|| die("bad --proto"));
@@ -271,6 +280,7 @@ fn main() {
         .map(|path| std::fs::read(path).unwrap_or_else(|e| die(&format!("--ca {path}: {e}"))));
     let events = args.num_or("events", 1000);
     let conns = args.num_or("conns", 1000) as usize;
+    let per_client = args.num_or("per-client", 10_000).max(1) as usize;
     let secs = args
         .get("secs")
         .map(|_| Duration::from_secs(args.num_or("secs", 0)));
@@ -286,6 +296,9 @@ fn main() {
         .expect("runtime");
     let result = runtime.block_on(async move {
         let ctx = Arc::new(Ctx::new(lib, proto, ca.as_deref())?);
+        if mode == "many" && proto == Proto::H1 {
+            return Err("--mode many is for HTTP/2 (--proto h2c or h2)".to_owned());
+        }
         if proto != Proto::H1 {
             ctx.check_version(&url).await?;
         }
@@ -294,6 +307,15 @@ fn main() {
             "latency" => latency(lib, &ctx, &url, events).await,
             "idle" => idle(lib, ctx, url, conns).await,
             "slow" => slow(lib, ctx, url, conns, events, secs).await,
+            "many" => {
+                let hold = secs.unwrap_or(Duration::from_secs(60));
+                let many = Many {
+                    feeds: conns,
+                    per_client,
+                    hold,
+                };
+                many.run(lib, proto, ca.as_deref(), ctx, url).await
+            }
             other => die(&format!("unknown --mode {other}")),
         }
     });
@@ -431,15 +453,16 @@ async fn wait_ready(
     ready: &AtomicUsize,
     target: usize,
     fail_rx: &mut UnboundedReceiver<String>,
+    limit: Duration,
 ) -> Result<(), String> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let deadline = tokio::time::Instant::now() + limit;
     while ready.load(Ordering::Relaxed) < target {
         if let Ok(error) = fail_rx.try_recv() {
             return Err(format!("a connection failed: {error}"));
         }
         if tokio::time::Instant::now() > deadline {
             return Err(format!(
-                "only {} of {target} connections open after 60 s",
+                "only {} of {target} connections open after {limit:?}",
                 ready.load(Ordering::Relaxed)
             ));
         }
@@ -472,12 +495,12 @@ async fn idle(lib: Lib, ctx: Arc<Ctx>, url: String, conns: usize) -> Result<Stri
         }
     };
     open(1);
-    wait_ready(&ready, 1, &mut fail_rx).await?;
+    wait_ready(&ready, 1, &mut fail_rx, Duration::from_secs(60)).await?;
     let (before, fds_before, heap_before) = (vm_rss_kib(), fd_count(), heap_in_use());
     trim_heap();
     let trimmed_before = vm_rss_kib();
     open(conns);
-    wait_ready(&ready, conns + 1, &mut fail_rx).await?;
+    wait_ready(&ready, conns + 1, &mut fail_rx, Duration::from_secs(60)).await?;
     let (after, fds_after, heap_after) = (vm_rss_kib(), fd_count(), heap_in_use());
     trim_heap();
     let trimmed = vm_rss_kib();
@@ -487,6 +510,90 @@ async fn idle(lib: Lib, ctx: Arc<Ctx>, url: String, conns: usize) -> Result<Stri
          fds_before={fds_before} fds_after={fds_after} heap_before={heap_before} \
          heap_after={heap_after}"
     ))
+}
+
+/// The `many` mode: feeds at the scale of HTTP/2, over several clients.
+struct Many {
+    feeds: usize,
+    per_client: usize,
+    hold: Duration,
+}
+
+impl Many {
+    async fn run(
+        &self,
+        lib: Lib,
+        proto: Proto,
+        ca: Option<&[u8]>,
+        first: Arc<Ctx>,
+        url: String,
+    ) -> Result<String, String> {
+        let url: Arc<str> = url.into();
+        let ready = Arc::new(AtomicUsize::new(0));
+        let (fail_tx, mut fail_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let open = |ctx: &Arc<Ctx>, n: usize| {
+            for _ in 0..n {
+                let ready = ready.clone();
+                let mut first = true;
+                let on_data = move |_: &str| {
+                    if first {
+                        first = false;
+                        ready.fetch_add(1, Ordering::Relaxed);
+                    }
+                    false
+                };
+                spawn_feed(lib, ctx, &url, &fail_tx, on_data);
+            }
+        };
+        open(&first, 1);
+        wait_ready(&ready, 1, &mut fail_rx, Duration::from_secs(60)).await?;
+        // The clients are made before the clock starts: each loads the
+        // system's root store, which is set-up, not opening feeds.
+        let clients = (self.feeds + 1).div_ceil(self.per_client);
+        let mut ctxs = vec![first];
+        for _ in 1..clients {
+            ctxs.push(Arc::new(Ctx::new(lib, proto, ca)?));
+        }
+        let (heap_before, rss_before) = (heap_in_use(), vm_rss_kib());
+        trim_heap();
+        let trimmed_before = vm_rss_kib();
+        let start = Instant::now();
+        let mut left = self.feeds;
+        for (i, ctx) in ctxs.iter().enumerate() {
+            // The first client carries the first feed too.
+            let n = left.min(self.per_client - usize::from(i == 0));
+            open(ctx, n);
+            left -= n;
+        }
+        debug_assert_eq!(left, 0);
+        let limit = Duration::from_secs(60).max(Duration::from_millis(self.feeds as u64 * 3));
+        wait_ready(&ready, self.feeds + 1, &mut fail_rx, limit).await?;
+        // (wait_ready lets the feeds settle for 300 ms after the last.)
+        let open_ms = start.elapsed().as_millis() - 300;
+        let (heap_after, rss_after) = (heap_in_use(), vm_rss_kib());
+        let (mut heap_min, mut heap_max) = (heap_after, heap_after);
+        let (mut rss_min, mut rss_max) = (rss_after, rss_after);
+        let end = Instant::now() + self.hold;
+        while Instant::now() < end {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            if let Ok(error) = fail_rx.try_recv() {
+                return Err(format!("a feed failed while held: {error}"));
+            }
+            let (heap, rss) = (heap_in_use(), vm_rss_kib());
+            (heap_min, heap_max) = (heap_min.min(heap), heap_max.max(heap));
+            (rss_min, rss_max) = (rss_min.min(rss), rss_max.max(rss));
+        }
+        trim_heap();
+        let trimmed = vm_rss_kib();
+        Ok(format!(
+            "feeds={} clients={clients} open_ms={open_ms} heap_before={heap_before} \
+             heap_after={heap_after} rss_before_kib={rss_before} rss_after_kib={rss_after} \
+             hold_heap_min={heap_min} hold_heap_max={heap_max} hold_rss_min_kib={rss_min} \
+             hold_rss_max_kib={rss_max} trimmed_before_kib={trimmed_before} \
+             trimmed_kib={trimmed}",
+            self.feeds
+        ))
+    }
 }
 
 /// The slow test's counters, shared by all feeds.
@@ -534,9 +641,9 @@ async fn slow(
         }
     };
     open(0..1);
-    wait_ready(&counts.ready, 1, &mut fail_rx).await?;
+    wait_ready(&counts.ready, 1, &mut fail_rx, Duration::from_secs(60)).await?;
     open(1..feeds);
-    wait_ready(&counts.ready, feeds, &mut fail_rx).await?;
+    wait_ready(&counts.ready, feeds, &mut fail_rx, Duration::from_secs(60)).await?;
 
     let snapshot = || -> Vec<u32> {
         counts

@@ -8,6 +8,8 @@
 //!     [--slow-protos h1,h2] [--max-streams 100000]
 //!     [--latency-events 400] [--interval-us 5000]
 //!     [--libs ssefeed,ldclient,...] [--only stream,idle,slow,latency]
+//!     [--many-feeds 100000] [--many-per-client 10000] [--many-secs 60]
+//!     [--many-protos h2c] [--many-runs 1]
 //! ```
 //!
 //! Each test starts its own server (`server`, beside this binary; one per
@@ -29,6 +31,11 @@
 //!   default rate) have arrived: CPU µs per event of that steady phase (the
 //!   client's own `getrusage`) and the process's peak RSS.
 //! - latency: over HTTP/1.1, as before.
+//! - many (only when `--only` names it): `--many-feeds` idle feeds over
+//!   HTTP/2 in one process, spread over clients (so connections) of
+//!   `--many-per-client` feeds, the server's stream limit per connection;
+//!   the time to open them all, heap and RSS per feed, and how far memory
+//!   moved over a `--many-secs` hold.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
@@ -123,9 +130,16 @@ fn main() {
             .collect(),
         None => LIBS.to_vec(),
     };
+    let many = Many {
+        feeds: args.num_or("many-feeds", 100_000).max(1),
+        per_client: args.num_or("many-per-client", 10_000).max(2),
+        secs: args.num_or("many-secs", 60),
+        protos: parse_protos(args.str_or("many-protos", "h2c")),
+        runs: args.num_or("many-runs", 1).max(1) as usize,
+    };
     let only = list(args.str_or("only", "stream,idle,slow,latency"));
     for test in &only {
-        if !["stream", "idle", "slow", "latency"].contains(&test.as_str()) {
+        if !["stream", "idle", "slow", "latency", "many"].contains(&test.as_str()) {
             die(&format!("--only: unknown test {test}"));
         }
     }
@@ -344,6 +358,9 @@ fn main() {
             }
         }
     }
+    if only("many") {
+        many.run(&bins, &libs);
+    }
     let mut latency = Vec::new();
     if only("latency") {
         latency = latency_test(&bins, &libs, latency_events, interval_us, latency_runs);
@@ -407,6 +424,108 @@ struct Slow {
     secs: u64,
     interval_us: u64,
     runs: usize,
+}
+
+/// The `many` test's parameters.
+struct Many {
+    feeds: u64,
+    per_client: u64,
+    secs: u64,
+    protos: Vec<&'static str>,
+    runs: usize,
+}
+
+impl Many {
+    /// Runs the test and prints its table: medians of `runs`.
+    fn run(&self, bins: &Bins, libs: &[&'static str]) {
+        // The server allows `per_client` streams per connection.
+        let bins = Bins {
+            server: bins.server.clone(),
+            client: bins.client.clone(),
+            max_streams: self.per_client.to_string(),
+        };
+        println!(
+            "{} idle feeds in one process over HTTP/2, {} per client (connection), \
+             held {} s; {} run(s), medians.\n",
+            fmt_count(self.feeds),
+            fmt_count(self.per_client),
+            self.secs,
+            self.runs
+        );
+        println!(
+            "| client | proto | connections | open all | heap per feed | RSS per feed \
+             (after `malloc_trim`) | heap moved over the hold | RSS moved over the hold |"
+        );
+        println!("|---|---|---:|---:|---:|---:|---:|---:|");
+        for proto in &self.protos {
+            let server = Server::start(&bins, proto, &["--mode", "idle"]);
+            let (feeds, per, secs) = (
+                self.feeds.to_string(),
+                self.per_client.to_string(),
+                self.secs.to_string(),
+            );
+            let args = [
+                "--mode",
+                "many",
+                "--conns",
+                &feeds,
+                "--per-client",
+                &per,
+                "--secs",
+                &secs,
+            ];
+            let name = format!("many, {proto}, {feeds} feeds");
+            let mut per_lib: Vec<Vec<[f64; 6]>> = vec![Vec::new(); libs.len()];
+            let mut clients = vec![0.0; libs.len()];
+            let cannot = rotate_clients(
+                &bins,
+                &server,
+                libs,
+                self.runs,
+                &name,
+                &args,
+                |i, lib, m| {
+                    let field = |name: &str| -> f64 {
+                        report_field(&m.stdout, name)
+                            .and_then(|v| v.parse().ok())
+                            .unwrap_or_else(|| {
+                                die(&format!("{name} / {lib}: bad report {:?}", m.stdout))
+                            })
+                    };
+                    let n = self.feeds as f64;
+                    clients[i] = field("clients=");
+                    per_lib[i].push([
+                        field("open_ms=") / 1000.0,
+                        (field("heap_after=") - field("heap_before=")) / n / 1024.0,
+                        (field("rss_after_kib=") - field("rss_before_kib=")) / n,
+                        (field("trimmed_kib=") - field("trimmed_before_kib=")) / n,
+                        (field("hold_heap_max=") - field("hold_heap_min=")) / 1024.0 / 1024.0,
+                        (field("hold_rss_max_kib=") - field("hold_rss_min_kib=")) / 1024.0,
+                    ]);
+                },
+            );
+            for (i, lib) in libs.iter().enumerate() {
+                if let Some(reason) = &cannot[i] {
+                    println!("| {} | {proto} | cannot: {reason} | | | | | |", label(lib));
+                    continue;
+                }
+                let m = |k: usize| median(&per_lib[i].iter().map(|x| x[k]).collect::<Vec<_>>());
+                println!(
+                    "| {} | {proto} | {} | {:.1} s | {:.2} KiB | {:.1} ({:.1}) KiB | {:.2} MiB | \
+                     {:.2} MiB |",
+                    label(lib),
+                    clients[i],
+                    m(0),
+                    m(1),
+                    m(2),
+                    m(3),
+                    m(4),
+                    m(5)
+                );
+            }
+        }
+        println!();
+    }
 }
 
 /// A library the goals compare ssefeed with (not itself, not the floor).
