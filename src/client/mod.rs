@@ -49,7 +49,7 @@ use web_time::Instant;
 
 use crate::error::{BoxError, Error};
 use crate::event::{CloseReason, Event, ReadyState};
-use crate::machine::{Action, Machine};
+use crate::machine::{Action, Machine, Polled};
 use crate::stats::FeedStats;
 use builder::Source;
 use conn::Conn;
@@ -461,9 +461,13 @@ impl Stream for EventSource {
         let this = &mut *self.get_mut().driver;
         loop {
             // The hot path: the next event of the chunks already read.
-            if let Some(event) = this.machine.poll_event() {
-                trace_event(&event);
-                return Poll::Ready(Some(event));
+            match this.machine.poll_polled() {
+                Polled::Message(message) => return Poll::Ready(Some(Ok(Event::Message(message)))),
+                Polled::Other(Some(event)) => {
+                    trace_event(&event);
+                    return Poll::Ready(Some(event));
+                }
+                Polled::Other(None) => {}
             }
             if let ControlFlow::Break(poll) = this.poll_io(cx) {
                 return poll;

@@ -94,7 +94,7 @@ use web_time::Instant;
 use bytes::Bytes;
 
 use crate::error::Error;
-use crate::event::{CloseReason, Event, ReadyState};
+use crate::event::{CloseReason, Event, MessageEvent, ReadyState};
 use crate::parser::{Item, Parser, StreamEnd};
 use crate::response::{Refusal, ResponseHead};
 use crate::retry::{Jitter, RetryPolicy};
@@ -109,6 +109,13 @@ mod state;
 pub use config::MachineConfig;
 use recent::RecentBytes;
 use state::State;
+
+/// What [`Machine::poll_polled`] found: a message, or any other outcome as
+/// [`Machine::poll_event`] gives it.
+pub(crate) enum Polled {
+    Message(MessageEvent),
+    Other(Option<Result<Event, Error>>),
+}
 
 /// What the driver must do next, from [`Machine::poll_action`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -343,9 +350,21 @@ impl Machine {
     #[must_use]
     #[inline]
     pub fn poll_event(&mut self) -> Option<Result<Event, Error>> {
+        match self.poll_polled() {
+            Polled::Message(message) => Some(Ok(Event::Message(message))),
+            Polled::Other(event) => event,
+        }
+    }
+
+    /// [`poll_event`](Self::poll_event), with a message apart from every
+    /// other outcome: the client's hot loop returns it as it is built,
+    /// where one value for all outcomes was built on the stack and copied
+    /// (a store-forwarding stall per event; BENCHMARKS.md, session 10).
+    #[inline(always)]
+    pub(crate) fn poll_polled(&mut self) -> Polled {
         if self.events.is_empty() && matches!(self.state, State::Open { .. }) {
             if self.inspects {
-                return self.poll_inspected();
+                return Polled::Other(self.poll_inspected());
             }
             // The hot path: an open connection's events, straight from the
             // parser. Its arms are `take_item`'s, written out: calling
@@ -353,10 +372,13 @@ impl Machine {
             // function, cost the bulk stream 15-20 % (extra copies of the
             // message; BENCHMARKS.md, session 8).
             loop {
-                match self.parser.next_item_inline()? {
+                let Some(item) = self.parser.next_item_inline() else {
+                    return Polled::Other(None);
+                };
+                match item {
                     Ok(Item::Event(message)) => {
                         self.take_message();
-                        return Some(Ok(Event::Message(message)));
+                        return Polled::Message(message);
                     }
                     // "Set the event stream's reconnection time to that
                     // integer": the parser has, and `reconnection_time`
@@ -364,9 +386,11 @@ impl Machine {
                     Ok(Item::Retry(_)) => {}
                     Ok(Item::Comment(text)) => {
                         self.stats.current.comments += 1;
-                        return Some(Ok(Event::Comment(text)));
+                        return Polled::Other(Some(Ok(Event::Comment(text))));
                     }
-                    Ok(Item::Skipped(skipped)) => return Some(Ok(Event::Skipped(skipped))),
+                    Ok(Item::Skipped(skipped)) => {
+                        return Polled::Other(Some(Ok(Event::Skipped(skipped))));
+                    }
                     Err(error) => {
                         self.fail(error.into());
                         break;
@@ -374,7 +398,7 @@ impl Machine {
                 }
             }
         }
-        self.pop_queued()
+        Polled::Other(self.pop_queued())
     }
 
     /// The next queued event (an open, a reconnect, a final error, or the
