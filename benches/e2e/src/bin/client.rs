@@ -36,12 +36,14 @@
 //! - `many`: as `idle`, for the scale of HTTP/2 (`--proto h2c` or `h2`):
 //!   `--conns` feeds spread over HTTP clients of `--per-client` feeds each
 //!   (each client its own pool, so its own connection, as a server's
-//!   stream limit requires), opened at once after one feed; then `--secs`
-//!   of holding them, the heap and VmRSS read each second. Prints `feeds=N
-//!   clients=K open_ms=T heap_before=H heap_after=I rss_before_kib=X
+//!   stream limit requires), each client's first feed first, then the rest
+//!   at once; then `--secs` of holding them, the heap and VmRSS read each
+//!   second. Prints `feeds=N measured=M clients=K open_ms=T heap_before=H
+//!   heap_after=I rss_before_kib=X
 //!   rss_after_kib=Y hold_heap_min= hold_heap_max= hold_rss_min_kib=
-//!   hold_rss_max_kib= trimmed_before_kib= trimmed_kib=`: `open_ms` from the
-//!   first of the feeds opened until every one delivered its first event.
+//!   hold_rss_max_kib= trimmed_before_kib= trimmed_kib=`: the M feeds opened
+//!   at once, `open_ms` from the first of them until every one delivered
+//!   its first event.
 //!
 //! `--proto` says what the server speaks; each library is configured the way
 //! its user would to reach it: `h1` (the default) with each library's
@@ -545,29 +547,35 @@ impl Many {
                 spawn_feed(lib, ctx, &url, &fail_tx, on_data);
             }
         };
-        open(&first, 1);
-        wait_ready(&ready, 1, &mut fail_rx, Duration::from_secs(60)).await?;
-        // The clients are made before the clock starts: each loads the
-        // system's root store, which is set-up, not opening feeds.
-        let clients = (self.feeds + 1).div_ceil(self.per_client);
+        // The clients are made, and each opens its first feed, before the
+        // clock starts: a client loads the system's root store, and over
+        // TLS it cannot know that a connection will be HTTP/2 until ALPN
+        // said so, so requests sent before its first connection is up each
+        // open a connection of their own (10,000 at once: out of file
+        // descriptors).
+        let clients = self.feeds.div_ceil(self.per_client);
         let mut ctxs = vec![first];
         for _ in 1..clients {
             ctxs.push(Arc::new(Ctx::new(lib, proto, ca)?));
         }
+        for ctx in &ctxs {
+            open(ctx, 1);
+        }
+        wait_ready(&ready, clients, &mut fail_rx, Duration::from_secs(60)).await?;
         let (heap_before, rss_before) = (heap_in_use(), vm_rss_kib());
         trim_heap();
         let trimmed_before = vm_rss_kib();
         let start = Instant::now();
-        let mut left = self.feeds;
-        for (i, ctx) in ctxs.iter().enumerate() {
-            // The first client carries the first feed too.
-            let n = left.min(self.per_client - usize::from(i == 0));
+        let measured = self.feeds - clients;
+        let mut left = measured;
+        for ctx in &ctxs {
+            let n = left.min(self.per_client - 1);
             open(ctx, n);
             left -= n;
         }
         debug_assert_eq!(left, 0);
         let limit = Duration::from_secs(60).max(Duration::from_millis(self.feeds as u64 * 3));
-        wait_ready(&ready, self.feeds + 1, &mut fail_rx, limit).await?;
+        wait_ready(&ready, self.feeds, &mut fail_rx, limit).await?;
         // (wait_ready lets the feeds settle for 300 ms after the last.)
         let open_ms = start.elapsed().as_millis() - 300;
         let (heap_after, rss_after) = (heap_in_use(), vm_rss_kib());
@@ -586,7 +594,8 @@ impl Many {
         trim_heap();
         let trimmed = vm_rss_kib();
         Ok(format!(
-            "feeds={} clients={clients} open_ms={open_ms} heap_before={heap_before} \
+            "feeds={} measured={measured} clients={clients} open_ms={open_ms} \
+             heap_before={heap_before} \
              heap_after={heap_after} rss_before_kib={rss_before} rss_after_kib={rss_after} \
              hold_heap_min={heap_min} hold_heap_max={heap_max} hold_rss_min_kib={rss_min} \
              hold_rss_max_kib={rss_max} trimmed_before_kib={trimmed_before} \
@@ -733,10 +742,10 @@ async fn ssefeed_consume(
                 }
             }
             Ok(ssefeed::Event::Reconnecting { error, .. }) => {
-                return Err(format!("reconnecting: {error}"));
+                return Err(format!("reconnecting: {}", error.report()));
             }
             Ok(_) => {}
-            Err(error) => return Err(error.to_string()),
+            Err(error) => return Err(error.report().to_string()),
         }
     }
     Err("the stream ended".into())

@@ -492,7 +492,7 @@ impl Many {
                                 die(&format!("{name} / {lib}: bad report {:?}", m.stdout))
                             })
                     };
-                    let n = self.feeds as f64;
+                    let n = field("measured=");
                     clients[i] = field("clients=");
                     per_lib[i].push([
                         field("open_ms=") / 1000.0,
