@@ -86,12 +86,75 @@ pub struct ResponseHead {
 struct Head {
     status: u16,
     version: HttpVersion,
-    /// In the order received; names lowercase ASCII.
-    headers: Vec<(Box<str>, Box<str>)>,
+    headers: Headers,
     url: Option<Box<str>>,
     /// When the client received the head, for a `Retry-After` date when the
     /// response has no `Date` header.
     received_at: Option<SystemTime>,
+}
+
+/// A head's headers in the order received, in two allocations whatever
+/// their number (a head is built for every connection: with 100,000 feeds
+/// opening at once, two boxed strings per header were most of its cost).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(crate) struct Headers {
+    /// Each header's name (lowercase ASCII) and value, back to back.
+    text: String,
+    /// Where each header's name and value end in `text`; a name starts
+    /// where the value before it ended. Ascending, the last at `text.len()`.
+    ends: Vec<(usize, usize)>,
+}
+
+impl Headers {
+    /// Room for `count` headers of `bytes` name and value bytes in all.
+    #[cfg(feature = "client")]
+    fn with_capacity(count: usize, bytes: usize) -> Self {
+        Self {
+            text: String::with_capacity(bytes),
+            ends: Vec::with_capacity(count),
+        }
+    }
+
+    /// Adds a header; the name is lowercased.
+    pub(crate) fn push(&mut self, name: &str, value: &str) {
+        let start = self.text.len();
+        self.text.push_str(name);
+        self.text[start..].make_ascii_lowercase();
+        let name_end = self.text.len();
+        self.text.push_str(value);
+        self.ends.push((name_end, self.text.len()));
+        debug_assert_eq!(self.ends.last().map(|end| end.1), Some(self.text.len()));
+    }
+
+    /// The headers of a response, values decoded lossily as UTF-8.
+    #[cfg(feature = "client")]
+    pub(crate) fn of(map: &reqwest::header::HeaderMap) -> Self {
+        let bytes = map.iter().map(|(n, v)| n.as_str().len() + v.len()).sum();
+        let mut headers = Self::with_capacity(map.len(), bytes);
+        for (name, value) in map {
+            headers.push(name.as_str(), &String::from_utf8_lossy(value.as_bytes()));
+        }
+        headers
+    }
+
+    #[cfg(feature = "client")]
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
+        (0..self.ends.len()).map(move |i| {
+            let start = if i == 0 { 0 } else { self.ends[i - 1].1 };
+            let (name_end, value_end) = self.ends[i];
+            (&self.text[start..name_end], &self.text[name_end..value_end])
+        })
+    }
+}
+
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
 }
 
 impl ResponseHead {
@@ -101,7 +164,7 @@ impl ResponseHead {
             inner: Arc::new(Head {
                 status,
                 version: HttpVersion::Http11,
-                headers: Vec::new(),
+                headers: Headers::default(),
                 url: None,
                 received_at: None,
             }),
@@ -114,15 +177,10 @@ impl ResponseHead {
     pub(crate) fn from_parts(
         status: u16,
         version: HttpVersion,
-        headers: Vec<(Box<str>, Box<str>)>,
+        headers: Headers,
         url: Option<Box<str>>,
         received_at: Option<SystemTime>,
     ) -> Self {
-        debug_assert!(
-            headers
-                .iter()
-                .all(|(name, _)| !name.bytes().any(|b| b.is_ascii_uppercase()))
-        );
         Self {
             inner: Arc::new(Head {
                 status,
@@ -142,9 +200,7 @@ impl ResponseHead {
     /// name keeps every value).
     #[must_use]
     pub fn with_header(mut self, name: &str, value: &str) -> Self {
-        self.head_mut()
-            .headers
-            .push((name.to_ascii_lowercase().into(), value.into()));
+        self.head_mut().headers.push(name, value);
         self
     }
 
@@ -194,7 +250,7 @@ impl ResponseHead {
             .headers
             .iter()
             .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| &**value)
+            .map(|(_, value)| value)
     }
 
     /// Every value of a header, in order.
@@ -203,15 +259,12 @@ impl ResponseHead {
             .headers
             .iter()
             .filter(move |(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| &**value)
+            .map(|(_, value)| value)
     }
 
     /// Every header as `(lowercase name, value)`, in the order received.
     pub fn headers(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
-        self.inner
-            .headers
-            .iter()
-            .map(|(name, value)| (&**name, &**value))
+        self.inner.headers.iter()
     }
 
     /// The `Content-Type` header.
@@ -280,7 +333,7 @@ impl ResponseHead {
     pub fn header_map(&self) -> reqwest::header::HeaderMap {
         use reqwest::header::{HeaderName, HeaderValue};
         let mut map = reqwest::header::HeaderMap::with_capacity(self.inner.headers.len());
-        for (name, value) in &self.inner.headers {
+        for (name, value) in self.inner.headers.iter() {
             if let (Ok(name), Ok(value)) = (
                 HeaderName::from_bytes(name.as_bytes()),
                 HeaderValue::from_bytes(value.as_bytes()),
@@ -442,6 +495,60 @@ mod tests {
             [("set-cookie", "a=1"), ("set-cookie", "b=2"), ("x-id", "7")]
         );
         assert_eq!(head.get("missing"), None);
+    }
+
+    #[test]
+    fn headers_keep_each_name_and_value_apart_in_their_one_string() {
+        let head = ResponseHead::new(200)
+            .with_header("X-Empty", "")
+            .with_header("Content-Type", "Text/Event-Stream")
+            .with_header("x-last", "é");
+        assert_eq!(
+            head.headers().collect::<Vec<_>>(),
+            [
+                ("x-empty", ""),
+                ("content-type", "Text/Event-Stream"),
+                ("x-last", "é")
+            ]
+        );
+        assert_eq!(head.headers().len(), 3);
+        assert_eq!(head.get("x-empty"), Some(""));
+        assert_eq!(
+            format!("{:?}", head.inner.headers),
+            r#"[("x-empty", ""), ("content-type", "Text/Event-Stream"), ("x-last", "é")]"#
+        );
+        // The same headers make the same head, however they were added.
+        let again = ResponseHead::new(200)
+            .with_header("x-empty", "")
+            .with_header("content-type", "Text/Event-Stream")
+            .with_header("X-LAST", "é");
+        assert_eq!(head, again);
+        assert_ne!(head, again.with_header("x-more", "1"));
+    }
+
+    #[cfg(feature = "client")]
+    #[test]
+    fn headers_of_a_response_decode_values_lossily_in_order() {
+        use reqwest::header::{HeaderMap, HeaderValue};
+        let mut map = HeaderMap::new();
+        map.append("set-cookie", HeaderValue::from_static("a=1"));
+        map.append("x-raw", HeaderValue::from_bytes(b"caf\xe9").unwrap());
+        map.append("set-cookie", HeaderValue::from_static("b=2"));
+        let headers = Headers::of(&map);
+        assert_eq!(
+            headers.iter().collect::<Vec<_>>(),
+            [
+                ("set-cookie", "a=1"),
+                ("set-cookie", "b=2"),
+                ("x-raw", "caf\u{FFFD}")
+            ]
+        );
+        // Sized once: names and values that need no replacement fill the
+        // string exactly.
+        map.remove("x-raw");
+        let headers = Headers::of(&map);
+        assert_eq!(headers.text.capacity(), headers.text.len());
+        assert_eq!(headers.ends.capacity(), 2);
     }
 
     #[test]

@@ -23,7 +23,7 @@ use bytes::{Bytes, BytesMut};
 
 use crate::client::send::transport_error;
 use crate::error::Error;
-use crate::response::{HttpVersion, ResponseHead};
+use crate::response::{Headers, HttpVersion, ResponseHead};
 
 /// How many messages a connection's thread may be ahead of the source: it
 /// then waits, and so does the server (TCP's flow control), as with a read
@@ -266,16 +266,7 @@ fn response_head(response: &reqwest::blocking::Response) -> ResponseHead {
         reqwest::Version::HTTP_3 => HttpVersion::Http3,
         _ => HttpVersion::Http11,
     };
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(name, value)| {
-            (
-                name.as_str().into(),
-                String::from_utf8_lossy(value.as_bytes()).into(),
-            )
-        })
-        .collect();
+    let headers = Headers::of(response.headers());
     ResponseHead::from_parts(
         response.status().as_u16(),
         version,

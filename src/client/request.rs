@@ -15,7 +15,7 @@ pub(crate) type Parts = (Sender, Result<reqwest::Request, Error>);
 use super::platform::{BoxFuture, http_version, wall_clock};
 use crate::error::{BoxError, Error};
 use crate::machine::Machine;
-use crate::response::ResponseHead;
+use crate::response::{Headers, ResponseHead};
 
 pub(super) type BuilderFuture = BoxFuture<Result<Parts, BoxError>>;
 
@@ -208,16 +208,7 @@ pub(crate) fn request_context(
 /// The owned head of a response: built once per connection.
 pub(super) fn response_head(response: &reqwest::Response) -> ResponseHead {
     let version = http_version(response);
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(name, value)| {
-            (
-                name.as_str().into(),
-                String::from_utf8_lossy(value.as_bytes()).into(),
-            )
-        })
-        .collect();
+    let headers = Headers::of(response.headers());
     ResponseHead::from_parts(
         response.status().as_u16(),
         version,
