@@ -478,24 +478,35 @@ async fn wait_ready(
     }
 }
 
+/// Spawns `n` feeds that hold their connection, each counted in `ready`
+/// at its first event.
+fn spawn_idle(
+    lib: Lib,
+    ctx: &Arc<Ctx>,
+    url: &Arc<str>,
+    fail: &UnboundedSender<String>,
+    ready: &Arc<AtomicUsize>,
+    n: usize,
+) {
+    for _ in 0..n {
+        let ready = ready.clone();
+        let mut first = true;
+        let on_data = move |_: &str| {
+            if first {
+                first = false;
+                ready.fetch_add(1, Ordering::Relaxed);
+            }
+            false // never done: hold the connection
+        };
+        spawn_feed(lib, ctx, url, fail, on_data);
+    }
+}
+
 async fn idle(lib: Lib, ctx: Arc<Ctx>, url: String, conns: usize) -> Result<String, String> {
     let url: Arc<str> = url.into();
     let ready = Arc::new(AtomicUsize::new(0));
     let (fail_tx, mut fail_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-    let open = |n: usize| {
-        for _ in 0..n {
-            let ready = ready.clone();
-            let mut first = true;
-            let on_data = move |_: &str| {
-                if first {
-                    first = false;
-                    ready.fetch_add(1, Ordering::Relaxed);
-                }
-                false // never done: hold the connection
-            };
-            spawn_feed(lib, &ctx, &url, &fail_tx, on_data);
-        }
-    };
+    let open = |n: usize| spawn_idle(lib, &ctx, &url, &fail_tx, &ready, n);
     open(1);
     wait_ready(&ready, 1, &mut fail_rx, Duration::from_secs(60)).await?;
     let (before, fds_before, heap_before) = (vm_rss_kib(), fd_count(), heap_in_use());
@@ -533,20 +544,7 @@ impl Many {
         let url: Arc<str> = url.into();
         let ready = Arc::new(AtomicUsize::new(0));
         let (fail_tx, mut fail_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-        let open = |ctx: &Arc<Ctx>, n: usize| {
-            for _ in 0..n {
-                let ready = ready.clone();
-                let mut first = true;
-                let on_data = move |_: &str| {
-                    if first {
-                        first = false;
-                        ready.fetch_add(1, Ordering::Relaxed);
-                    }
-                    false
-                };
-                spawn_feed(lib, ctx, &url, &fail_tx, on_data);
-            }
-        };
+        let open = |ctx: &Arc<Ctx>, n: usize| spawn_idle(lib, ctx, &url, &fail_tx, &ready, n);
         // The clients are made, and each opens its first feed, before the
         // clock starts: a client loads the system's root store, and over
         // TLS it cannot know that a connection will be HTTP/2 until ALPN
