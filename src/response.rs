@@ -106,15 +106,6 @@ pub(crate) struct Headers {
 }
 
 impl Headers {
-    /// Room for `count` headers of `bytes` name and value bytes in all.
-    #[cfg(feature = "client")]
-    fn with_capacity(count: usize, bytes: usize) -> Self {
-        Self {
-            text: String::with_capacity(bytes),
-            ends: Vec::with_capacity(count),
-        }
-    }
-
     /// Adds a header; the name is lowercased.
     pub(crate) fn push(&mut self, name: &str, value: &str) {
         let start = self.text.len();
@@ -123,23 +114,20 @@ impl Headers {
         let name_end = self.text.len();
         self.text.push_str(value);
         self.ends.push((name_end, self.text.len()));
-        debug_assert_eq!(self.ends.last().map(|end| end.1), Some(self.text.len()));
     }
 
     /// The headers of a response, values decoded lossily as UTF-8.
     #[cfg(feature = "client")]
     pub(crate) fn of(map: &reqwest::header::HeaderMap) -> Self {
         let bytes = map.iter().map(|(n, v)| n.as_str().len() + v.len()).sum();
-        let mut headers = Self::with_capacity(map.len(), bytes);
+        let mut headers = Self {
+            text: String::with_capacity(bytes),
+            ends: Vec::with_capacity(map.len()),
+        };
         for (name, value) in map {
             headers.push(name.as_str(), &String::from_utf8_lossy(value.as_bytes()));
         }
         headers
-    }
-
-    #[cfg(feature = "client")]
-    fn len(&self) -> usize {
-        self.ends.len()
     }
 
     fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
@@ -332,7 +320,7 @@ impl ResponseHead {
     #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
     pub fn header_map(&self) -> reqwest::header::HeaderMap {
         use reqwest::header::{HeaderName, HeaderValue};
-        let mut map = reqwest::header::HeaderMap::with_capacity(self.inner.headers.len());
+        let mut map = reqwest::header::HeaderMap::with_capacity(self.inner.headers.iter().len());
         for (name, value) in self.inner.headers.iter() {
             if let (Ok(name), Ok(value)) = (
                 HeaderName::from_bytes(name.as_bytes()),

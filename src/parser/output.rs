@@ -7,6 +7,8 @@ use super::lines::Next;
 use super::{Lifecycle, Parser};
 
 impl Parser {
+    /// The read loop for an owned item, out of line: what the public
+    /// `next_item` calls.
     pub(super) fn next_owned(&mut self) -> Option<Result<Item, ParseError>> {
         self.next_owned_inline()
     }
