@@ -449,14 +449,15 @@ fn spawn_reporting(
     });
 }
 
-/// Waits until `ready` reaches `target` (60 s at most), then lets every
-/// feed settle into waiting; any feed's failure is an error.
+/// Waits until `ready` reaches `target` (`limit` at most), then lets every
+/// feed settle into waiting; any feed's failure is an error. Returns when
+/// `target` was reached.
 async fn wait_ready(
     ready: &AtomicUsize,
     target: usize,
     fail_rx: &mut UnboundedReceiver<String>,
     limit: Duration,
-) -> Result<(), String> {
+) -> Result<Instant, String> {
     let deadline = tokio::time::Instant::now() + limit;
     while ready.load(Ordering::Relaxed) < target {
         if let Ok(error) = fail_rx.try_recv() {
@@ -470,11 +471,12 @@ async fn wait_ready(
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    let reached = Instant::now();
     // Let every connection settle into waiting.
     tokio::time::sleep(Duration::from_millis(300)).await;
     match fail_rx.try_recv() {
         Ok(error) => Err(format!("a connection failed: {error}")),
-        Err(_) => Ok(()),
+        Err(_) => Ok(reached),
     }
 }
 
@@ -573,9 +575,8 @@ impl Many {
         }
         debug_assert_eq!(left, 0);
         let limit = Duration::from_secs(60).max(Duration::from_millis(self.feeds as u64 * 3));
-        wait_ready(&ready, self.feeds, &mut fail_rx, limit).await?;
-        // (wait_ready lets the feeds settle for 300 ms after the last.)
-        let open_ms = start.elapsed().as_millis() - 300;
+        let open_ms =
+            (wait_ready(&ready, self.feeds, &mut fail_rx, limit).await? - start).as_millis();
         let (heap_after, rss_after) = (heap_in_use(), vm_rss_kib());
         let (mut heap_min, mut heap_max) = (heap_after, heap_after);
         let (mut rss_min, mut rss_max) = (rss_after, rss_after);
