@@ -15,7 +15,7 @@ use super::error::ParseError;
 use super::field::{Field, classify, is_valid_id, retry_time};
 use super::item::LineItem;
 use super::space::{free_if_unused, free_string_if_unused};
-use super::text::{decode, decode_arc};
+use super::text::{copy_valid, decode, decode_arc, push_decoded};
 
 mod oversized;
 mod take;
@@ -356,9 +356,9 @@ impl EventBuffers {
                 // taken.)
                 At::Copy => {
                     if self.taking == Taking::Owned
-                        && let Ok(text) = simdutf8::basic::from_utf8(value)
+                        && let Some(text) = copy_valid(value)
                     {
-                        event.data = Data::Text(ByteString::from(text));
+                        event.data = Data::Text(text);
                     } else {
                         event.start_joined();
                         event.joined.extend_from_slice(value);
@@ -440,6 +440,21 @@ impl EventBuffers {
         }
     }
 
+    /// The capacity of its largest buffer.
+    #[inline(always)]
+    pub(super) fn largest_capacity(&self) -> usize {
+        (self.event.joined.capacity())
+            .max(self.event.id_buffer.capacity())
+            .max(self.held.lossy.capacity())
+    }
+
+    /// Whether it holds a value that the last borrowed item borrowed, shared
+    /// with a chunk (which `shrink_buffers` lets go of).
+    #[inline(always)]
+    pub(super) fn holds_borrowed(&self) -> bool {
+        !self.held.bytes.is_empty() || !self.held.comment.is_empty()
+    }
+
     /// Lets go of what holds nothing now: the multi-line data buffer unless
     /// it holds the event's data, the id buffer unless an `id` is pending,
     /// and what the last borrowed item borrowed (see
@@ -456,9 +471,9 @@ impl EventBuffers {
         let held = &mut self.held;
         held.lossy.clear();
         free_string_if_unused(&mut held.lossy);
-        // (Checked first: this runs before every wait, and replacing an
-        // empty value still calls its drop. An empty `Bytes` shares nothing:
-        // `slice` and `slice_ref` give `Bytes::new()` for an empty range.)
+        // (Checked first: replacing an empty value still calls its drop. An
+        // empty `Bytes` shares nothing: `slice` and `slice_ref` give
+        // `Bytes::new()` for an empty range.)
         if !held.bytes.is_empty() {
             held.bytes = Bytes::new();
         }
@@ -473,6 +488,7 @@ impl EventBuffers {
             + self.event.id_buffer.capacity()
             + self.held.lossy.capacity()
             + self.held.bytes.len()
+            + self.held.comment.len()
     }
 
     /// The multi-line data buffer, for tests of where values are kept.
@@ -549,10 +565,7 @@ impl Building {
     fn set_id(&mut self, value: &[u8]) {
         if is_valid_id(value) {
             self.id_buffer.clear();
-            match std::str::from_utf8(value) {
-                Ok(text) => self.id_buffer.push_str(text),
-                Err(_) => self.id_buffer.push_str(&String::from_utf8_lossy(value)),
-            }
+            push_decoded(&mut self.id_buffer, value);
             self.id_set = true;
         }
     }

@@ -199,8 +199,9 @@ impl Fed {
         free_if_unused(&mut self.copied);
     }
 
-    #[cfg(test)]
-    pub(super) fn buffer_capacity(&self) -> usize {
+    /// The capacity of the copy of fed slices.
+    #[inline(always)]
+    pub(super) fn copied_capacity(&self) -> usize {
         self.copied.capacity()
     }
 

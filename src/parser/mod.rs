@@ -182,7 +182,7 @@ use std::time::Duration;
 use buffers::EventBuffers;
 use fed::Fed;
 use field::LongLine;
-use space::free_if_unused;
+use space::{KEEP_WHILE_WAITING, free_if_unused};
 
 /// Where the stream stands: the parser's lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -438,7 +438,22 @@ impl Parser {
     /// assert!(parser.next_item().is_none());
     /// parser.shrink_buffers(); // nothing else to read: wait for the network
     /// ```
+    #[inline]
     pub fn shrink_buffers(&mut self) {
+        // (Called before every wait: when no buffer is over the limit and no
+        // borrowed value is held, which is nearly always, two tests.)
+        let largest = (self.partial.capacity())
+            .max(self.stash.capacity())
+            .max(self.fed.copied_capacity())
+            .max(self.buffers.largest_capacity());
+        if largest > KEEP_WHILE_WAITING || self.buffers.holds_borrowed() {
+            self.let_go_of_space();
+        }
+    }
+
+    /// `shrink_buffers`' work, when there is some.
+    #[inline(never)]
+    fn let_go_of_space(&mut self) {
         free_if_unused(&mut self.partial);
         free_if_unused(&mut self.stash);
         self.fed.shrink_buffers();
@@ -451,7 +466,7 @@ impl Parser {
     pub(crate) fn buffer_capacity(&self) -> usize {
         self.partial.capacity()
             + self.stash.capacity()
-            + self.fed.buffer_capacity()
+            + self.fed.copied_capacity()
             + self.buffers.buffer_capacity()
     }
 
@@ -576,6 +591,28 @@ mod tests {
             parser.shrink_buffers();
             assert!(parser.buffer_capacity() <= 4 * KEEP_WHILE_WAITING + big.len());
         }
+    }
+
+    #[test]
+    fn a_waiting_parser_lets_go_of_the_long_line_a_borrowed_item_held() {
+        // A long line read in two slices is handed over as a buffer of its
+        // own, which the borrowed item borrows; it is held until the next
+        // call, or until the parser waits.
+        let big = "c".repeat(100_000);
+        let line = format!(":{big}\n");
+        let (head, tail) = line.as_bytes().split_at(line.len() / 2);
+        let mut parser = Parser::builder().comments(true).build();
+        parser.feed_slice(head);
+        assert!(parser.next_item_ref().is_none());
+        parser.feed_slice(tail);
+        assert!(matches!(parser.next_item_ref(), Some(Ok(ItemRef::Comment(c))) if c == big));
+        assert!(parser.buffer_capacity() >= big.len());
+        parser.shrink_buffers();
+        assert!(
+            parser.buffer_capacity() <= 4 * KEEP_WHILE_WAITING,
+            "{} bytes kept",
+            parser.buffer_capacity()
+        );
     }
 
     #[test]

@@ -5,6 +5,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use bytestring::ByteString;
 
+/// `simdutf8` hands a slice shorter than this to `str::from_utf8`.
+const SIMD_FROM: usize = 64;
+
 /// UTF-8 decodes `value` with replacement: `shared` (the same bytes in a
 /// chunk) when given and valid, else a copy.
 #[inline]
@@ -14,17 +17,55 @@ pub(super) fn decode(value: &[u8], shared: Option<Bytes>) -> ByteString {
     {
         return text;
     }
-    match simdutf8::basic::from_utf8(value) {
-        Ok(text) => ByteString::from(text),
-        Err(_) => ByteString::from(String::from_utf8_lossy(value).into_owned()),
+    copy_valid(value)
+        .unwrap_or_else(|| ByteString::from(String::from_utf8_lossy(value).into_owned()))
+}
+
+/// A copy of `value` if it is valid UTF-8.
+#[inline]
+pub(super) fn copy_valid(value: &[u8]) -> Option<ByteString> {
+    if value.len() < SIMD_FROM {
+        with_short(value, |text| ByteString::from(text))
+    } else {
+        simdutf8::basic::from_utf8(value).ok().map(ByteString::from)
     }
 }
 
-pub(super) fn decode_arc(bytes: &[u8]) -> Arc<str> {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => Arc::from(text),
-        Err(_) => Arc::from(String::from_utf8_lossy(bytes)),
+/// Appends `value` to `buffer`, UTF-8 decoded with replacement.
+#[inline]
+pub(super) fn push_decoded(buffer: &mut String, value: &[u8]) {
+    let pushed = if value.len() < SIMD_FROM {
+        with_short(value, |text| buffer.push_str(text))
+    } else {
+        simdutf8::basic::from_utf8(value)
+            .ok()
+            .map(|text| buffer.push_str(text))
+    };
+    if pushed.is_none() {
+        buffer.push_str(&String::from_utf8_lossy(value));
     }
+}
+
+/// `make` of a short `value` if it is valid, validated padded with spaces
+/// to `SIMD_FROM` bytes: `str::from_utf8`, which `simdutf8` would use,
+/// goes a byte at a time until its input is word-aligned and over its last
+/// 15 bytes (an LLM token's value cost ~140 instructions that way).
+#[inline(always)]
+fn with_short<T>(value: &[u8], make: impl FnOnce(&str) -> T) -> Option<T> {
+    let mut padded = [b' '; SIMD_FROM];
+    padded[..value.len()].copy_from_slice(value);
+    let text = simdutf8::basic::from_utf8(&padded).ok()?;
+    // (Valid and followed by a space, `value` ends at a char boundary.)
+    Some(make(&text[..value.len()]))
+}
+
+pub(super) fn decode_arc(bytes: &[u8]) -> Arc<str> {
+    let valid = if bytes.len() < SIMD_FROM {
+        with_short(bytes, |text| Arc::from(text))
+    } else {
+        simdutf8::basic::from_utf8(bytes).ok().map(Arc::from)
+    };
+    valid.unwrap_or_else(|| Arc::from(String::from_utf8_lossy(bytes)))
 }
 
 /// The length of U+FFFD, which replaces each invalid sequence.
@@ -118,6 +159,36 @@ pub(super) fn lossy_len(bytes: &[u8]) -> usize {
 mod tests {
     use super::*;
     use crate::parser::testing::*;
+
+    #[test]
+    fn every_decoder_agrees_with_the_standard_lossy_decoding_at_every_length() {
+        // Around the length where short values are validated padded, with
+        // what a value can end in: ASCII (a space too), a whole and a cut multi-byte
+        // character, an invalid byte.
+        let ends: [&[u8]; 7] = [
+            b"x",
+            b"x ",
+            "\u{e9}".as_bytes(),
+            "\u{1F600}".as_bytes(),
+            b"\xF0\x9F\x98",
+            b"\xFF",
+            b"\xE2\x82 ",
+        ];
+        for len in 0_usize..=130 {
+            for end in ends {
+                let mut value = b"y".repeat(len.saturating_sub(end.len()));
+                value.extend_from_slice(end);
+                let expected = String::from_utf8_lossy(&value);
+                assert_eq!(&*decode(&value, None), &*expected, "{value:?}");
+                assert_eq!(&*decode_arc(&value), &*expected, "{value:?}");
+                let mut pushed = String::from("<");
+                push_decoded(&mut pushed, &value);
+                assert_eq!(pushed, format!("<{expected}"), "{value:?}");
+                let valid = std::str::from_utf8(&value).ok();
+                assert_eq!(copy_valid(&value).as_deref(), valid, "{value:?}");
+            }
+        }
+    }
 
     #[test]
     fn invalid_utf8_becomes_replacement_characters_at_any_split() {
