@@ -360,7 +360,9 @@ fn sent_again(
     request: reqwest::Request,
     again: bool,
 ) -> Result<RequestSource, Error> {
-    if request.try_clone().is_some() {
+    // (As `try_clone` decides, without a clone made to be dropped: only a
+    // streaming body cannot be cloned.)
+    if request.body().is_none_or(|body| body.as_bytes().is_some()) {
         Ok(RequestSource::Template(sender, request))
     } else if again {
         Err(Error::BodyNotCloneable)

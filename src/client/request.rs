@@ -249,6 +249,14 @@ pub(crate) fn prepare_headers(headers: &mut header::HeaderMap, last_event_id: &s
 /// become one: some servers read only the first.
 fn accept_event_stream(headers: &mut header::HeaderMap) {
     const EVENT_STREAM: &[u8] = b"text/event-stream";
+    if !headers.contains_key(header::ACCEPT) {
+        // (The usual case: a static value, no allocation per attempt.)
+        headers.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("text/event-stream"),
+        );
+        return;
+    }
     let names_event_stream = |value: &[u8]| {
         value.split(|&b| b == b',').any(|range| {
             let essence = range.split(|&b| b == b';').next().unwrap_or_default();

@@ -317,9 +317,29 @@ pub fn heap_in_use() -> i64 {
     HEAP_IN_USE.load(std::sync::atomic::Ordering::Relaxed) as i64
 }
 
+static ALLOCATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static ALLOCATED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The allocations made since [`count_heap`] (a `realloc` counts as one),
+/// and the bytes they asked for: what was freed too, so that the churn of
+/// opening a feed shows beside what it keeps.
+pub fn heap_churn() -> (u64, u64) {
+    (
+        ALLOCATIONS.load(std::sync::atomic::Ordering::Relaxed),
+        ALLOCATED.load(std::sync::atomic::Ordering::Relaxed),
+    )
+}
+
 fn count(delta: isize) {
     if COUNTING.load(std::sync::atomic::Ordering::Relaxed) {
         HEAP_IN_USE.fetch_add(delta, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+fn count_allocation(size: usize) {
+    if COUNTING.load(std::sync::atomic::Ordering::Relaxed) {
+        ALLOCATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        ALLOCATED.fetch_add(size as u64, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -327,12 +347,14 @@ fn count(delta: isize) {
 unsafe impl std::alloc::GlobalAlloc for CountingAlloc {
     unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
         count(layout.size() as isize);
+        count_allocation(layout.size());
         // SAFETY: the caller's contract, passed on.
         unsafe { std::alloc::System.alloc(layout) }
     }
 
     unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
         count(layout.size() as isize);
+        count_allocation(layout.size());
         // SAFETY: the caller's contract, passed on.
         unsafe { std::alloc::System.alloc_zeroed(layout) }
     }
@@ -345,6 +367,7 @@ unsafe impl std::alloc::GlobalAlloc for CountingAlloc {
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
         count(new_size as isize - layout.size() as isize);
+        count_allocation(new_size);
         // SAFETY: the caller's contract, passed on.
         unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
     }

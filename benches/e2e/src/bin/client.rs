@@ -71,8 +71,8 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use ssefeed_e2e::{
-    Args, CountingAlloc, Proto, count_heap, cpu_time_us, die, fd_count, heap_in_use, now_nanos,
-    raise_fd_limit, trim_heap, vm_rss_kib,
+    Args, CountingAlloc, Proto, count_heap, cpu_time_us, die, fd_count, heap_churn, heap_in_use,
+    now_nanos, raise_fd_limit, trim_heap, vm_rss_kib,
 };
 
 #[global_allocator]
@@ -514,16 +514,19 @@ async fn idle(lib: Lib, ctx: Arc<Ctx>, url: String, conns: usize) -> Result<Stri
     let (before, fds_before, heap_before) = (vm_rss_kib(), fd_count(), heap_in_use());
     trim_heap();
     let trimmed_before = vm_rss_kib();
+    let churn_before = heap_churn();
     open(conns);
     wait_ready(&ready, conns + 1, &mut fail_rx, Duration::from_secs(60)).await?;
     let (after, fds_after, heap_after) = (vm_rss_kib(), fd_count(), heap_in_use());
+    let churn = heap_churn();
     trim_heap();
     let trimmed = vm_rss_kib();
+    let (allocs, allocated) = (churn.0 - churn_before.0, churn.1 - churn_before.1);
     Ok(format!(
         "conns={conns} before_kib={before} after_kib={after} \
          trimmed_before_kib={trimmed_before} trimmed_kib={trimmed} \
          fds_before={fds_before} fds_after={fds_after} heap_before={heap_before} \
-         heap_after={heap_after}"
+         heap_after={heap_after} allocs={allocs} allocated={allocated}"
     ))
 }
 
