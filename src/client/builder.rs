@@ -405,6 +405,28 @@ mod tests {
     }
 
     #[test]
+    fn only_a_streamed_body_is_refused_when_the_request_must_be_sent_again() {
+        let post = || reqwest::Client::new().post("http://localhost/feed");
+        let streamed = || {
+            let chunks = futures_util::stream::iter([Ok::<_, std::io::Error>("{}")]);
+            post().body(reqwest::Body::wrap_stream(chunks))
+        };
+        let build = |request, reconnect| {
+            EventSource::builder(request)
+                .reconnect(reconnect)
+                .build()
+                .map(drop)
+        };
+        assert!(build(post().body("{}"), true).is_ok());
+        assert!(build(post(), true).is_ok());
+        assert!(matches!(
+            build(streamed(), true),
+            Err(Error::BodyNotCloneable)
+        ));
+        assert!(build(streamed(), false).is_ok());
+    }
+
+    #[test]
     fn event_source_is_send_and_unpin() {
         fn assert_impls<T: Send + Unpin>() {}
         assert_impls::<EventSource>();
