@@ -15,7 +15,7 @@ use super::error::ParseError;
 use super::field::{Field, classify, is_valid_id, retry_time};
 use super::item::LineItem;
 use super::space::{free_if_unused, free_string_if_unused};
-use super::text::{copy_valid, decode, decode_arc, push_decoded};
+use super::text::{decode, decode_arc};
 
 mod oversized;
 mod take;
@@ -356,9 +356,9 @@ impl EventBuffers {
                 // taken.)
                 At::Copy => {
                     if self.taking == Taking::Owned
-                        && let Some(text) = copy_valid(value)
+                        && let Ok(text) = simdutf8::basic::from_utf8(value)
                     {
-                        event.data = Data::Text(text);
+                        event.data = Data::Text(ByteString::from(text));
                     } else {
                         event.start_joined();
                         event.joined.extend_from_slice(value);
@@ -565,7 +565,10 @@ impl Building {
     fn set_id(&mut self, value: &[u8]) {
         if is_valid_id(value) {
             self.id_buffer.clear();
-            push_decoded(&mut self.id_buffer, value);
+            match std::str::from_utf8(value) {
+                Ok(text) => self.id_buffer.push_str(text),
+                Err(_) => self.id_buffer.push_str(&String::from_utf8_lossy(value)),
+            }
             self.id_set = true;
         }
     }
