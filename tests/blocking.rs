@@ -345,6 +345,37 @@ fn a_one_shot_post_is_sent_once() {
 }
 
 #[test]
+fn a_post_reconnects_with_its_body_unless_the_body_is_streamed() {
+    let server = TestServer::start(
+        Script::new()
+            .connection(Response::sse().message("one"))
+            .connection(Response::status(204)),
+    )
+    .unwrap();
+    let url = server.url();
+    let streamed = client()
+        .post(url.clone())
+        .body(reqwest::blocking::Body::new(std::io::Cursor::new(
+            b"{}".to_vec(),
+        )));
+    let built = EventSource::builder(streamed).reconnect(true).build();
+    assert!(matches!(built, Err(Error::BodyNotCloneable)));
+    let got = within(move || {
+        let request = client().post(url).body("{}");
+        let mut source = EventSource::builder(request)
+            .reconnect(true)
+            .retry_policy(fast())
+            .build()
+            .unwrap();
+        collect_all(&mut source)
+    });
+    assert_eq!(got[..2], ["open 200", "message one id="]);
+    let seen = server.requests();
+    assert_eq!(seen.len(), 2);
+    assert!(seen.iter().all(|request| request.body() == b"{}"));
+}
+
+#[test]
 fn a_one_shot_stream_cut_mid_event_is_truncated() {
     let server = TestServer::start(
         Script::new().connection(Response::sse().message("whole").body("data: cu")),

@@ -243,7 +243,8 @@ fn first_request(
 ) -> Result<(First, bool), Error> {
     let sent = |client, request: Request| {
         let again = reconnect.unwrap_or_else(|| is_repeatable(request.method()));
-        if request.try_clone().is_some() {
+        // (As `try_clone` decides, without a clone made to be dropped.)
+        if request.body().is_none_or(|body| body.as_bytes().is_some()) {
             Ok((First::Template(client, request), again))
         } else if again && !resumes {
             Err(Error::BodyNotCloneable)
