@@ -5,32 +5,19 @@ use std::sync::Arc;
 use bytes::Bytes;
 use bytestring::ByteString;
 
-/// `simdutf8` hands a slice shorter than this to `str::from_utf8`.
-const SIMD_FROM: usize = 64;
-
-/// From this length up to `SIMD_FROM`, a value is validated padded (see
-/// [`valid_then`]); below it `str::from_utf8` is faster.
-const PAD_FROM: usize = 16;
-
 /// UTF-8 decodes `value` with replacement: `shared` (the same bytes in a
-/// chunk) when given and valid, else a copy. (Out of line, as
-/// [`copy_valid`]: inlined in the read loop, either slowed the paths that
-/// do not call it, by up to 10 % with 16 KiB chunks of LLM tokens.)
-#[inline(never)]
+/// chunk) when given and valid, else a copy.
+#[inline]
 pub(super) fn decode(value: &[u8], shared: Option<Bytes>) -> ByteString {
     if let Some(shared) = shared
         && let Ok(text) = ByteString::try_from(shared)
     {
         return text;
     }
-    copy_valid(value)
-        .unwrap_or_else(|| ByteString::from(String::from_utf8_lossy(value).into_owned()))
-}
-
-/// A copy of `value` if it is valid UTF-8.
-#[inline(never)]
-pub(super) fn copy_valid(value: &[u8]) -> Option<ByteString> {
-    valid_then(value, |text| ByteString::from(text))
+    match simdutf8::basic::from_utf8(value) {
+        Ok(text) => ByteString::from(text),
+        Err(_) => ByteString::from(String::from_utf8_lossy(value).into_owned()),
+    }
 }
 
 pub(super) fn decode_arc(bytes: &[u8]) -> Arc<str> {
@@ -38,32 +25,6 @@ pub(super) fn decode_arc(bytes: &[u8]) -> Arc<str> {
         Ok(text) => Arc::from(text),
         Err(_) => Arc::from(String::from_utf8_lossy(bytes)),
     }
-}
-
-/// `make` of `value` if it is valid UTF-8, validated the fastest way for its
-/// length. `simdutf8` hands a slice under 64 bytes to `str::from_utf8`,
-/// which goes a byte at a time until its input is word-aligned and over its
-/// last 15 bytes (an LLM token's value cost ~140 instructions that way), so
-/// from 16 bytes such a value is validated padded.
-#[inline(always)]
-fn valid_then<T>(value: &[u8], make: impl FnOnce(&str) -> T) -> Option<T> {
-    if value.len() < PAD_FROM {
-        std::str::from_utf8(value).ok().map(make)
-    } else if value.len() < SIMD_FROM {
-        padded_then(value, make)
-    } else {
-        simdutf8::basic::from_utf8(value).ok().map(make)
-    }
-}
-
-/// `valid_then` of a value padded with spaces to `SIMD_FROM` bytes.
-#[inline(never)]
-fn padded_then<T>(value: &[u8], make: impl FnOnce(&str) -> T) -> Option<T> {
-    let mut padded = [b' '; SIMD_FROM];
-    padded[..value.len()].copy_from_slice(value);
-    let text = simdutf8::basic::from_utf8(&padded).ok()?;
-    // (Valid and followed by a space, `value` ends at a char boundary.)
-    Some(make(&text[..value.len()]))
 }
 
 /// The length of U+FFFD, which replaces each invalid sequence.
@@ -159,10 +120,11 @@ mod tests {
     use crate::parser::testing::*;
 
     #[test]
-    fn every_decoder_agrees_with_the_standard_lossy_decoding_at_every_length() {
-        // Around the lengths where the way of validating changes, with what
-        // a value can end in: ASCII (a space too), a whole and a cut
-        // multi-byte character, an invalid byte.
+    fn both_decoders_agree_with_the_standard_lossy_decoding_at_every_length() {
+        // Around the lengths where a way of validating could change (the
+        // SIMD width, `simdutf8`'s 64-byte threshold), with what a value can
+        // end in: ASCII (a space too), a whole and a cut multi-byte
+        // character, an invalid byte.
         let ends: [&[u8]; 7] = [
             b"x",
             b"x ",
@@ -179,8 +141,6 @@ mod tests {
                 let expected = String::from_utf8_lossy(&value);
                 assert_eq!(&*decode(&value, None), &*expected, "{value:?}");
                 assert_eq!(&*decode_arc(&value), &*expected, "{value:?}");
-                let valid = std::str::from_utf8(&value).ok();
-                assert_eq!(copy_valid(&value).as_deref(), valid, "{value:?}");
             }
         }
     }
