@@ -451,7 +451,9 @@ impl Parser {
         }
     }
 
-    /// `shrink_buffers`' work, when there is some.
+    /// `shrink_buffers`' work, when there is some. Each buffer it can free
+    /// is in `shrink_buffers`' test (the largest capacity, or a borrowed
+    /// value held): one added here goes there too, or it is never freed.
     #[inline(never)]
     fn let_go_of_space(&mut self) {
         free_if_unused(&mut self.partial);

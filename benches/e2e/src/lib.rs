@@ -336,8 +336,11 @@ fn count(delta: isize) {
     }
 }
 
+/// [`count`] of an allocation of `size` bytes, which the churn counts too
+/// (one test of `COUNTING` for both).
 fn count_allocation(size: usize) {
     if COUNTING.load(std::sync::atomic::Ordering::Relaxed) {
+        HEAP_IN_USE.fetch_add(size as isize, std::sync::atomic::Ordering::Relaxed);
         ALLOCATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         ALLOCATED.fetch_add(size as u64, std::sync::atomic::Ordering::Relaxed);
     }
@@ -346,14 +349,12 @@ fn count_allocation(size: usize) {
 // SAFETY: every call goes to `System` unchanged; the count is a side effect.
 unsafe impl std::alloc::GlobalAlloc for CountingAlloc {
     unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
-        count(layout.size() as isize);
         count_allocation(layout.size());
         // SAFETY: the caller's contract, passed on.
         unsafe { std::alloc::System.alloc(layout) }
     }
 
     unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
-        count(layout.size() as isize);
         count_allocation(layout.size());
         // SAFETY: the caller's contract, passed on.
         unsafe { std::alloc::System.alloc_zeroed(layout) }
@@ -366,8 +367,9 @@ unsafe impl std::alloc::GlobalAlloc for CountingAlloc {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
-        count(new_size as isize - layout.size() as isize);
+        // (The churn counts a `realloc` as an allocation of its new size.)
         count_allocation(new_size);
+        count(-(layout.size() as isize));
         // SAFETY: the caller's contract, passed on.
         unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
     }
