@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use bytestring::ByteString;
+use ecow::EcoString;
 
 use crate::response::ResponseHead;
 
@@ -12,19 +13,19 @@ pub const DEFAULT_EVENT_TYPE: &str = "message";
 /// One dispatched server-sent event: what a browser hands to a
 /// `MessageEvent` listener.
 ///
-/// Cloning is cheap: the data is a [`ByteString`] and the type and ID are
-/// `Arc<str>`s. Long single-line data from a large chunk shares one
-/// validated copy of that chunk with the other events in it (short data is
-/// copied: cheaper than sharing), and an event type or ID that repeats is
-/// shared between events. For no allocation at all, see
-/// [`Parser::next_item_ref`](crate::parser::Parser::next_item_ref).
+/// Cloning is cheap: the data is a [`ByteString`], and the type and ID are
+/// kept inline up to 15 bytes and reference-counted beyond. Long
+/// single-line data from a large chunk shares one validated copy of that
+/// chunk with the other events in it (short data is copied: cheaper than
+/// sharing), and a long event type or ID that repeats is shared between
+/// events, so an event allocates for its data at most. For no allocation
+/// at all, see [`Parser::next_item_ref`](crate::parser::Parser::next_item_ref).
 #[derive(Clone)]
 pub struct MessageEvent {
-    /// `None` for the default type, "message".
-    event_type: Option<Arc<str>>,
+    /// Empty for the default type, "message".
+    event_type: EcoString,
     data: ByteString,
-    /// `None` for the empty ID.
-    last_event_id: Option<Arc<str>>,
+    last_event_id: EcoString,
 }
 
 impl MessageEvent {
@@ -37,23 +38,21 @@ impl MessageEvent {
     /// assert_eq!(event.last_event_id(), "7");
     /// ```
     pub fn new(
-        event_type: impl Into<Arc<str>>,
+        event_type: impl AsRef<str>,
         data: impl Into<ByteString>,
-        last_event_id: impl Into<Arc<str>>,
+        last_event_id: impl AsRef<str>,
     ) -> Self {
-        let event_type = event_type.into();
-        let last_event_id = last_event_id.into();
         Self {
-            event_type: (&*event_type != DEFAULT_EVENT_TYPE).then_some(event_type),
+            event_type: type_name(event_type.as_ref()),
             data: data.into(),
-            last_event_id: (!last_event_id.is_empty()).then_some(last_event_id),
+            last_event_id: last_event_id.as_ref().into(),
         }
     }
 
     pub(crate) fn from_parts(
-        event_type: Option<Arc<str>>,
+        event_type: EcoString,
         data: ByteString,
-        last_event_id: Option<Arc<str>>,
+        last_event_id: EcoString,
     ) -> Self {
         Self {
             event_type,
@@ -65,7 +64,7 @@ impl MessageEvent {
     /// The event type: the last `event:` field's value, or `"message"` when
     /// there was none (or it was empty).
     pub fn event_type(&self) -> &str {
-        self.event_type.as_deref().unwrap_or(DEFAULT_EVENT_TYPE)
+        or_default_type(&self.event_type)
     }
 
     /// The data: every `data:` field's value, joined with `"\n"`.
@@ -76,19 +75,12 @@ impl MessageEvent {
     /// The last event ID when this event was dispatched: the most recent
     /// `id:` field of this stream, which need not be in this event.
     pub fn last_event_id(&self) -> &str {
-        self.last_event_id.as_deref().unwrap_or_default()
+        &self.last_event_id
     }
 
     /// Takes the data out without copying it.
     pub fn into_data(self) -> ByteString {
         self.data
-    }
-
-    /// The shared event type, when it is not the default (for tests of
-    /// sharing).
-    #[cfg(test)]
-    pub(crate) fn shared_type(&self) -> Option<&Arc<str>> {
-        self.event_type.as_ref()
     }
 
     /// Deserializes the data as JSON.
@@ -141,6 +133,25 @@ impl std::fmt::Debug for MessageEvent {
     }
 }
 
+/// How an event type is kept: empty for the default, "message".
+fn type_name(event_type: &str) -> EcoString {
+    if event_type == DEFAULT_EVENT_TYPE {
+        EcoString::new()
+    } else {
+        event_type.into()
+    }
+}
+
+/// The event type kept as `type_name` keeps it.
+#[inline]
+fn or_default_type(event_type: &str) -> &str {
+    if event_type.is_empty() {
+        DEFAULT_EVENT_TYPE
+    } else {
+        event_type
+    }
+}
+
 /// An event that was too large to keep, and was skipped: what the parser
 /// hands out in its place when
 /// [`ParserBuilder::skip_oversized_events`](crate::parser::ParserBuilder::skip_oversized_events)
@@ -171,8 +182,8 @@ impl std::fmt::Debug for MessageEvent {
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct SkippedEvent {
-    /// `None` for the default type, "message".
-    event_type: Option<Arc<str>>,
+    /// Empty for the default type, "message".
+    event_type: EcoString,
     len: usize,
 }
 
@@ -184,15 +195,11 @@ impl SkippedEvent {
     /// assert_eq!(skipped.event_type(), "update");
     /// assert_eq!(skipped.len(), 20_000_000);
     /// ```
-    pub fn new(event_type: impl Into<Arc<str>>, len: usize) -> Self {
-        let event_type = event_type.into();
-        Self::from_parts(
-            (&*event_type != DEFAULT_EVENT_TYPE).then_some(event_type),
-            len,
-        )
+    pub fn new(event_type: impl AsRef<str>, len: usize) -> Self {
+        Self::from_parts(type_name(event_type.as_ref()), len)
     }
 
-    pub(crate) fn from_parts(event_type: Option<Arc<str>>, len: usize) -> Self {
+    pub(crate) fn from_parts(event_type: EcoString, len: usize) -> Self {
         Self { event_type, len }
     }
 
@@ -200,7 +207,7 @@ impl SkippedEvent {
     /// value, or `"message"` when there was none, it was empty, or the last
     /// one was itself too long to read.
     pub fn event_type(&self) -> &str {
-        self.event_type.as_deref().unwrap_or(DEFAULT_EVENT_TYPE)
+        or_default_type(&self.event_type)
     }
 
     /// How many bytes the data would have had: its `data:` values joined

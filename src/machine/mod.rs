@@ -92,6 +92,7 @@ use std::time::Duration;
 use web_time::Instant;
 
 use bytes::Bytes;
+use ecow::EcoString;
 
 use crate::error::Error;
 use crate::event::{CloseReason, Event, MessageEvent, ReadyState};
@@ -165,7 +166,7 @@ pub struct Machine {
     inspects: bool,
     /// The IDs of the last messages delivered with an `id:` of their own,
     /// oldest first; at most `config.dedupe_ids` of them.
-    recent_ids: VecDeque<Arc<str>>,
+    recent_ids: VecDeque<EcoString>,
     events: VecDeque<Result<Event, Error>>,
     actions: VecDeque<Action>,
 }

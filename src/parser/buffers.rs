@@ -3,11 +3,11 @@
 //! `oversized.rs` skip mode's part. The fields are private to these three
 //! files: the other files change them through methods.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use bytestring::ByteString;
+use ecow::EcoString;
 
 use crate::event::{DEFAULT_EVENT_TYPE, SkippedEvent};
 
@@ -15,7 +15,7 @@ use super::error::ParseError;
 use super::field::{Field, classify, is_valid_id, retry_time};
 use super::item::LineItem;
 use super::space::{free_if_unused, free_string_if_unused};
-use super::text::{decode, decode_arc};
+use super::text::{decode, decode_small};
 
 mod oversized;
 mod take;
@@ -100,10 +100,11 @@ struct Building {
 #[derive(Debug, Clone)]
 struct Committed {
     /// The stream's last event ID string, set at each dispatch, and the same
-    /// as an `Arc` for owned events, made when first needed (`None` whenever
-    /// the string changes).
+    /// as an `EcoString` for owned events, made when first needed (`None`
+    /// whenever the string changes): inline up to 15 bytes, else one shared
+    /// allocation for every event that carries it.
     last_event_id: String,
-    last_event_id_shared: Option<Arc<str>>,
+    last_event_id_shared: Option<EcoString>,
     /// Whether the last dispatch had an `id` field of its own.
     event_had_id: bool,
     reconnection_time: Option<Duration>,
@@ -125,7 +126,7 @@ struct Held {
 /// evict that type, but only for a type that replaces it.
 #[derive(Debug, Clone, Default)]
 struct TypeCache {
-    types: [Option<Arc<str>>; TYPE_CACHE],
+    types: [Option<EcoString>; TYPE_CACHE],
     /// Where the next new type goes: always below `TYPE_CACHE`.
     next: usize,
 }
@@ -185,7 +186,7 @@ impl EventBuffers {
                 bytes: Bytes::new(),
                 lossy: String::new(),
                 comment: ByteString::new(),
-                skipped: SkippedEvent::from_parts(None, 0),
+                skipped: SkippedEvent::from_parts(EcoString::new(), 0),
             },
             types: TypeCache::default(),
         }
@@ -638,15 +639,13 @@ impl Committed {
         self.event_had_id = false;
     }
 
-    /// The last event ID for an owned event: `None` when empty, else the
-    /// shared copy, made when first needed.
+    /// The last event ID for an owned event: the shared copy, made when
+    /// first needed.
     #[inline(always)]
-    fn shared_id(&mut self) -> Option<Arc<str>> {
-        (!self.last_event_id.is_empty()).then(|| {
-            self.last_event_id_shared
-                .get_or_insert_with(|| Arc::from(self.last_event_id.as_str()))
-                .clone()
-        })
+    fn shared_id(&mut self) -> EcoString {
+        self.last_event_id_shared
+            .get_or_insert_with(|| self.last_event_id.as_str().into())
+            .clone()
     }
 }
 
@@ -669,16 +668,18 @@ impl TypeCache {
             return Some(known);
         }
         let index = self.next;
-        self.types[index] = Some(decode_arc(value));
+        self.types[index] = Some(decode_small(value));
         self.next = (index + 1) % TYPE_CACHE;
         Some(index)
     }
 
-    /// The type at `index` (an event type buffer), shared; `None` for
+    /// The type at `index` (an event type buffer), shared; empty for
     /// "message".
     #[inline(always)]
-    fn shared(&self, index: Option<usize>) -> Option<Arc<str>> {
-        index.and_then(|index| self.types[index].clone())
+    fn shared(&self, index: Option<usize>) -> EcoString {
+        index
+            .and_then(|index| self.types[index].clone())
+            .unwrap_or_default()
     }
 
     /// The type at `index` (an event type buffer), borrowed.
@@ -792,14 +793,25 @@ mod tests {
     }
 
     #[test]
-    fn repeated_event_type_is_shared() {
+    fn a_repeated_long_event_type_or_id_is_shared() {
+        // (Short ones are kept inline in each event.)
+        let (kind, id) = ("a-long-event-type", "an-id-of-more-than-15-bytes");
         let mut parser = Parser::new();
-        parser.feed_slice(b"event: tick\ndata: 1\n\nevent: tick\ndata: 2\n\n");
-        let mut types = Vec::new();
+        let text = format!("event: {kind}\nid: {id}\ndata: 1\n\nevent: {kind}\ndata: 2\n\n");
+        parser.feed_slice(text.as_bytes());
+        let mut events = Vec::new();
         while let Some(Ok(Item::Event(event))) = parser.next_item() {
-            types.push(event.shared_type().cloned().unwrap());
+            events.push(event);
         }
-        assert!(Arc::ptr_eq(&types[0], &types[1]));
+        let [first, second] = &events[..] else {
+            panic!("{events:?}")
+        };
+        assert_eq!((second.event_type(), second.last_event_id()), (kind, id));
+        assert_eq!(first.event_type().as_ptr(), second.event_type().as_ptr());
+        assert_eq!(
+            first.last_event_id().as_ptr(),
+            second.last_event_id().as_ptr()
+        );
     }
 
     #[test]

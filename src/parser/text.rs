@@ -1,9 +1,8 @@
 //! UTF-8 validation and lossy decoding.
 
-use std::sync::Arc;
-
 use bytes::Bytes;
 use bytestring::ByteString;
+use ecow::EcoString;
 
 /// UTF-8 decodes `value` with replacement: `shared` (the same bytes in a
 /// chunk) when given and valid, else a copy.
@@ -20,11 +19,10 @@ pub(super) fn decode(value: &[u8], shared: Option<Bytes>) -> ByteString {
     }
 }
 
-pub(super) fn decode_arc(bytes: &[u8]) -> Arc<str> {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => Arc::from(text),
-        Err(_) => Arc::from(String::from_utf8_lossy(bytes)),
-    }
+/// UTF-8 decodes a short value (an event type) with replacement, kept
+/// inline when it is short.
+pub(super) fn decode_small(bytes: &[u8]) -> EcoString {
+    String::from_utf8_lossy(bytes).into()
 }
 
 /// The length of U+FFFD, which replaces each invalid sequence.
@@ -140,7 +138,7 @@ mod tests {
                 value.extend_from_slice(end);
                 let expected = String::from_utf8_lossy(&value);
                 assert_eq!(&*decode(&value, None), &*expected, "{value:?}");
-                assert_eq!(&*decode_arc(&value), &*expected, "{value:?}");
+                assert_eq!(&*decode_small(&value), &*expected, "{value:?}");
             }
         }
     }
