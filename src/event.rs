@@ -326,4 +326,13 @@ mod tests {
         // costs each message a copy (a boxed reconnect's stats cost none).
         assert!(size_of::<Event>() <= size_of::<MessageEvent>() + 8);
     }
+
+    #[test]
+    fn a_message_is_at_most_64_bytes() {
+        // The data and two 16-byte strings: with 24-byte ones (80 bytes in
+        // all) the hot loop copied each message instead of building it where
+        // it is returned, 75 more instructions per event on a bulk LLM
+        // stream (BENCHMARKS.md, session 12).
+        assert!(size_of::<MessageEvent>() <= 64);
+    }
 }
