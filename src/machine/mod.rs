@@ -1668,14 +1668,3 @@ mod tests {
         }
     }
 }
-#[cfg(test)]
-#[test]
-fn zz_sizes() {
-    eprintln!(
-        "ZZ Machine {} MachineConfig {} Parser {} State {}",
-        size_of::<Machine>(),
-        size_of::<MachineConfig>(),
-        size_of::<Parser>(),
-        size_of::<State>()
-    );
-}
