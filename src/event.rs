@@ -142,7 +142,7 @@ fn type_name(event_type: &str) -> EcoString {
     }
 }
 
-/// The event type kept as `type_name` keeps it.
+/// The event type that `type_name` kept: "message" when empty.
 #[inline]
 fn or_default_type(event_type: &str) -> &str {
     if event_type.is_empty() {

@@ -24,7 +24,7 @@ fn allocations_per_event(event: impl Fn(usize) -> String) -> usize {
     });
     assert_eq!(events.len(), EVENTS);
     // (The events are kept until now, so nothing they hold is reused.)
-    assert_eq!(events[7].data(), format!("short data {}", 7));
+    assert_eq!(events[7].data(), "short data 7");
     counted.count_total as usize / EVENTS
 }
 
