@@ -13,19 +13,44 @@ pub const DEFAULT_EVENT_TYPE: &str = "message";
 /// One dispatched server-sent event: what a browser hands to a
 /// `MessageEvent` listener.
 ///
-/// Cloning is cheap: the data is a [`ByteString`], and the type and ID are
-/// kept inline up to 15 bytes and reference-counted beyond. Long
+/// Cloning is cheap: the type and ID are kept inline up to 15 bytes and
+/// reference-counted beyond, and data is either shared or short. Long
 /// single-line data from a large chunk shares one validated copy of that
-/// chunk with the other events in it (short data is copied: cheaper than
-/// sharing), and a long event type or ID that repeats is shared between
-/// events, so an event allocates for its data at most. For no allocation
-/// at all, see [`Parser::next_item_ref`](crate::parser::Parser::next_item_ref).
+/// chunk with the other events in it (a clone shares it too); shorter data
+/// is copied (cheaper than sharing), and so is a clone of it. A long event
+/// type or ID that repeats is shared between events, so an event allocates
+/// for its data at most. For no allocation at all, see
+/// [`Parser::next_item_ref`](crate::parser::Parser::next_item_ref).
 #[derive(Clone)]
 pub struct MessageEvent {
     /// Empty for the default type, "message".
     event_type: EcoString,
-    data: ByteString,
+    data: EventData,
     last_event_id: EcoString,
+}
+
+/// A message's data, kept as the parser made it.
+///
+/// A copy is a plain allocation: as a `ByteString` (a `Bytes` made from a
+/// `Vec`) it cost 60 more instructions per event to build and to drop
+/// (BENCHMARKS.md, session 13), and most events' data is copied (short
+/// values, every value of a chunk under 1 KiB, joined lines).
+#[derive(Clone)]
+pub(crate) enum EventData {
+    /// Copied out of the input, or joined from several lines.
+    Copied(Box<str>),
+    /// A slice of a validated chunk (or a value the caller made).
+    Shared(ByteString),
+}
+
+impl EventData {
+    #[inline]
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            Self::Copied(text) => text,
+            Self::Shared(text) => text,
+        }
+    }
 }
 
 impl MessageEvent {
@@ -44,14 +69,14 @@ impl MessageEvent {
     ) -> Self {
         Self {
             event_type: type_name(event_type.as_ref()),
-            data: data.into(),
+            data: EventData::Shared(data.into()),
             last_event_id: last_event_id.as_ref().into(),
         }
     }
 
     pub(crate) fn from_parts(
         event_type: EcoString,
-        data: ByteString,
+        data: EventData,
         last_event_id: EcoString,
     ) -> Self {
         Self {
@@ -69,7 +94,7 @@ impl MessageEvent {
 
     /// The data: every `data:` field's value, joined with `"\n"`.
     pub fn data(&self) -> &str {
-        &self.data
+        self.data.as_str()
     }
 
     /// The last event ID when this event was dispatched: the most recent
@@ -80,7 +105,10 @@ impl MessageEvent {
 
     /// Takes the data out without copying it.
     pub fn into_data(self) -> ByteString {
-        self.data
+        match self.data {
+            EventData::Copied(text) => ByteString::from(String::from(text)),
+            EventData::Shared(text) => text,
+        }
     }
 
     /// Deserializes the data as JSON.
@@ -101,14 +129,14 @@ impl MessageEvent {
     #[cfg(feature = "json")]
     #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
     pub fn json<'de, T: serde::Deserialize<'de>>(&'de self) -> Result<T, serde_json::Error> {
-        serde_json::from_str(&self.data)
+        serde_json::from_str(self.data())
     }
 }
 
 impl PartialEq for MessageEvent {
     fn eq(&self, other: &Self) -> bool {
         self.event_type() == other.event_type()
-            && self.data == other.data
+            && self.data() == other.data()
             && self.last_event_id() == other.last_event_id()
     }
 }
@@ -325,6 +353,36 @@ mod tests {
         // Every event is moved through `poll_next` as one: a larger variant
         // costs each message a copy (a boxed reconnect's stats cost none).
         assert!(size_of::<Event>() <= size_of::<MessageEvent>() + 8);
+    }
+
+    #[test]
+    fn copied_and_shared_data_read_compare_and_hash_alike() {
+        use std::hash::BuildHasher;
+        let long = "x".repeat(100);
+        let mut parser = crate::parser::Parser::new();
+        // A chunk over 1 KiB is validated whole, and its long values are
+        // slices of it; a short value is copied.
+        let pad = ": ".to_owned() + &"p".repeat(1100) + "\n";
+        parser.feed(bytes::Bytes::from(format!(
+            "{pad}data: hi\n\ndata: {long}\n\n"
+        )));
+        let mut parsed = Vec::new();
+        while let Some(item) = parser.next_item() {
+            if let crate::parser::Item::Event(event) = item.unwrap() {
+                parsed.push(event);
+            }
+        }
+        let [short, shared] = <[MessageEvent; 2]>::try_from(parsed).unwrap();
+        assert!(matches!(short.data, EventData::Copied(_)));
+        assert!(matches!(shared.data, EventData::Shared(_)));
+        let hasher = std::hash::RandomState::new();
+        for (parsed, text) in [(short, "hi"), (shared, long.as_str())] {
+            let made = MessageEvent::new("message", text.to_owned(), "");
+            assert_eq!(parsed, made);
+            assert_eq!(hasher.hash_one(&parsed), hasher.hash_one(&made));
+            assert_eq!(parsed.clone().data(), text);
+            assert_eq!(&*parsed.into_data(), text);
+        }
     }
 
     #[test]

@@ -19,6 +19,15 @@ pub(super) fn decode(value: &[u8], shared: Option<Bytes>) -> ByteString {
     }
 }
 
+/// UTF-8 decodes a data value with replacement, into a copy.
+#[inline]
+pub(super) fn decode_copy(value: &[u8]) -> Box<str> {
+    match simdutf8::basic::from_utf8(value) {
+        Ok(text) => Box::from(text),
+        Err(_) => String::from_utf8_lossy(value).into(),
+    }
+}
+
 /// UTF-8 decodes a short value (an event type) with replacement, kept
 /// inline when it is short.
 pub(super) fn decode_small(bytes: &[u8]) -> EcoString {

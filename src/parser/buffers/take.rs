@@ -2,11 +2,11 @@
 
 use bytestring::ByteString;
 
-use crate::event::MessageEvent;
+use crate::event::{EventData, MessageEvent};
 
 use super::super::error::ParseError;
 use super::super::item::{EventRef, ItemRef, LineItem};
-use super::super::text::decode;
+use super::super::text::{decode, decode_copy};
 use super::{Data, EventBuffers, TypeCache};
 
 /// Values at least this long are slices of the chunk they arrived in;
@@ -27,17 +27,19 @@ impl EventBuffers {
         event.data_len = 0;
         let data = match std::mem::replace(&mut event.data, Data::None) {
             Data::None | Data::Joined => {
-                let data = decode(&event.joined[event.joined_from..], None);
+                let data = decode_copy(&event.joined[event.joined_from..]);
                 event.clear_joined();
-                data
+                EventData::Copied(data)
             }
             Data::InInput(start, end) => match text.get(start..end) {
-                Some(value) if value.len() >= SHARE_FROM => text.slice_ref(value),
-                Some(value) => ByteString::from(value),
-                None => decode(&input[start..end], None),
+                Some(value) if value.len() >= SHARE_FROM => {
+                    EventData::Shared(text.slice_ref(value))
+                }
+                Some(value) => EventData::Copied(Box::from(value)),
+                None => EventData::Copied(decode_copy(&input[start..end])),
             },
-            Data::Handed(value) => decode(&value.clone(), Some(value)),
-            Data::Text(text) => text,
+            Data::Handed(value) => EventData::Shared(decode(&value.clone(), Some(value))),
+            Data::Text(text) => EventData::Shared(text),
             Data::Oversized => {
                 let (type_index, len) = (event.event_type.take(), event.skipped_len - 1);
                 self.end_oversized(type_index, len);
@@ -46,8 +48,9 @@ impl EventBuffers {
         };
         // Replacement characters can make decoded data longer than the raw
         // bytes the limit counted. The limit counts the final LF too.
-        if data.len() >= self.max_event_len {
-            return Err(self.decoded_over_limit(data.len()));
+        let len = data.as_str().len();
+        if len >= self.max_event_len {
+            return Err(self.decoded_over_limit(len));
         }
         let event_type = self.types.shared(self.event.event_type.take());
         let last_event_id = self.stream.shared_id();
