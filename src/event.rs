@@ -14,12 +14,13 @@ pub const DEFAULT_EVENT_TYPE: &str = "message";
 /// `MessageEvent` listener.
 ///
 /// Cloning is cheap: the type and ID are kept inline up to 15 bytes and
-/// reference-counted beyond, and data is either shared or short. Long
-/// single-line data from a large chunk shares one validated copy of that
-/// chunk with the other events in it (a clone shares it too); shorter data
-/// is copied (cheaper than sharing), and so is a clone of it. A long event
-/// type or ID that repeats is shared between events, so an event allocates
-/// for its data at most. For no allocation at all, see
+/// reference-counted beyond, and data is shared or short. Long single-line
+/// data from a large chunk shares one validated copy of that chunk with the
+/// other events in it, and other data of 1 KiB or more is reference-counted
+/// too, so a clone shares it; shorter data is copied (cheaper than
+/// sharing), and so is a clone of it. A long event type or ID that repeats
+/// is shared between events, so an event allocates for its data at most.
+/// For no allocation at all, see
 /// [`Parser::next_item_ref`](crate::parser::Parser::next_item_ref).
 #[derive(Clone)]
 pub struct MessageEvent {
@@ -35,7 +36,7 @@ pub struct MessageEvent {
 /// `Vec`) it cost 60 more instructions per event to build and to drop
 /// (BENCHMARKS.md, session 13), and most events' data is copied (short
 /// values, every value of a chunk under 1 KiB, joined lines).
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub(crate) enum EventData {
     /// Copied out of the input, or joined from several lines.
     Copied(Box<str>),
@@ -44,6 +45,22 @@ pub(crate) enum EventData {
 }
 
 impl EventData {
+    /// A copy at least this long is reference-counted, so that a clone
+    /// shares it: beside copying it, building a `ByteString` costs little.
+    pub(crate) const SHARE_FROM: usize = 1024;
+
+    /// A copy the parser made: kept as it is when shorter than
+    /// [`SHARE_FROM`](Self::SHARE_FROM), shared otherwise (without copying
+    /// it again).
+    #[inline]
+    pub(crate) fn copied(text: Box<str>) -> Self {
+        if text.len() < Self::SHARE_FROM {
+            Self::Copied(text)
+        } else {
+            Self::Shared(ByteString::from(String::from(text)))
+        }
+    }
+
     #[inline]
     pub(crate) fn as_str(&self) -> &str {
         match self {
@@ -383,6 +400,24 @@ mod tests {
             assert_eq!(parsed.clone().data(), text);
             assert_eq!(&*parsed.into_data(), text);
         }
+    }
+
+    #[test]
+    fn copied_data_of_1_kib_or_more_is_shared_by_clones() {
+        let mut parser = crate::parser::Parser::new();
+        let half = "y".repeat(EventData::SHARE_FROM / 2);
+        // Joined from two lines: copied, then shared when long.
+        parser.feed_slice(format!("data: a\ndata: b\n\ndata: {half}\ndata: {half}\n\n").as_bytes());
+        let mut data = Vec::new();
+        while let Some(item) = parser.next_item() {
+            if let crate::parser::Item::Event(event) = item.unwrap() {
+                data.push(event.data);
+            }
+        }
+        let [short, long] = <[EventData; 2]>::try_from(data).unwrap();
+        assert!(matches!(&short, EventData::Copied(text) if &**text == "a\nb"));
+        assert!(matches!(&long, EventData::Shared(_)));
+        assert_eq!(long.as_str(), format!("{half}\n{half}"));
     }
 
     #[test]

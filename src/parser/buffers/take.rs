@@ -29,14 +29,14 @@ impl EventBuffers {
             Data::None | Data::Joined => {
                 let data = decode_copy(&event.joined[event.joined_from..]);
                 event.clear_joined();
-                EventData::Copied(data)
+                EventData::copied(data)
             }
             Data::InInput(start, end) => match text.get(start..end) {
                 Some(value) if value.len() >= SHARE_FROM => {
                     EventData::Shared(text.slice_ref(value))
                 }
                 Some(value) => EventData::Copied(Box::from(value)),
-                None => EventData::Copied(decode_copy(&input[start..end])),
+                None => EventData::copied(decode_copy(&input[start..end])),
             },
             Data::Handed(value) => EventData::Shared(decode(&value.clone(), Some(value))),
             Data::Text(text) => EventData::Shared(text),
