@@ -33,7 +33,7 @@ pub struct MessageEvent {
 /// A message's data, kept as the parser made it.
 ///
 /// A copy is a plain allocation: as a `ByteString` (a `Bytes` made from a
-/// `Vec`) it cost 60 more instructions per event to build and to drop
+/// `Vec`) it cost 60-80 more instructions per event to build and to drop
 /// (BENCHMARKS.md, session 13), and most events' data is copied (short
 /// values, every value of a chunk under 1 KiB, joined lines).
 #[derive(Clone, Debug)]
