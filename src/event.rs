@@ -57,7 +57,15 @@ impl EventData {
         if text.len() < Self::SHARE_FROM {
             Self::Copied(text)
         } else {
-            Self::Shared(ByteString::from(String::from(text)))
+            Self::Shared(Self::Copied(text).into_shared())
+        }
+    }
+
+    /// The data as a `ByteString`, without a copy.
+    pub(crate) fn into_shared(self) -> ByteString {
+        match self {
+            Self::Copied(text) => String::from(text).into(),
+            Self::Shared(text) => text,
         }
     }
 
@@ -122,10 +130,7 @@ impl MessageEvent {
 
     /// Takes the data out without copying it.
     pub fn into_data(self) -> ByteString {
-        match self.data {
-            EventData::Copied(text) => ByteString::from(String::from(text)),
-            EventData::Shared(text) => text,
-        }
+        self.data.into_shared()
     }
 
     /// Deserializes the data as JSON.
@@ -372,24 +377,27 @@ mod tests {
         assert!(size_of::<Event>() <= size_of::<MessageEvent>() + 8);
     }
 
+    /// The two events that `input`, fed as one chunk, dispatches.
+    fn parse(input: String) -> [MessageEvent; 2] {
+        let mut parser = crate::parser::Parser::new();
+        parser.feed(bytes::Bytes::from(input));
+        let mut events = Vec::new();
+        while let Some(item) = parser.next_item() {
+            if let crate::parser::Item::Event(event) = item.unwrap() {
+                events.push(event);
+            }
+        }
+        events.try_into().unwrap()
+    }
+
     #[test]
     fn copied_and_shared_data_read_compare_and_hash_alike() {
         use std::hash::BuildHasher;
         let long = "x".repeat(100);
-        let mut parser = crate::parser::Parser::new();
         // A chunk over 1 KiB is validated whole, and its long values are
         // slices of it; a short value is copied.
         let pad = ": ".to_owned() + &"p".repeat(1100) + "\n";
-        parser.feed(bytes::Bytes::from(format!(
-            "{pad}data: hi\n\ndata: {long}\n\n"
-        )));
-        let mut parsed = Vec::new();
-        while let Some(item) = parser.next_item() {
-            if let crate::parser::Item::Event(event) = item.unwrap() {
-                parsed.push(event);
-            }
-        }
-        let [short, shared] = <[MessageEvent; 2]>::try_from(parsed).unwrap();
+        let [short, shared] = parse(format!("{pad}data: hi\n\ndata: {long}\n\n"));
         assert!(matches!(short.data, EventData::Copied(_)));
         assert!(matches!(shared.data, EventData::Shared(_)));
         let hasher = std::hash::RandomState::new();
@@ -404,17 +412,12 @@ mod tests {
 
     #[test]
     fn copied_data_of_1_kib_or_more_is_shared_by_clones() {
-        let mut parser = crate::parser::Parser::new();
         let half = "y".repeat(EventData::SHARE_FROM / 2);
         // Joined from two lines: copied, then shared when long.
-        parser.feed_slice(format!("data: a\ndata: b\n\ndata: {half}\ndata: {half}\n\n").as_bytes());
-        let mut data = Vec::new();
-        while let Some(item) = parser.next_item() {
-            if let crate::parser::Item::Event(event) = item.unwrap() {
-                data.push(event.data);
-            }
-        }
-        let [short, long] = <[EventData; 2]>::try_from(data).unwrap();
+        let [short, long] = parse(format!(
+            "data: a\ndata: b\n\ndata: {half}\ndata: {half}\n\n"
+        ))
+        .map(|event| event.data);
         assert!(matches!(&short, EventData::Copied(text) if &**text == "a\nb"));
         assert!(matches!(&long, EventData::Shared(_)));
         assert_eq!(long.as_str(), format!("{half}\n{half}"));

@@ -33,8 +33,9 @@ enum Data {
     Handed(Bytes),
     /// One `data` field, copied out of a line that spanned reads and decoded
     /// at once, for an owned event: only valid UTF-8, so the same bytes as
-    /// the raw value that the limit counted.
-    Text(ByteString),
+    /// the raw value that the limit counted. (A plain allocation: see
+    /// `EventData`.)
+    Text(Box<str>),
     /// The raw values joined with LF in `Building::joined`, from
     /// `Building::joined_from` on.
     Joined,
@@ -359,7 +360,7 @@ impl EventBuffers {
                     if self.taking == Taking::Owned
                         && let Ok(text) = simdutf8::basic::from_utf8(value)
                     {
-                        event.data = Data::Text(ByteString::from(text));
+                        event.data = Data::Text(Box::from(text));
                     } else {
                         event.start_joined();
                         event.joined.extend_from_slice(value);

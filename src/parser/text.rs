@@ -13,10 +13,7 @@ pub(super) fn decode(value: &[u8], shared: Option<Bytes>) -> ByteString {
     {
         return text;
     }
-    match simdutf8::basic::from_utf8(value) {
-        Ok(text) => ByteString::from(text),
-        Err(_) => ByteString::from(String::from_utf8_lossy(value).into_owned()),
-    }
+    String::from(decode_copy(value)).into()
 }
 
 /// UTF-8 decodes a data value with replacement, into a copy.

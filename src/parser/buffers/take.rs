@@ -1,5 +1,6 @@
 //! The rest of dispatch: the event taken owned or borrowed.
 
+use bytes::Bytes;
 use bytestring::ByteString;
 
 use crate::event::{EventData, MessageEvent};
@@ -39,7 +40,7 @@ impl EventBuffers {
                 None => EventData::copied(decode_copy(&input[start..end])),
             },
             Data::Handed(value) => EventData::Shared(decode(&value.clone(), Some(value))),
-            Data::Text(text) => EventData::Shared(text),
+            Data::Text(text) => EventData::copied(text),
             Data::Oversized => {
                 let (type_index, len) = (event.event_type.take(), event.skipped_len - 1);
                 self.end_oversized(type_index, len);
@@ -82,7 +83,7 @@ impl EventBuffers {
                 &self.held.bytes
             }
             Data::Text(text) => {
-                self.held.bytes = text.into_bytes();
+                self.held.bytes = Bytes::from(text.into_boxed_bytes());
                 &self.held.bytes
             }
             Data::Oversized => {
